@@ -1,0 +1,83 @@
+// Builds the iotctl program from one list of commands; the one place that catches errors, prints them
+// and sets process.exitCode.
+import fs from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { commands } from './commands/index.js';
+import { redact, resolveTarget } from './db/connect.js';
+import { IotctlError, ExitCode, exitCodeTable } from './errors.js';
+import { log, setLogLevel, isVerbose } from './output/log.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const helpFooter = `
+Target (first that is set): --db, IOTCTL_DATABASE_URL, DATABASE_URL, PGHOST/PGDATABASE (a server);
+otherwise the embedded database in IOTCTL_DATA_DIR or ${'$XDG_DATA_HOME'}/iotctl (~/.local/share/iotctl).
+A postgres:// URL or "host=... dbname=..." names a server; a path or file: URL an embedded data directory.
+
+Exit codes:
+${exitCodeTable.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`).join('\n')}
+`;
+
+export function buildProgram(): Command {
+  const program = new Command('iotctl')
+    .description('Administer and load IoT sensor readings in PostgreSQL / TimescaleDB (or an embedded database).')
+    .version(packageVersion(), '-V, --version')
+    .option('--db <url|dir>', 'database: postgres:// URL, libpq string, or embedded data directory')
+    .option('--json', 'same as --format json')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']))
+    .option('-q, --quiet', 'no progress or informational messages on stderr')
+    .option('-v, --verbose', 'more detail on stderr, stack traces on errors')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .addHelpText('after', helpFooter);
+  for (const register of commands) register(program);
+  for (const sub of program.commands) sub.exitOverride();
+  program.hook('preAction', (_root, action) => {
+    const o = action.optsWithGlobals() as { quiet?: boolean; verbose?: boolean };
+    setLogLevel({ quiet: !!o.quiet, verbose: !!o.verbose });
+  });
+  return program;
+}
+
+function reportError(err: unknown, argv: string[]): number {
+  let secrets: Parameters<typeof redact>[1];
+  try {
+    const dbIdx = argv.indexOf('--db');
+    secrets = resolveTarget({ db: dbIdx >= 0 ? argv[dbIdx + 1] : argv.find((a) => a.startsWith('--db='))?.slice(5) });
+  } catch {
+    secrets = undefined;
+  }
+  if (err instanceof IotctlError) {
+    log.error(redact(err.message, secrets));
+    if (err.hint) process.stderr.write(`hint: ${redact(err.hint, secrets)}\n`);
+    if (isVerbose() && err.cause instanceof Error && err.cause.stack) {
+      process.stderr.write(redact(err.cause.stack, secrets) + '\n');
+    }
+    return err.exitCode;
+  }
+  const e = err as Error;
+  log.error(`internal error: ${redact(e?.message ?? String(err), secrets)}`);
+  if (isVerbose() && e?.stack) process.stderr.write(redact(e.stack, secrets) + '\n');
+  else process.stderr.write('hint: run again with --verbose for details\n');
+  return ExitCode.internal;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const args = argv.slice(2);
+  if (args.includes('-v') || args.includes('--verbose')) setLogLevel({ verbose: true });
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed its message; help and version are successes.
+      const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
+      process.exitCode = ok ? ExitCode.ok : ExitCode.usage;
+      return;
+    }
+    process.exitCode = reportError(err, args);
+  }
+}

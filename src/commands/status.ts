@@ -1,0 +1,182 @@
+// `iotctl status`: what am I connected to, and is everything healthy.
+import type { Command } from 'commander';
+import { listJobs, type JobInfo } from '../db/jobs.js';
+import { SCHEMA } from '../db/sql/ident.js';
+import { listPartitions } from '../db/sql/partitions.js';
+import { POINTS, SERIES } from '../db/sql/schema.js';
+import { loadStore, readStoredConfig, type Store } from '../db/store.js';
+import type { Capabilities, Db } from '../db/types.js';
+import { IotctlError } from '../errors.js';
+import { printLine, printRows, renderJson, renderTable, writeOut } from '../output/render.js';
+import { formatBytes } from '../util/format.js';
+import { examples, globalOptions, withDb } from './common.js';
+
+export interface StatusResult {
+  target: string;
+  targetKind: 'server' | 'embedded';
+  targetSource: string;
+  postgres: string;
+  timescaledb: Capabilities['timescale'];
+  mode: 'timescaledb' | 'plain' | null;
+  initialised: boolean;
+  config: { chunkInterval: string; rollups: string[] } | null;
+  series: number;
+  rowsEstimate: number;
+  chunks: { total: number; compressed: number };
+  bytes: { points: number; rollups: Array<{ name: string; bytes: number }> };
+  jobs: JobInfo[];
+  healthy: boolean;
+  problems: string[];
+}
+
+async function storeSizes(db: Db, store: Store) {
+  if (store.mode === 'timescaledb') {
+    const { rows } = await db.query<{ total: number; compressed: number; bytes: number; rows: number }>(
+      `SELECT (SELECT count(*)::int FROM timescaledb_information.chunks
+                WHERE hypertable_schema = $1 AND hypertable_name = 'points') AS total,
+              (SELECT count(*)::int FROM timescaledb_information.chunks
+                WHERE hypertable_schema = $1 AND hypertable_name = 'points' AND is_compressed) AS compressed,
+              coalesce(hypertable_size('${POINTS}'), 0)::bigint AS bytes,
+              coalesce(approximate_row_count('${POINTS}'), 0)::bigint AS rows`,
+      [SCHEMA],
+    );
+    const r = rows[0] as { total: number; compressed: number; bytes: number; rows: number };
+    const rollups = await db.query<{ name: string; bytes: number }>(
+      `SELECT view_name AS name,
+              coalesce(hypertable_size(format('%I.%I', materialization_hypertable_schema,
+                                              materialization_hypertable_name)::regclass), 0)::bigint AS bytes
+         FROM timescaledb_information.continuous_aggregates WHERE view_schema = $1 ORDER BY view_name`,
+      [SCHEMA],
+    );
+    return { chunks: { total: r.total, compressed: r.compressed }, bytes: r.bytes, rows: r.rows, rollups: rollups.rows };
+  }
+  const parts = (await db.query<{ rows_estimate: number; bytes: number }>(listPartitions)).rows;
+  const rollups: Array<{ name: string; bytes: number }> = [];
+  for (const r of store.rollups) {
+    const res = await db.query<{ bytes: number }>(`SELECT pg_total_relation_size($1::regclass)::bigint AS bytes`, [
+      `${SCHEMA}.${r.name}`,
+    ]);
+    rollups.push({ name: r.name, bytes: res.rows[0]?.bytes ?? 0 });
+  }
+  return {
+    chunks: { total: parts.length, compressed: 0 },
+    bytes: parts.reduce((s, p) => s + Number(p.bytes), 0),
+    rows: parts.reduce((s, p) => s + Math.max(0, Number(p.rows_estimate)), 0),
+    rollups,
+  };
+}
+
+export async function status(db: Db): Promise<StatusResult> {
+  const caps = await db.capabilities();
+  const base = {
+    target: db.target.display,
+    targetKind: db.target.kind,
+    targetSource: db.target.source,
+    postgres: caps.serverVersion,
+    timescaledb: caps.timescale,
+  };
+  const cfg = await readStoredConfig(db);
+  if (!cfg) {
+    return {
+      ...base,
+      mode: null,
+      initialised: false,
+      config: null,
+      series: 0,
+      rowsEstimate: 0,
+      chunks: { total: 0, compressed: 0 },
+      bytes: { points: 0, rollups: [] },
+      jobs: [],
+      healthy: false,
+      problems: ['iotctl is not initialised here: run `iotctl init`'],
+    };
+  }
+  const store = await loadStore(db);
+  const sizes = await storeSizes(db, store);
+  const series = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${SERIES}`);
+  const jobs = await listJobs(db, store);
+  const problems = jobs
+    .filter((j) => j.failing)
+    .map((j) => `job ${j.name}${j.id !== null ? ` (id ${j.id})` : ''} is failing: ${j.lastError ?? 'unknown error'}`);
+  return {
+    ...base,
+    mode: store.mode,
+    initialised: true,
+    config: { chunkInterval: store.chunkInterval.text, rollups: store.rollups.map((r) => r.bucket.text) },
+    series: series.rows[0]?.n ?? 0,
+    rowsEstimate: Number(sizes.rows),
+    chunks: sizes.chunks,
+    bytes: { points: Number(sizes.bytes), rollups: sizes.rollups.map((r) => ({ name: r.name, bytes: Number(r.bytes) })) },
+    jobs,
+    healthy: problems.length === 0,
+    problems,
+  };
+}
+
+function describeTimescale(s: StatusResult): string {
+  const t = s.timescaledb;
+  if (t.state === 'absent') return 'not available (plain PostgreSQL mode)';
+  if (t.state === 'available') return `${t.version} available, not installed (run iotctl init)`;
+  return `${t.version}${t.license ? ` (${t.license} licence)` : ''}`;
+}
+
+const when = (d: Date | null) => (d ? new Date(d).toISOString().replace('.000Z', 'Z') : '-');
+
+export function registerStatus(program: Command): void {
+  const cmd = program
+    .command('status')
+    .description('show the target, versions, store size and job health (exit 5 when a job is failing)')
+    .action(async (_o, command: Command) => {
+      const g = globalOptions(command);
+      const result = await withDb(g, (db) => status(db));
+      if (g.format === 'json') await writeOut(renderJson(result));
+      else if (g.format === 'csv') {
+        await printRows('csv', [result], [
+          { key: 'target' },
+          { key: 'mode' },
+          { key: 'postgres' },
+          { key: 'series' },
+          { key: 'rowsEstimate' },
+          { key: 'healthy' },
+        ]);
+      } else {
+        const rows: Array<[string, string]> = [
+          ['target', `${result.target} (${result.targetKind}, from ${result.targetSource})`],
+          ['postgres', result.postgres],
+          ['timescaledb', describeTimescale(result)],
+          ['mode', result.mode ?? 'not initialised'],
+        ];
+        if (result.config) {
+          rows.push(
+            ['chunk interval', result.config.chunkInterval],
+            ['rollups', result.config.rollups.join(', ') || 'none'],
+            ['series', String(result.series)],
+            ['rows (estimate)', String(result.rowsEstimate)],
+            ['chunks', `${result.chunks.total} (${result.chunks.compressed} compressed)`],
+            ['size', formatBytes(result.bytes.points)],
+            ...result.bytes.rollups.map((r): [string, string] => [`size ${r.name}`, formatBytes(r.bytes)]),
+          );
+        }
+        await printLine(renderTable(rows.map(([k, v]) => ({ k, v })), [{ key: 'k', header: '' }, { key: 'v', header: '' }]));
+        if (result.jobs.length) {
+          await printLine(
+            renderTable(result.jobs, [
+              { key: 'name', header: 'job' },
+              { key: 'id', format: (v) => (v === null ? '-' : String(v)) },
+              { key: 'schedule' },
+              { key: 'lastRunStarted', header: 'last run', format: (v) => when(v as Date | null) },
+              { key: 'lastSuccess', header: 'last success', format: (v) => when(v as Date | null) },
+              { key: 'lastStatus', header: 'status', format: (v) => String(v ?? 'never run') },
+              { key: 'totalFailures', header: 'failures', align: 'right' },
+            ]),
+          );
+        }
+        for (const p of result.problems) await printLine(`problem: ${p}`);
+      }
+      if (!result.healthy) {
+        // The report above is the output; the exit code is what monitoring reads.
+        process.exitCode = new IotctlError('CHECK_FAILED', 'unhealthy').exitCode;
+      }
+    });
+  examples(cmd, ['iotctl status', 'iotctl status --db postgres://iot@localhost/iot --json', 'iotctl status || alert']);
+}

@@ -1,0 +1,82 @@
+// Maps driver and PostgreSQL errors to IotctlError once, so every command reports them the same way.
+import { IotctlError } from '../errors.js';
+import { redact } from './connect.js';
+import type { Target } from './types.js';
+
+interface PgLikeError {
+  code?: string;
+  message?: string;
+  detail?: string;
+  hint?: string;
+  errno?: number;
+}
+
+/** SQLSTATEs and socket errors after which retrying the same batch can succeed. */
+export function isTransientError(err: unknown): boolean {
+  const code = (err as PgLikeError)?.code ?? '';
+  if (['57P01', '57P02', '57P03', '53300', '40001', '40P01'].includes(code)) return true;
+  if (code.startsWith('08')) return true;
+  if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
+  const message = (err as PgLikeError)?.message ?? '';
+  return /Connection terminated|connection ended|server closed the connection/i.test(message);
+}
+
+export function mapDbError(err: unknown, target: Target): IotctlError {
+  if (err instanceof IotctlError) return err;
+  const e = (err ?? {}) as PgLikeError;
+  const code = e.code ?? '';
+  const raw = redact(e.message ?? String(err), target);
+  const where = target.display;
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code)) {
+    return new IotctlError('CONNECTION', `cannot connect to ${where}: ${describeSocketError(code)}`, {
+      hint: 'check that the server is running and the host and port are right',
+      cause: err,
+    });
+  }
+  if (code === '28P01' || code === '28000') {
+    return new IotctlError('AUTH', `authentication failed for ${where}`, {
+      hint: 'check the user name and password (PGPASSWORD or the URL); pg_hba.conf may also refuse this host',
+      cause: err,
+    });
+  }
+  if (code === '3D000') {
+    return new IotctlError('UNKNOWN_DATABASE', `database does not exist: ${where}`, {
+      hint: 'create it first (createdb NAME) or name an existing database in the URL',
+      cause: err,
+    });
+  }
+  if (code === '42501') {
+    return new IotctlError('PERMISSION', `permission denied on ${where}: ${raw}`, {
+      hint: 'connect as a user that owns the iotctl schema, or ask an administrator to grant the privilege',
+      cause: err,
+    });
+  }
+  if (code.startsWith('08') || /Connection terminated|connection ended|server closed/i.test(raw)) {
+    return new IotctlError('CONNECTION', `lost connection to ${where}: ${raw}`, { cause: err });
+  }
+  if (code === '42P01' && /iotctl\./.test(raw)) {
+    return new IotctlError('NOT_INITIALISED', `iotctl is not initialised on ${where}`, {
+      hint: 'run `iotctl init` first',
+      cause: err,
+    });
+  }
+  const detail = e.detail ? ` (${redact(e.detail, target)})` : '';
+  return new IotctlError('DATABASE', `database error${code ? ` ${code}` : ''}: ${raw}${detail}`, {
+    hint: e.hint,
+    cause: err,
+  });
+}
+
+function describeSocketError(code: string): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    default:
+      return 'host unreachable';
+  }
+}

@@ -1,0 +1,172 @@
+// The jobs iotctl knows about (TimescaleDB policies, or iotctl's own in plain mode) and their health.
+// The embedded database has no background workers and `run_job` does not update job_stats there,
+// so iotctl's own ledger (iotctl.job_runs) is the record of what ran; on a server both are read and
+// the newer wins.
+import { JOB_RUNS, POLICIES } from './sql/schema.js';
+import { SCHEMA } from './sql/ident.js';
+import type { Store } from './store.js';
+import type { Db } from './types.js';
+
+export interface JobInfo {
+  id: number | null;
+  /** Stable name: compression:points, retention:points, refresh:rollup_1h */
+  name: string;
+  kind: 'compression' | 'retention' | 'refresh' | 'other';
+  target: string;
+  schedule: string | null;
+  /** compress_after / drop_after for policies. */
+  after: string | null;
+  lastRunStarted: Date | null;
+  lastSuccess: Date | null;
+  lastStatus: 'success' | 'failed' | 'running' | null;
+  totalRuns: number;
+  totalFailures: number;
+  lastError: string | null;
+  nextStart: Date | null;
+  failing: boolean;
+}
+
+interface LedgerRow {
+  job: string;
+  last_started: Date | null;
+  last_status: 'success' | 'failed' | 'running' | null;
+  last_success: Date | null;
+  runs: number;
+  failures: number;
+  last_error: string | null;
+}
+
+export async function readLedger(db: Db): Promise<Map<string, LedgerRow>> {
+  const { rows } = await db.query<LedgerRow>(
+    `SELECT job,
+            max(started_at) AS last_started,
+            (array_agg(status ORDER BY started_at DESC))[1] AS last_status,
+            max(finished_at) FILTER (WHERE status = 'success') AS last_success,
+            count(*)::int AS runs,
+            count(*) FILTER (WHERE status = 'failed')::int AS failures,
+            (array_agg(error ORDER BY started_at DESC) FILTER (WHERE status = 'failed'))[1] AS last_error
+       FROM ${JOB_RUNS} GROUP BY job`,
+  );
+  return new Map(rows.map((r) => [r.job, r]));
+}
+
+function kindOf(proc: string): JobInfo['kind'] {
+  if (proc === 'policy_compression') return 'compression';
+  if (proc === 'policy_retention') return 'retention';
+  if (proc === 'policy_refresh_continuous_aggregate') return 'refresh';
+  return 'other';
+}
+
+interface TsdbJobRow {
+  job_id: number;
+  proc_name: string;
+  target: string;
+  schedule: string | null;
+  after: string | null;
+  last_run_started_at: Date | null;
+  last_successful_finish: Date | null;
+  last_run_status: string | null;
+  total_runs: number | null;
+  total_failures: number | null;
+  next_start: Date | null;
+  last_error: string | null;
+}
+
+async function tsdbJobs(db: Db): Promise<TsdbJobRow[]> {
+  const { rows } = await db.query<TsdbJobRow>(
+    `SELECT j.job_id, j.proc_name,
+            j.hypertable_name AS target,
+            j.schedule_interval::text AS schedule,
+            coalesce(j.config->>'compress_after', j.config->>'drop_after', j.config->>'end_offset') AS after,
+            s.last_run_started_at, s.last_successful_finish, s.last_run_status,
+            s.total_runs::int AS total_runs, s.total_failures::int AS total_failures, s.next_start,
+            (SELECT e.err_message FROM timescaledb_information.job_errors e
+              WHERE e.job_id = j.job_id ORDER BY e.start_time DESC LIMIT 1) AS last_error
+       FROM timescaledb_information.jobs j
+       LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
+      WHERE j.proc_name LIKE 'policy_%' AND j.hypertable_schema = $1
+      ORDER BY j.job_id`,
+    [SCHEMA],
+  );
+  return rows;
+}
+
+export function jobName(kind: JobInfo['kind'], target: string): string {
+  return `${kind}:${target}`;
+}
+
+export async function listJobs(db: Db, store: Store): Promise<JobInfo[]> {
+  const ledger = await readLedger(db);
+  const jobs: JobInfo[] = [];
+  const embedded = db.target.kind === 'embedded';
+  if (store.mode === 'timescaledb') {
+    for (const r of await tsdbJobs(db)) {
+      const kind = kindOf(r.proc_name);
+      const name = jobName(kind, r.target);
+      const l = ledger.get(name);
+      // job_stats is not kept by run_job on the embedded build: there the ledger is the only record.
+      const statsStarted = embedded ? null : r.last_run_started_at;
+      const useLedger = l && (!statsStarted || (l.last_started && l.last_started > statsStarted));
+      const lastStatus = useLedger ? l.last_status : normaliseStatus(r.last_run_status);
+      jobs.push({
+        id: r.job_id,
+        name,
+        kind,
+        target: r.target,
+        schedule: r.schedule,
+        after: r.after,
+        lastRunStarted: useLedger ? l.last_started : statsStarted,
+        lastSuccess: latest(l?.last_success ?? null, embedded ? null : r.last_successful_finish),
+        lastStatus,
+        totalRuns: (l?.runs ?? 0) + (embedded ? 0 : (r.total_runs ?? 0)),
+        totalFailures: (l?.failures ?? 0) + (embedded ? 0 : (r.total_failures ?? 0)),
+        lastError: useLedger ? l.last_error : (r.last_error ?? l?.last_error ?? null),
+        nextStart: embedded ? null : r.next_start,
+        failing: lastStatus === 'failed',
+      });
+    }
+  } else {
+    const { rows } = await db.query<{ kind: string; target: string; after: string; schedule: string }>(
+      `SELECT kind, target, after::text AS after, schedule::text AS schedule FROM ${POLICIES} ORDER BY kind, target`,
+    );
+    const plainJobs = [
+      ...rows.map((r) => ({ kind: r.kind as JobInfo['kind'], target: r.target, after: r.after, schedule: r.schedule })),
+      ...store.rollups.map((r) => ({ kind: 'refresh' as const, target: r.name, after: null, schedule: r.bucket.interval })),
+    ];
+    for (const p of plainJobs) {
+      const name = jobName(p.kind, p.target);
+      const l = ledger.get(name);
+      jobs.push({
+        id: null,
+        name,
+        kind: p.kind,
+        target: p.target,
+        schedule: p.schedule,
+        after: p.after,
+        lastRunStarted: l?.last_started ?? null,
+        lastSuccess: l?.last_success ?? null,
+        lastStatus: l?.last_status ?? null,
+        totalRuns: l?.runs ?? 0,
+        totalFailures: l?.failures ?? 0,
+        lastError: l?.last_error ?? null,
+        nextStart: null,
+        failing: l?.last_status === 'failed',
+      });
+    }
+  }
+  return jobs;
+}
+
+function normaliseStatus(s: string | null): JobInfo['lastStatus'] {
+  if (!s) return null;
+  const v = s.toLowerCase();
+  if (v === 'success') return 'success';
+  if (v === 'failure' || v === 'failed') return 'failed';
+  return 'running';
+}
+
+function latest(a: Date | null, b: Date | null): Date | null {
+  if (!a) return b;
+  if (!b) return a;
+  return a > b ? a : b;
+}

@@ -1,0 +1,42 @@
+// Creates plain-mode partitions before rows arrive for them (native partitioning has no auto-create).
+import { createPartition, listPartitions, partitionStart } from './sql/partitions.js';
+import type { Db } from './types.js';
+
+export class PartitionManager {
+  private known: Set<number> | null = null;
+
+  constructor(
+    private readonly db: Db,
+    readonly intervalMs: number,
+  ) {}
+
+  private async load(): Promise<Set<number>> {
+    if (!this.known) {
+      const { rows } = await this.db.query<{ range_start: Date }>(listPartitions);
+      this.known = new Set(rows.map((r) => new Date(r.range_start).getTime()));
+    }
+    return this.known;
+  }
+
+  /** Ensures a partition exists for every timestamp given (ms since epoch); returns how many were created. */
+  async ensureFor(timesMs: Iterable<number>): Promise<number> {
+    const known = await this.load();
+    const missing = new Set<number>();
+    for (const t of timesMs) {
+      const start = partitionStart(t, this.intervalMs);
+      if (!known.has(start)) missing.add(start);
+    }
+    for (const start of [...missing].sort((a, b) => a - b)) {
+      await this.db.exec(createPartition(start, this.intervalMs));
+      known.add(start);
+    }
+    return missing.size;
+  }
+
+  /** Creates partitions from the current one to `ahead` intervals into the future. */
+  async ensureAhead(nowMs: number, ahead: number): Promise<number> {
+    const times: number[] = [];
+    for (let i = 0; i <= ahead; i++) times.push(nowMs + i * this.intervalMs);
+    return this.ensureFor(times);
+  }
+}

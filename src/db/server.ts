@@ -1,0 +1,145 @@
+// The server target: a pg Pool; bulk COPY through pg-copy-streams on a dedicated client.
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { mapDbError } from './errors.js';
+import { probeCapabilities } from './probe.js';
+import type { Capabilities, Db, QueryResult, Sql, Target, Tx } from './types.js';
+
+// Same JS types on both targets: bigint and numeric as numbers (counts and sizes stay far below 2^53).
+const types = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === 20 || oid === 1700) return (v: string) => (v === null ? null : Number(v));
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+function toQuery(sql: Sql | string, values?: unknown[]): { text: string; values?: unknown[] } {
+  return typeof sql === 'string' ? { text: sql, values } : { text: sql.text, values: sql.values };
+}
+
+class ServerDb implements Db {
+  readonly maxParallel: number;
+  private caps?: Promise<Capabilities>;
+
+  constructor(
+    readonly target: Target,
+    private readonly pool: pg.Pool,
+    poolSize: number,
+  ) {
+    this.maxParallel = poolSize;
+  }
+
+  async query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
+    try {
+      const res = await this.pool.query(toQuery(sql, values));
+      return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+    } catch (err) {
+      throw mapDbError(err, this.target);
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw mapDbError(err, this.target);
+    }
+    const target = this.target;
+    let broken = false;
+    const tx: Tx = {
+      async query<R>(sql: Sql | string, values?: unknown[]) {
+        try {
+          const res = await client.query(toQuery(sql, values));
+          return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+        } catch (err) {
+          throw mapDbError(err, target);
+        }
+      },
+      async copyFrom(copySql: string, payload: Buffer | string) {
+        const stream = client.query(copyFrom(copySql));
+        try {
+          await pipeline(Readable.from([typeof payload === 'string' ? Buffer.from(payload) : payload]), stream);
+        } catch (err) {
+          throw mapDbError(err, target);
+        }
+        return stream.rowCount ?? 0;
+      },
+    };
+    try {
+      await client.query('BEGIN');
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw mapDbError(err, this.target);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async tryAdvisoryLock(key: bigint) {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw mapDbError(err, this.target);
+    }
+    const res = await client.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
+    if (!res.rows[0]?.ok) {
+      client.release();
+      return null;
+    }
+    return {
+      release: async () => {
+        try {
+          await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]);
+        } finally {
+          client.release();
+        }
+      },
+    };
+  }
+
+  capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {
+    if (opts.refresh) this.caps = undefined;
+    this.caps ??= probeCapabilities(this);
+    return this.caps;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export async function openServerDb(target: Target, opts: { poolSize: number }): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: target.connectionString,
+    max: Math.max(2, opts.poolSize),
+    types,
+    application_name: 'iotctl',
+    connectionTimeoutMillis: 15_000,
+  });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  const db = new ServerDb(target, pool, Math.max(1, opts.poolSize));
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw mapDbError(err, target);
+  }
+  return db;
+}

@@ -1,0 +1,34 @@
+// Plain PostgreSQL mode: native range partitions of iotctl.points, one per chunk interval, aligned to the epoch.
+import { POINTS } from './schema.js';
+import { SCHEMA } from './ident.js';
+import type { Sql } from '../types.js';
+
+export function partitionStart(timeMs: number, intervalMs: number): number {
+  return Math.floor(timeMs / intervalMs) * intervalMs;
+}
+
+export function partitionName(startMs: number): string {
+  const iso = new Date(startMs).toISOString(); // 2026-11-22T00:00:00.000Z
+  return `points_p${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 13)}${iso.slice(14, 16)}`;
+}
+
+export function createPartition(startMs: number, intervalMs: number): string {
+  const from = new Date(startMs).toISOString();
+  const to = new Date(startMs + intervalMs).toISOString();
+  return `CREATE TABLE IF NOT EXISTS ${SCHEMA}.${partitionName(startMs)} PARTITION OF ${POINTS} FOR VALUES FROM ('${from}') TO ('${to}')`;
+}
+
+/** Partitions of iotctl.points with their bounds, oldest first. */
+export const listPartitions: Sql = {
+  text: `SELECT c.relname AS name,
+        (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz AS range_start,
+        (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS range_end,
+        c.reltuples::bigint AS rows_estimate,
+        pg_total_relation_size(c.oid)::bigint AS bytes
+   FROM pg_inherits i
+   JOIN pg_class c ON c.oid = i.inhrelid
+   JOIN pg_class p ON p.oid = i.inhparent
+   JOIN pg_namespace n ON n.oid = p.relnamespace
+  WHERE n.nspname = '${SCHEMA}' AND p.relname = 'points'
+  ORDER BY 2`,
+};

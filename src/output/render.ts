@@ -1,0 +1,80 @@
+// Renders command results as a table (cli-table3), JSON or CSV, and is the only writer to stdout.
+import Table from 'cli-table3';
+
+export type Format = 'table' | 'json' | 'csv';
+
+export interface Column<R> {
+  key: keyof R & string;
+  header?: string;
+  align?: 'left' | 'right';
+  format?: (value: unknown, row: R) => string;
+}
+
+export function formatCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(10)));
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+export function renderTable<R>(rows: R[], columns: Column<R>[]): string {
+  const table = new Table({
+    head: columns.map((c) => c.header ?? c.key),
+    colAligns: columns.map((c) => c.align ?? 'left'),
+    style: { head: [], border: [] },
+  });
+  for (const row of rows) {
+    table.push(
+      columns.map((c) => {
+        const v = (row as Record<string, unknown>)[c.key];
+        return c.format ? c.format(v, row) : formatCell(v);
+      }),
+    );
+  }
+  return table.toString();
+}
+
+function csvField(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function csvHeader<R>(columns: Column<R>[]): string {
+  return columns.map((c) => csvField(c.key)).join(',') + '\n';
+}
+
+export function csvLine<R>(row: R, columns: Column<R>[]): string {
+  return columns.map((c) => csvField(formatCell((row as Record<string, unknown>)[c.key]))).join(',') + '\n';
+}
+
+export function renderCsv<R>(rows: R[], columns: Column<R>[]): string {
+  return csvHeader(columns) + rows.map((r) => csvLine(r, columns)).join('');
+}
+
+export function renderJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+/** Writes data or the final result to stdout, respecting backpressure. */
+export async function writeOut(text: string): Promise<void> {
+  if (text === '') return;
+  if (!process.stdout.write(text)) {
+    await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+  }
+}
+
+/** Renders rows in the chosen format; `json` gives the value of `jsonValue` (the pinned shape). */
+export async function printRows<R>(
+  format: Format,
+  rows: R[],
+  columns: Column<R>[],
+  jsonValue: unknown = rows,
+): Promise<void> {
+  if (format === 'json') return writeOut(renderJson(jsonValue));
+  if (format === 'csv') return writeOut(renderCsv(rows, columns));
+  return writeOut(rows.length === 0 ? '' : renderTable(rows, columns) + '\n');
+}
+
+export function printLine(text: string): Promise<void> {
+  return writeOut(text.endsWith('\n') ? text : text + '\n');
+}
