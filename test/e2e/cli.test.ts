@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { freshServerDatabase, serverUrl, tempDataDir, withDatabase } from '../helpers/targets.js';
+
+async function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const PASSWORD = 'test-secret-pw';
+
+describe('iotctl as a subprocess', () => {
+  it('--help lists the commands and the exit codes, on stdout, exit 0', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Commands:[\s\S]*init[\s\S]*status/);
+    expect(r.stdout).toMatch(/Exit codes:[\s\S]*6 +busy/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('every command --help shows examples', async () => {
+    const r = await runCli(['init', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Examples:\n {2}\$ iotctl init/);
+  });
+
+  it('an unknown command and a bad flag value are usage errors (exit 2), on stderr', async () => {
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+    const bad = await runCli(['init', '--chunk-interval', 'soon', '--db', tempDataDir()]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/invalid --chunk-interval 'soon'/);
+    const fmt = await runCli(['status', '--format', 'xml']);
+    expect(fmt.code).toBe(2);
+  });
+
+  it('a refused port gives one line, the redacted target and exit 3', async () => {
+    const port = await closedPort();
+    const r = await runCli(['status', '--db', `postgres://bob:${PASSWORD}@127.0.0.1:${port}/iot`]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`error: cannot connect to postgres://bob:***@127.0.0.1:${port}/iot: connection refused`);
+    expect(r.stderr).not.toContain(PASSWORD);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  describe('against the test server', () => {
+    let db: { url: string; drop: () => Promise<void> };
+    beforeAll(async () => {
+      db = await freshServerDatabase();
+    });
+    afterAll(async () => db.drop());
+
+    it('a wrong password: exit 3, password in no output, --verbose included', async () => {
+      const u = new URL(serverUrl());
+      const wrong = 'Wr0ng-pass-xyz';
+      u.password = wrong;
+      const r = await runCli(['status', '--verbose', '--db', u.toString()]);
+      if (process.env.IOTCTL_TEST_DATABASE_URL && r.code === 0) return; // external server with trust auth
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/authentication failed for postgres:\/\/postgres:\*\*\*@/);
+      expect(r.stderr + r.stdout).not.toContain(wrong);
+    });
+
+    it('an unknown database: one line, exit 3', async () => {
+      const r = await runCli(['status', '--db', withDatabase(serverUrl(), 'no_such_db_here')]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/database does not exist: .*no_such_db_here/);
+      expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2); // error + hint
+    });
+
+    it('init twice with global options after the command; status --json reports plain mode', async () => {
+      const first = await runCli(['init', '--db', db.url, '--json']);
+      expect(first.code).toBe(0);
+      expect(JSON.parse(first.stdout).changed).toBe(true);
+      const second = await runCli(['init', '--db', db.url]);
+      expect(second.code).toBe(0);
+      expect(second.stdout).toMatch(/Nothing changed/);
+      const status = await runCli(['status', '--db', db.url, '--json', '-v']);
+      expect(status.code).toBe(0);
+      const s = JSON.parse(status.stdout);
+      if (!process.env.IOTCTL_TEST_DATABASE_URL) expect(s.mode).toBe('plain');
+      expect(status.stdout + status.stderr).not.toContain(PASSWORD);
+      expect(s.target).toContain(':***@');
+    });
+
+    it('--dry-run prints SQL without the password and changes nothing', async () => {
+      const fresh = await freshServerDatabase();
+      try {
+        const r = await runCli(['--db', fresh.url, 'init', '--dry-run']);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/CREATE TABLE IF NOT EXISTS iotctl\.points/);
+        expect(r.stdout).not.toContain(PASSWORD);
+        const st = await runCli(['status', '--db', fresh.url, '--json']);
+        expect(JSON.parse(st.stdout).initialised).toBe(false);
+        expect(st.code).toBe(5);
+      } finally {
+        await fresh.drop();
+      }
+    });
+  });
+
+  describe('embedded database', () => {
+    it('init → status --json reports TimescaleDB; a held data directory gives exit 6', async () => {
+      const dir = tempDataDir();
+      try {
+        const init = await runCli(['init', '--db', dir]);
+        expect(init.code).toBe(0);
+        expect(init.stdout).toMatch(/set up on embedded database/);
+        const status = await runCli(['status', '--json'], { env: { IOTCTL_DATA_DIR: dir } });
+        expect(status.code).toBe(0);
+        const s = JSON.parse(status.stdout);
+        expect(s.mode).toBe('timescaledb');
+        expect(s.timescaledb.version).toMatch(/^2\.23/);
+        // A live process (this test runner) holds the lock file.
+        fs.writeFileSync(`${dir}/iotctl.lock`, JSON.stringify({ pid: process.pid }));
+        const busy = await runCli(['status', '--db', dir]);
+        expect(busy.code).toBe(6);
+        expect(busy.stderr).toContain(`is in use by pid ${process.pid}`);
+        fs.unlinkSync(`${dir}/iotctl.lock`);
+        const after = await runCli(['status', '--db', dir]);
+        expect(after.code).toBe(0);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('two processes at once on one data directory: the second fails fast with exit 6, data intact', async () => {
+      const dir = tempDataDir();
+      try {
+        expect((await runCli(['init', '--db', dir])).code).toBe(0);
+        const lock = `${dir}/iotctl.lock`;
+        const first = runCli(['init', '--db', dir]);
+        const deadline = Date.now() + 20_000;
+        while (!fs.existsSync(lock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        expect(fs.existsSync(lock)).toBe(true);
+        const started = Date.now();
+        const second = await runCli(['status', '--db', dir]);
+        const secondMs = Date.now() - started;
+        expect(second.code).toBe(6);
+        expect(second.stderr).toMatch(/is in use by pid \d+/);
+        expect(secondMs).toBeLessThan(5_000);
+        expect((await first).code).toBe(0);
+        expect(fs.existsSync(lock)).toBe(false);
+        const status = await runCli(['status', '--db', dir, '--json']);
+        expect(status.code).toBe(0);
+        expect(JSON.parse(status.stdout).initialised).toBe(true);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});
