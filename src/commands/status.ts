@@ -48,14 +48,20 @@ async function storeSizes(db: Db, store: Store) {
          FROM timescaledb_information.continuous_aggregates WHERE view_schema = $1 ORDER BY view_name`,
       [SCHEMA],
     );
-    return { chunks: { total: r.total, compressed: r.compressed }, bytes: r.bytes, rows: r.rows, rollups: rollups.rows };
+    return {
+      chunks: { total: r.total, compressed: r.compressed },
+      bytes: r.bytes,
+      rows: r.rows,
+      rollups: rollups.rows,
+    };
   }
   const parts = (await db.query<{ rows_estimate: number; bytes: number }>(listPartitions)).rows;
   const rollups: Array<{ name: string; bytes: number }> = [];
   for (const r of store.rollups) {
-    const res = await db.query<{ bytes: number }>(`SELECT pg_total_relation_size($1::regclass)::bigint AS bytes`, [
-      `${SCHEMA}.${r.name}`,
-    ]);
+    const res = await db.query<{ bytes: number }>(
+      `SELECT pg_total_relation_size($1::regclass)::bigint AS bytes`,
+      [`${SCHEMA}.${r.name}`],
+    );
     rollups.push({ name: r.name, bytes: res.rows[0]?.bytes ?? 0 });
   }
   return {
@@ -97,7 +103,10 @@ export async function status(db: Db): Promise<StatusResult> {
   const jobs = await listJobs(db, store);
   const problems = jobs
     .filter((j) => j.failing)
-    .map((j) => `job ${j.name}${j.id !== null ? ` (id ${j.id})` : ''} is failing: ${j.lastError ?? 'unknown error'}`);
+    .map(
+      (j) =>
+        `job ${j.name}${j.id !== null ? ` (id ${j.id})` : ''} is failing: ${j.lastError ?? 'unknown error'}`,
+    );
   return {
     ...base,
     mode: store.mode,
@@ -106,7 +115,10 @@ export async function status(db: Db): Promise<StatusResult> {
     series: series.rows[0]?.n ?? 0,
     rowsEstimate: Number(sizes.rows),
     chunks: sizes.chunks,
-    bytes: { points: Number(sizes.bytes), rollups: sizes.rollups.map((r) => ({ name: r.name, bytes: Number(r.bytes) })) },
+    bytes: {
+      points: Number(sizes.bytes),
+      rollups: sizes.rollups.map((r) => ({ name: r.name, bytes: Number(r.bytes) })),
+    },
     jobs,
     healthy: problems.length === 0,
     problems,
@@ -131,14 +143,18 @@ export function registerStatus(program: Command): void {
       const result = await withDb(g, (db) => status(db));
       if (g.format === 'json') await writeOut(renderJson(result));
       else if (g.format === 'csv') {
-        await printRows('csv', [result], [
-          { key: 'target' },
-          { key: 'mode' },
-          { key: 'postgres' },
-          { key: 'series' },
-          { key: 'rowsEstimate' },
-          { key: 'healthy' },
-        ]);
+        await printRows(
+          'csv',
+          [result],
+          [
+            { key: 'target' },
+            { key: 'mode' },
+            { key: 'postgres' },
+            { key: 'series' },
+            { key: 'rowsEstimate' },
+            { key: 'healthy' },
+          ],
+        );
       } else {
         const rows: Array<[string, string]> = [
           ['target', `${result.target} (${result.targetKind}, from ${result.targetSource})`],
@@ -157,12 +173,21 @@ export function registerStatus(program: Command): void {
             ...result.bytes.rollups.map((r): [string, string] => [`size ${r.name}`, formatBytes(r.bytes)]),
           );
         }
-        await printLine(renderTable(rows.map(([k, v]) => ({ k, v })), [{ key: 'k', header: '' }, { key: 'v', header: '' }]));
+        await printLine(
+          renderTable(
+            rows.map(([k, v]) => ({ k, v })),
+            [
+              { key: 'k', header: '' },
+              { key: 'v', header: '' },
+            ],
+          ),
+        );
         if (result.jobs.length) {
           await printLine(
             renderTable(result.jobs, [
               { key: 'name', header: 'job' },
               { key: 'id', format: (v) => (v === null ? '-' : String(v)) },
+              { key: 'after', format: (v) => String(v ?? '') },
               { key: 'schedule' },
               { key: 'lastRunStarted', header: 'last run', format: (v) => when(v as Date | null) },
               { key: 'lastSuccess', header: 'last success', format: (v) => when(v as Date | null) },
@@ -178,5 +203,9 @@ export function registerStatus(program: Command): void {
         process.exitCode = new IotctlError('CHECK_FAILED', 'unhealthy').exitCode;
       }
     });
-  examples(cmd, ['iotctl status', 'iotctl status --db postgres://iot@localhost/iot --json', 'iotctl status || alert']);
+  examples(cmd, [
+    'iotctl status',
+    'iotctl status --db postgres://iot@localhost/iot --json',
+    'iotctl status || alert',
+  ]);
 }

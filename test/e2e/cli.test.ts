@@ -25,10 +25,31 @@ describe('iotctl as a subprocess', () => {
     expect(r.stderr).toBe('');
   });
 
-  it('every command --help shows examples', async () => {
-    const r = await runCli(['init', '--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Examples:\n {2}\$ iotctl init/);
+  it('every command and subcommand --help shows examples', async () => {
+    const listCommands = (help: string) =>
+      [...(help.split(/\nCommands:\n/)[1] ?? '').matchAll(/^ {2}([a-z][a-z-]*)/gm)]
+        .map((m) => m[1] as string)
+        .filter((c) => c !== 'help');
+    const top = listCommands((await runCli(['--help'])).stdout);
+    expect(top).toEqual(expect.arrayContaining(['init', 'status']));
+    const missing: string[] = [];
+    for (const name of top) {
+      const r = await runCli([name, '--help']);
+      expect(r.code).toBe(0);
+      const subs = listCommands(r.stdout);
+      if (subs.length === 0 && !/Examples:\n {2}\$ iotctl /.test(r.stdout)) missing.push(name);
+      for (const sub of subs) {
+        const rs = await runCli([name, sub, '--help']);
+        const nested = listCommands(rs.stdout);
+        if (nested.length === 0 && !/Examples:\n {2}\$ iotctl /.test(rs.stdout))
+          missing.push(`${name} ${sub}`);
+        for (const leaf of nested) {
+          const rl = await runCli([name, sub, leaf, '--help']);
+          if (!/Examples:\n {2}\$ iotctl /.test(rl.stdout)) missing.push(`${name} ${sub} ${leaf}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it('an unknown command and a bad flag value are usage errors (exit 2), on stderr', async () => {
@@ -48,7 +69,9 @@ describe('iotctl as a subprocess', () => {
     const r = await runCli(['status', '--db', `postgres://bob:${PASSWORD}@127.0.0.1:${port}/iot`]);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`error: cannot connect to postgres://bob:***@127.0.0.1:${port}/iot: connection refused`);
+    expect(r.stderr).toContain(
+      `error: cannot connect to postgres://bob:***@127.0.0.1:${port}/iot: connection refused`,
+    );
     expect(r.stderr).not.toContain(PASSWORD);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
@@ -69,6 +92,29 @@ describe('iotctl as a subprocess', () => {
       expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/authentication failed for postgres:\/\/postgres:\*\*\*@/);
       expect(r.stderr + r.stdout).not.toContain(wrong);
+    });
+
+    it('permission denied: one line naming the target, a hint, exit 8', async () => {
+      const pg = (await import('pg')).default;
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      const role = `iotctl_limited_${process.pid}`;
+      try {
+        await admin.query(`DROP ROLE IF EXISTS ${role}`);
+        await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'limited-pw-123'`);
+        const u = new URL(db.url);
+        u.username = role;
+        u.password = 'limited-pw-123';
+        const r = await runCli(['init', '--db', u.toString()]);
+        expect(r.code).toBe(8);
+        expect(r.stderr).toMatch(new RegExp(`error: permission denied on postgres://${role}:\\*\\*\\*@`));
+        expect(r.stderr).toMatch(/hint: /);
+        expect(r.stderr).not.toContain('limited-pw-123');
+      } finally {
+        await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+        await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+        await admin.end();
+      }
     });
 
     it('an unknown database: one line, exit 3', async () => {
