@@ -13,7 +13,13 @@ export interface GlobalOptions {
 }
 
 export function globalOptions(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as { db?: string; json?: boolean; format?: string; quiet?: boolean; verbose?: boolean };
+  const o = cmd.optsWithGlobals() as {
+    db?: string;
+    json?: boolean;
+    format?: string;
+    quiet?: boolean;
+    verbose?: boolean;
+  };
   const format = o.json ? 'json' : (o.format ?? 'table');
   if (!['table', 'json', 'csv'].includes(format)) {
     throw usageError(`invalid --format '${format}'`, 'use table, json or csv');
@@ -49,7 +55,8 @@ export function givenByUser(cmd: Command, name: string): boolean {
 export function parseIntOption(name: string, min = 1) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw usageError(`${name} must be a whole number >= ${min}, got '${value}'`);
+    if (!Number.isInteger(n) || n < min)
+      throw usageError(`${name} must be a whole number >= ${min}, got '${value}'`);
     return n;
   };
 }

@@ -3,7 +3,13 @@ import type { Command } from 'commander';
 import { PartitionManager } from '../db/partitions.js';
 import { META, schemaSteps, type InitOptions, rollupName } from '../db/sql/schema.js';
 import { parseTsdbVersion, setChunkInterval, type TsdbVersion } from '../db/sql/timescale.js';
-import { SCHEMA_VERSION, readStoredConfig, serialiseConfig, storeModeFor, type StoreConfig } from '../db/store.js';
+import {
+  SCHEMA_VERSION,
+  readStoredConfig,
+  serialiseConfig,
+  storeModeFor,
+  type StoreConfig,
+} from '../db/store.js';
 import type { Db, Sql } from '../db/types.js';
 import { IotctlError, usageError } from '../errors.js';
 import { log } from '../output/log.js';
@@ -70,9 +76,13 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
         await db.exec(statement);
       } catch (err) {
         if (err instanceof IotctlError && err.code === 'PERMISSION') {
-          throw new IotctlError('PERMISSION', `cannot create the timescaledb extension on ${db.target.display}`, {
-            hint: 'it needs a superuser or the CREATE privilege on the database; run `CREATE EXTENSION timescaledb` as one, or use --plain',
-          });
+          throw new IotctlError(
+            'PERMISSION',
+            `cannot create the timescaledb extension on ${db.target.display}`,
+            {
+              hint: 'it needs a superuser or the CREATE privilege on the database; run `CREATE EXTENSION timescaledb` as one, or use --plain',
+            },
+          );
         }
         throw err;
       }
@@ -82,7 +92,9 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
     }
   }
   if (mode === 'timescaledb' && caps.timescale.license === 'apache') {
-    log.warn('this TimescaleDB has the Apache licence: compression, retention and refresh policies need the community licence');
+    log.warn(
+      'this TimescaleDB has the Apache licence: compression, retention and refresh policies need the community licence',
+    );
   }
   const tsdb: TsdbVersion | undefined =
     mode === 'timescaledb' && caps.timescale.version ? parseTsdbVersion(caps.timescale.version) : undefined;
@@ -91,10 +103,12 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
   const config: StoreConfig = {
     mode,
     chunkInterval: stored && !opts.explicit.chunkInterval ? stored.chunkInterval : opts.chunkInterval,
-    rollups: (stored && !opts.explicit.rollups ? stored.rollups.map((r) => r.bucket) : opts.rollups).map((bucket) => ({
-      name: rollupName(bucket),
-      bucket,
-    })),
+    rollups: (stored && !opts.explicit.rollups ? stored.rollups.map((r) => r.bucket) : opts.rollups).map(
+      (bucket) => ({
+        name: rollupName(bucket),
+        bucket,
+      }),
+    ),
     schemaVersion: SCHEMA_VERSION,
   };
 
@@ -150,7 +164,11 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
   if (stored) {
     const dropped = stored.rollups.filter((r) => !config.rollups.some((c) => c.name === r.name));
     for (const r of dropped) {
-      objects.push({ object: `rollup iotctl.${r.name}`, status: 'exists', note: 'not in --rollups; kept (drop it by hand)' });
+      objects.push({
+        object: `rollup iotctl.${r.name}`,
+        status: 'exists',
+        note: 'not in --rollups; kept (drop it by hand)',
+      });
     }
     config.rollups = [...config.rollups, ...dropped].sort((a, b) => a.bucket.ms - b.bucket.ms);
   }
@@ -170,7 +188,11 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
   if (mode === 'plain' && !opts.dryRun) {
     const created = await new PartitionManager(db, config.chunkInterval.ms).ensureAhead(Date.now(), 7);
     if (created > 0) {
-      objects.push({ object: `partitions of iotctl.points (now + 7 ahead)`, status: 'created', note: `${created} new` });
+      objects.push({
+        object: `partitions of iotctl.points (now + 7 ahead)`,
+        status: 'created',
+        note: `${created} new`,
+      });
       changed = true;
     }
   }
@@ -206,12 +228,17 @@ export function registerInit(program: Command): void {
         retention: o.retention ? parseDuration(o.retention, '--retention') : undefined,
         dryRun: !!o.dryRun,
         plain: !!o.plain,
-        explicit: { chunkInterval: givenByUser(command, 'chunkInterval'), rollups: givenByUser(command, 'rollups') },
+        explicit: {
+          chunkInterval: givenByUser(command, 'chunkInterval'),
+          rollups: givenByUser(command, 'rollups'),
+        },
       };
       const result = await withDb(g, (db) => init(db, opts));
       if (g.format === 'json') return printRows('json', [], [], result);
       if (opts.dryRun) {
-        await printLine(result.sql.length ? result.sql.map((s) => s.trim() + ';').join('\n\n') : '-- nothing to do');
+        await printLine(
+          result.sql.length ? result.sql.map((s) => s.trim() + ';').join('\n\n') : '-- nothing to do',
+        );
         return;
       }
       await printRows(g.format, result.objects, [
@@ -220,8 +247,10 @@ export function registerInit(program: Command): void {
         { key: 'note', format: (v) => (v ? String(v) : '') },
       ]);
       if (g.format === 'table') {
-        const where = result.targetKind === 'embedded' ? `embedded database in ${result.target}` : result.target;
-        const modeText = result.mode === 'timescaledb' ? `TimescaleDB ${result.timescaledb}` : 'plain PostgreSQL mode';
+        const where =
+          result.targetKind === 'embedded' ? `embedded database in ${result.target}` : result.target;
+        const modeText =
+          result.mode === 'timescaledb' ? `TimescaleDB ${result.timescaledb}` : 'plain PostgreSQL mode';
         await printLine(
           result.changed
             ? `iotctl is set up on ${where} (${modeText}).`

@@ -22,7 +22,8 @@ export function isServerSpec(spec: string): boolean {
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.IOTCTL_DATA_DIR) return path.resolve(env.IOTCTL_DATA_DIR);
   if (process.platform === 'win32' && env.LOCALAPPDATA) return path.join(env.LOCALAPPDATA, 'iotctl');
-  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', 'iotctl');
+  if (process.platform === 'darwin')
+    return path.join(os.homedir(), 'Library', 'Application Support', 'iotctl');
   const base = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
   return path.join(base, 'iotctl');
 }
@@ -41,7 +42,10 @@ export function resolveTarget(opts: ConnectOptions = {}): Target {
     return embeddedTarget(value, source);
   }
   if (env.PGHOST || env.PGDATABASE || env.PGSERVICE) return serverTarget('', 'PG* variables', env);
-  return embeddedTarget(defaultDataDir(env), env.IOTCTL_DATA_DIR ? 'IOTCTL_DATA_DIR' : 'default data directory');
+  return embeddedTarget(
+    defaultDataDir(env),
+    env.IOTCTL_DATA_DIR ? 'IOTCTL_DATA_DIR' : 'default data directory',
+  );
 }
 
 function embeddedTarget(spec: string, source: string): Target {

@@ -18,7 +18,11 @@ const LOCK_FILE = 'iotctl.lock';
 export function acquireDirLock(dir: string): () => void {
   fs.mkdirSync(dir, { recursive: true });
   const lockPath = path.join(dir, LOCK_FILE);
-  const content = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() });
+  const content = JSON.stringify({
+    pid: process.pid,
+    host: os.hostname(),
+    started: new Date().toISOString(),
+  });
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(lockPath, content, { flag: 'wx' });
@@ -165,8 +169,12 @@ export async function openEmbeddedDb(target: Target): Promise<Db> {
   } catch (err) {
     release();
     if (err instanceof IotctlError) throw err;
-    throw new IotctlError('DATABASE', `cannot open the embedded database in ${dir}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new IotctlError(
+      'DATABASE',
+      `cannot open the embedded database in ${dir}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }

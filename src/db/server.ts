@@ -65,7 +65,10 @@ class ServerDb implements Db {
       async copyFrom(copySql: string, payload: Buffer | string) {
         const stream = client.query(copyFrom(copySql));
         try {
-          await pipeline(Readable.from([typeof payload === 'string' ? Buffer.from(payload) : payload]), stream);
+          await pipeline(
+            Readable.from([typeof payload === 'string' ? Buffer.from(payload) : payload]),
+            stream,
+          );
         } catch (err) {
           throw mapDbError(err, target);
         }

@@ -68,6 +68,8 @@ export async function loadStore(db: Db): Promise<Store> {
   }
   const caps = await db.capabilities();
   const tsdb =
-    cfg.mode === 'timescaledb' && caps.timescale.version ? parseTsdbVersion(caps.timescale.version) : undefined;
+    cfg.mode === 'timescaledb' && caps.timescale.version
+      ? parseTsdbVersion(caps.timescale.version)
+      : undefined;
   return { ...cfg, caps, tsdb };
 }

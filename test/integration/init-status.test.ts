@@ -41,7 +41,7 @@ describe.each(targetKinds)('init and status on the %s target', (kind) => {
       expect(first.changed).toBe(true);
       expect(first.objects.filter((o) => o.status === 'created').length).toBeGreaterThan(5);
       const second = await init(db, defaults({ retention: parseDuration('90d') }));
-      expect(second.objects.filter((o) => o.status !== "exists")).toEqual([]);
+      expect(second.objects.filter((o) => o.status !== 'exists')).toEqual([]);
       expect(second.changed).toBe(false);
       expect(second.objects.every((o) => o.status === 'exists' || o.status === 'skipped')).toBe(true);
     } finally {

@@ -13,7 +13,11 @@ describe('target resolution', () => {
     expect(resolveTarget({ env }).display).toBe('postgres://a@h1/db1');
     expect(resolveTarget({ env: { ...env, IOTCTL_DATABASE_URL: '' } }).display).toBe('postgres://b@h2/db2');
     const pg = resolveTarget({ env: { PGHOST: 'h3', PGUSER: 'u', PGDATABASE: 'iot', PGPASSWORD: 'pw' } });
-    expect(pg).toMatchObject({ kind: 'server', display: 'postgres://u:***@h3:5432/iot', source: 'PG* variables' });
+    expect(pg).toMatchObject({
+      kind: 'server',
+      display: 'postgres://u:***@h3:5432/iot',
+      source: 'PG* variables',
+    });
     expect(resolveTarget({ env: { IOTCTL_DATA_DIR: '/data/x' } })).toMatchObject({
       kind: 'embedded',
       dataDir: '/data/x',
@@ -21,7 +25,10 @@ describe('target resolution', () => {
   });
 
   it('a path or file: URL is an embedded data directory', () => {
-    expect(resolveTarget({ db: '/tmp/iot', env: {} })).toMatchObject({ kind: 'embedded', dataDir: '/tmp/iot' });
+    expect(resolveTarget({ db: '/tmp/iot', env: {} })).toMatchObject({
+      kind: 'embedded',
+      dataDir: '/tmp/iot',
+    });
     expect(resolveTarget({ db: 'file:///var/lib/iot', env: {} })).toMatchObject({ dataDir: '/var/lib/iot' });
   });
 
@@ -32,15 +39,18 @@ describe('target resolution', () => {
   });
 
   it('never shows the password, and collects it for scrubbing', () => {
-    const t = resolveTarget({ db: 'postgres://bob:s3cr%40t@db.example.com:6543/iot?sslmode=require', env: {} });
+    const t = resolveTarget({
+      db: 'postgres://bob:s3cr%40t@db.example.com:6543/iot?sslmode=require',
+      env: {},
+    });
     expect(t.display).toBe('postgres://bob:***@db.example.com:6543/iot?sslmode=require');
     expect(redact('failed for bob with s3cr@t and s3cr%40t', t)).toBe('failed for bob with *** and ***');
   });
 
   it('reads libpq keyword strings', () => {
-    expect(keywordStringToUrl("host=db port=5433 dbname=iot user=bob password='a b' sslmode=verify-full")).toBe(
-      'postgres://bob:a%20b@db:5433/iot?sslmode=verify-full',
-    );
+    expect(
+      keywordStringToUrl("host=db port=5433 dbname=iot user=bob password='a b' sslmode=verify-full"),
+    ).toBe('postgres://bob:a%20b@db:5433/iot?sslmode=verify-full');
     const t = resolveTarget({ db: "host=db dbname=iot password='p w'", env: {} });
     expect(t.kind).toBe('server');
     expect(t.display).toBe('postgres://:***@db/iot');

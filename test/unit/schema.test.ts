@@ -28,7 +28,9 @@ describe('schema SQL', () => {
     const steps = rollupSteps('timescaledb', parseRollups('1d,1m,1h'));
     const views = steps.filter((s) => s.object.startsWith('rollup ')).map((s) => s.statements[0] as string);
     expect(views).toHaveLength(3);
-    expect(views[0]).toMatch(/rollup_1m[\s\S]*time_bucket\(INTERVAL '1 minutes', time\)[\s\S]*FROM iotctl\.points/);
+    expect(views[0]).toMatch(
+      /rollup_1m[\s\S]*time_bucket\(INTERVAL '1 minutes', time\)[\s\S]*FROM iotctl\.points/,
+    );
     expect(views[1]).toMatch(/rollup_1h[\s\S]*sum\(count\)[\s\S]*FROM iotctl\.rollup_1m/);
     expect(views[2]).toMatch(/rollup_1d[\s\S]*FROM iotctl\.rollup_1h[\s\S]*WITH NO DATA$/);
   });

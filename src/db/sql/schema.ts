@@ -76,7 +76,10 @@ export function schemaSteps(mode: StoreMode, opts: InitOptions, tsdb?: TsdbVersi
   const steps: SchemaStep[] = [
     {
       object: `schema ${SCHEMA}`,
-      exists: { text: 'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists', values: [SCHEMA] },
+      exists: {
+        text: 'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists',
+        values: [SCHEMA],
+      },
       statements: [`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`],
     },
     {
@@ -103,7 +106,8 @@ export function schemaSteps(mode: StoreMode, opts: InitOptions, tsdb?: TsdbVersi
     },
   ];
 
-  const pointsColumns = '(time timestamptz NOT NULL, series_id integer NOT NULL, value double precision NOT NULL)';
+  const pointsColumns =
+    '(time timestamptz NOT NULL, series_id integer NOT NULL, value double precision NOT NULL)';
   if (mode === 'timescaledb') {
     const v = tsdb as TsdbVersion;
     steps.push(
