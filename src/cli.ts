@@ -50,6 +50,7 @@ function reportError(err: unknown, argv: string[]): number {
   } catch {
     secrets = undefined;
   }
+  if (err instanceof IotctlError && err.code === 'OUTPUT_CLOSED') return err.exitCode;
   if (err instanceof IotctlError) {
     log.error(redact(err.message, secrets));
     if (err.hint) process.stderr.write(`hint: ${redact(err.hint, secrets)}\n`);

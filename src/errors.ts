@@ -44,7 +44,8 @@ export type ErrorCode =
   | 'TOO_MANY_ERRORS'
   | 'CHECK_FAILED'
   | 'DATABASE'
-  | 'INTERRUPTED';
+  | 'INTERRUPTED'
+  | 'OUTPUT_CLOSED';
 
 const defaultExit: Record<ErrorCode, ExitCodeValue> = {
   INTERNAL: ExitCode.internal,
@@ -63,6 +64,8 @@ const defaultExit: Record<ErrorCode, ExitCodeValue> = {
   CHECK_FAILED: ExitCode.checkFailed,
   DATABASE: ExitCode.database,
   INTERRUPTED: ExitCode.interrupted,
+  // The reader of stdout went away (`iotctl query raw | head`): stop quietly, as `head`'s writers do.
+  OUTPUT_CLOSED: ExitCode.ok,
 };
 
 export class IotctlError extends Error {

@@ -1,5 +1,6 @@
 // Renders command results as a table (cli-table3), JSON or CSV, and is the only writer to stdout.
 import Table from 'cli-table3';
+import { IotctlError } from '../errors.js';
 
 export type Format = 'table' | 'json' | 'csv';
 
@@ -21,9 +22,10 @@ export function formatCell(value: unknown): string {
 
 export function renderTable<R>(rows: R[], columns: Column<R>[]): string {
   const table = new Table({
-    head: columns.map((c) => c.header ?? c.key),
+    // Columns all headed '' make a key/value table with no header row.
+    head: columns.every((c) => c.header === '') ? [] : columns.map((c) => c.header ?? c.key),
     colAligns: columns.map((c) => c.align ?? 'left'),
-    style: { head: [], border: [] },
+    style: { head: [], border: [], compact: true },
   });
   for (const row of rows) {
     table.push(
@@ -56,12 +58,21 @@ export function renderJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
 
-/** Writes data or the final result to stdout, respecting backpressure. */
+let stdoutClosed = false;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  stdoutClosed = true;
+  process.stdout.emit('drain');
+});
+
+/** Writes data or the final result to stdout, respecting backpressure; stops the command once the reader is gone. */
 export async function writeOut(text: string): Promise<void> {
+  if (stdoutClosed) throw new IotctlError('OUTPUT_CLOSED', 'stdout was closed');
   if (text === '') return;
   if (!process.stdout.write(text)) {
     await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
   }
+  if (stdoutClosed) throw new IotctlError('OUTPUT_CLOSED', 'stdout was closed');
 }
 
 /** Renders rows in the chosen format; `json` gives the value of `jsonValue` (the pinned shape). */
