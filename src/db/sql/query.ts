@@ -1,0 +1,206 @@
+// SQL for `iotctl query`: series selection, aggregates (raw and recombined from rollups), latest, gaps, raw pages.
+import type { Sql } from '../types.js';
+import { SCHEMA, literal, qualified } from './ident.js';
+import { POINTS, SERIES, bucketExpr, type StoreMode } from './schema.js';
+
+export interface SeriesFilter {
+  metric?: string;
+  devices?: string[];
+  deviceLike?: string;
+}
+
+/** Collects parameter values and hands out their placeholders. */
+export class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown, cast = ''): string {
+    this.values.push(value);
+    return `$${this.values.length}${cast}`;
+  }
+}
+
+/** `sel(id, device_id, metric, unit)`: the series the filter selects. */
+export function selectSeries(filter: SeriesFilter, p: Params): string {
+  const where: string[] = [];
+  if (filter.metric !== undefined) where.push(`metric = ${p.add(filter.metric)}`);
+  if (filter.devices?.length) where.push(`device_id = ANY(${p.add(filter.devices, '::text[]')})`);
+  if (filter.deviceLike !== undefined) where.push(`device_id LIKE ${p.add(filter.deviceLike)}`);
+  return `sel AS (SELECT id, device_id, metric, unit FROM ${SERIES}${where.length ? ` WHERE ${where.join(' AND ')}` : ''})`;
+}
+
+export interface AggSegment {
+  /** `raw` or a rollup table name (rollup_1h). */
+  source: string;
+  from: Date;
+  to: Date;
+}
+
+/**
+ * Aggregates recombined from partial sums: each segment gives (count, sum, min, max, sumsq) per `every`
+ * bucket and series, and the outer query adds them up, so a bucket split between a rollup and raw data is
+ * exact. avg = sum/count; sample stddev = sqrt((sumsq - sum²/count) / (count - 1)), null below 2 readings.
+ */
+export function aggCombined(
+  mode: StoreMode,
+  every: string,
+  segments: AggSegment[],
+  filter: SeriesFilter,
+): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const parts = segments.map((s) => {
+    const from = p.add(s.from, '::timestamptz');
+    const to = p.add(s.to, '::timestamptz');
+    if (s.source === 'raw') {
+      return `SELECT ${bucketExpr(mode, every, 'r.time')} AS bucket, r.series_id, count(*)::float8 AS n,
+         sum(r.value) AS s, min(r.value) AS lo, max(r.value) AS hi, sum(r.value * r.value) AS ss
+    FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
+   WHERE r.time >= ${from} AND r.time < ${to}
+   GROUP BY 1, 2`;
+    }
+    return `SELECT ${bucketExpr(mode, every, 'r.bucket')} AS bucket, r.series_id, sum(r.count)::float8 AS n,
+         sum(r.sum) AS s, min(r.min) AS lo, max(r.max) AS hi, sum(r.sumsq) AS ss
+    FROM ${qualified(s.source)} r JOIN sel ON sel.id = r.series_id
+   WHERE r.bucket >= ${from} AND r.bucket < ${to}
+   GROUP BY 1, 2`;
+  });
+  const text = `WITH ${sel},
+parts AS (
+  ${parts.join('\n  UNION ALL\n  ')}
+)
+SELECT a.bucket AS time, sel.device_id AS device, sel.metric, sel.unit,
+       sum(a.n)::bigint AS count, sum(a.s) AS sum, sum(a.s) / sum(a.n) AS avg, min(a.lo) AS min, max(a.hi) AS max,
+       CASE WHEN sum(a.n) > 1
+            THEN sqrt(greatest(0, (sum(a.ss) - sum(a.s) * sum(a.s) / sum(a.n)) / (sum(a.n) - 1))) END AS stddev
+  FROM parts a JOIN sel ON sel.id = a.series_id
+ GROUP BY a.bucket, a.series_id, sel.device_id, sel.metric, sel.unit
+ ORDER BY sel.device_id, sel.metric, a.bucket`;
+  return { text, values: p.values };
+}
+
+/** Aggregates straight from raw readings, with percentiles (`percentiles` as fractions, e.g. [0.95]). */
+export function aggRaw(
+  mode: StoreMode,
+  every: string,
+  range: { from: Date; to: Date },
+  filter: SeriesFilter,
+  percentiles: number[],
+): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const from = p.add(range.from, '::timestamptz');
+  const to = p.add(range.to, '::timestamptz');
+  const pct = percentiles.length
+    ? `percentile_cont(${p.add(percentiles, '::float8[]')}) WITHIN GROUP (ORDER BY r.value)`
+    : 'NULL::float8[]';
+  const text = `WITH ${sel}
+SELECT ${bucketExpr(mode, every, 'r.time')} AS time, sel.device_id AS device, sel.metric, sel.unit,
+       count(*)::bigint AS count, sum(r.value) AS sum, avg(r.value) AS avg, min(r.value) AS min,
+       max(r.value) AS max, stddev_samp(r.value) AS stddev, ${pct} AS percentiles
+  FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
+ WHERE r.time >= ${from} AND r.time < ${to}
+ GROUP BY 1, r.series_id, sel.device_id, sel.metric, sel.unit
+ ORDER BY sel.device_id, sel.metric, 1`;
+  return { text, values: p.values };
+}
+
+/** Plain mode: the `watermark:<rollup>` rows `iotctl maintain` writes ({"until": ISO}, exclusive). */
+export const plainWatermarks: Sql = {
+  text: `SELECT substr(key, 11) AS rollup, (value->>'until')::timestamptz AS until
+  FROM ${qualified('meta')} WHERE key LIKE 'watermark:%'`,
+};
+
+/**
+ * TimescaleDB mode: ranges changed below a continuous aggregate's watermark and not yet refreshed, as
+ * inclusive [lo, hi] in ms. From the hypertable invalidation log (rows written to points or to a lower
+ * rollup) and the materialization invalidation log (below each aggregate's own watermark; above it the
+ * real-time union reads the source anyway). Internal times are Unix microseconds; clamped to years 1..9999.
+ */
+export const pendingInvalidations: Sql = {
+  text: `WITH caggs AS (
+  SELECT mat_hypertable_id, raw_hypertable_id, _timescaledb_functions.cagg_watermark(mat_hypertable_id) AS wm
+    FROM _timescaledb_catalog.continuous_agg WHERE user_view_schema = ${literal(SCHEMA)}
+)
+SELECT (greatest(l.lowest_modified_value, -62135596800000000) / 1000)::float8 AS lo,
+       (least(l.greatest_modified_value, 253402300799000000) / 1000)::float8 AS hi
+  FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log l
+ WHERE l.hypertable_id IN (SELECT raw_hypertable_id FROM caggs)
+UNION ALL
+SELECT (greatest(m.lowest_modified_value, -62135596800000000) / 1000)::float8,
+       (least(m.greatest_modified_value, c.wm - 1, 253402300799000000) / 1000)::float8
+  FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log m
+  JOIN caggs c ON c.mat_hypertable_id = m.materialization_id
+ WHERE m.lowest_modified_value < c.wm`,
+};
+
+/** The last reading of each selected series (one index probe per series), optionally only those older than `stale`. */
+export function latestReadings(filter: SeriesFilter, stale?: string): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const staleWhere = stale ? `\n WHERE l.time < now() - ${p.add(stale, '::interval')}` : '';
+  const text = `WITH ${sel}
+SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
+       extract(epoch FROM now() - l.time)::float8 AS age_seconds
+  FROM sel
+ CROSS JOIN LATERAL (SELECT r.time, r.value FROM ${POINTS} r
+                      WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l${staleWhere}
+ ORDER BY sel.device_id, sel.metric`;
+  return { text, values: p.values };
+}
+
+/**
+ * Gaps longer than `expected` between consecutive readings in [from, to), per series, plus an open gap
+ * from a series' last reading in the range to `to` (capped at now) when that is longer than `expected`.
+ */
+export function gapsBetween(filter: SeriesFilter, range: { from: Date; to: Date }, expected: string): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const from = p.add(range.from, '::timestamptz');
+  const to = p.add(range.to, '::timestamptz');
+  const exp = p.add(expected, '::interval');
+  const text = `WITH ${sel},
+steps AS (
+  SELECT r.series_id, lag(r.time) OVER (PARTITION BY r.series_id ORDER BY r.time) AS gap_from, r.time AS gap_to
+    FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
+   WHERE r.time >= ${from} AND r.time < ${to}
+),
+gaps AS (
+  SELECT series_id, gap_from, gap_to, false AS open FROM steps WHERE gap_to - gap_from > ${exp}
+  UNION ALL
+  SELECT series_id, max(gap_to), least(${to}, now()), true FROM steps GROUP BY series_id
+  HAVING least(${to}, now()) - max(gap_to) > ${exp}
+)
+SELECT sel.device_id AS device, sel.metric, g.gap_from AS "from", g.gap_to AS "to",
+       extract(epoch FROM g.gap_to - g.gap_from)::float8 AS seconds,
+       (ceil(extract(epoch FROM g.gap_to - g.gap_from) / extract(epoch FROM ${exp})) - 1)::int AS missing,
+       g.open
+  FROM gaps g JOIN sel ON sel.id = g.series_id
+ ORDER BY sel.device_id, sel.metric, g.gap_from`;
+  return { text, values: p.values };
+}
+
+/** One keyset page of raw readings ordered by (series_id, time), after `after` when given. */
+export function rawPage(
+  filter: SeriesFilter,
+  range: { from: Date; to: Date },
+  pageSize: number,
+  after?: { seriesId: number; time: Date },
+): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const from = p.add(range.from, '::timestamptz');
+  const to = p.add(range.to, '::timestamptz');
+  // Spelled out rather than as a row comparison `(series_id, time) > (a, b)`: on the embedded TimescaleDB
+  // target that form repeated rows across pages (caught by test/integration/query.test.ts).
+  let keyset = '';
+  if (after) {
+    const id = p.add(after.seriesId, '::int');
+    keyset = ` AND (r.series_id > ${id} OR (r.series_id = ${id} AND r.time > ${p.add(after.time, '::timestamptz')}))`;
+  }
+  const text = `WITH ${sel}
+SELECT r.series_id, r.time, sel.device_id AS device, sel.metric, r.value, sel.unit
+  FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
+ WHERE r.time >= ${from} AND r.time < ${to}${keyset}
+ ORDER BY r.series_id, r.time
+ LIMIT ${p.add(pageSize, '::int')}`;
+  return { text, values: p.values };
+}

@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
+import { addLabelledSeries, at, initStore, refreshRollups } from '../integration/query-data.js';
+
+// The pinned JSON shapes of `iotctl query` and `iotctl anomalies`, and their table/CSV output, per target.
+describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s target', (kind) => {
+  let target: TestTarget;
+  const cli = (...args: string[]) => runCli([...args, '--db', target.spec]);
+  const range = ['--since', at(0).toISOString(), '--until', at(480).toISOString()];
+
+  beforeAll(async () => {
+    target = await makeTarget(kind);
+    const db = await target.open();
+    try {
+      const store = await initStore(db);
+      await addLabelledSeries(db, store);
+      await refreshRollups(db, store, at(480));
+    } finally {
+      await db.close();
+    }
+  });
+  afterAll(async () => target?.cleanup());
+
+  it('query agg --json --explain: the pinned shape, answered from rollup_1h', async () => {
+    const r = await cli(
+      'query',
+      'agg',
+      '--metric',
+      'temp',
+      '--device',
+      'clean,stuck',
+      ...range,
+      '--every',
+      '1h',
+      '--fn',
+      'avg,max,count',
+      '--explain',
+      '--json',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(['every', 'since', 'until', 'fns', 'rows', 'explain']);
+    expect(out).toMatchObject({
+      every: '1h',
+      since: at(0).toISOString(),
+      until: at(480).toISOString(),
+      fns: ['avg', 'max', 'count'],
+    });
+    expect(out.explain).toEqual([
+      {
+        source: 'rollup_1h',
+        from: at(0).toISOString(),
+        to: at(480).toISOString(),
+        reason: expect.stringMatching(/whole multiple/),
+      },
+    ]);
+    expect(out.rows).toHaveLength(16);
+    expect(out.rows[8]).toEqual({
+      time: at(0).toISOString(),
+      device: 'stuck',
+      metric: 'temp',
+      unit: '°C',
+      avg: 21.5,
+      max: 21.5,
+      count: 60,
+    });
+  });
+
+  it('query agg as a table: units, a sparkline per series, --explain on stderr, --chart', async () => {
+    const r = await cli(
+      'query',
+      'agg',
+      '--metric',
+      'temp',
+      '--device',
+      'spike',
+      ...range,
+      '--every',
+      '1h',
+      '--fn',
+      'max,count',
+      '--explain',
+      '--chart',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^explain: rollup_1h +2026-01-05T00:00:00.000Z \.\. 2026-01-05T08:00:00.000Z/);
+    expect(r.stdout).toMatch(/│ 2026-01-05T07:00:00.000Z │ spike +│ temp +│ +[\d.]+ °C │ +60 │/);
+    expect(r.stdout).toMatch(/max per 1h/);
+    expect(r.stdout).toMatch(/[▁▂▃▄▅▆▇█]{8}/);
+    expect(r.stdout).toMatch(/spike temp \(max per 1h\)\n.*┤/);
+  });
+
+  it('query latest --json and --stale', async () => {
+    const r = await cli('query', 'latest', '--metric', 'temp', '--stale', '15m', '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(['stale', 'rows']);
+    expect(out.stale).toBe('15m');
+    expect(out.rows).toHaveLength(6);
+    expect(Object.keys(out.rows[0])).toEqual(['time', 'device', 'metric', 'value', 'unit', 'ageSeconds']);
+    expect(out.rows[0]).toMatchObject({
+      time: at(479).toISOString(),
+      device: 'clean',
+      metric: 'temp',
+      unit: '°C',
+    });
+  });
+
+  it('query gaps --json and --format csv', async () => {
+    const r = await cli('query', 'gaps', '--metric', 'temp', '--expected', '5m', ...range, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      expected: '5m',
+      since: at(0).toISOString(),
+      until: at(480).toISOString(),
+      rows: [
+        {
+          device: 'dropout',
+          metric: 'temp',
+          from: at(389).toISOString(),
+          to: at(420).toISOString(),
+          seconds: 1860,
+          missing: 6,
+          open: false,
+        },
+      ],
+    });
+    const csv = await cli(
+      'query',
+      'gaps',
+      '--metric',
+      'temp',
+      '--expected',
+      '5m',
+      ...range,
+      '--format',
+      'csv',
+    );
+    expect(csv.stdout).toBe(
+      `device,metric,from,to,seconds,missing,open\ndropout,temp,${at(389).toISOString()},${at(420).toISOString()},1860,6,false\n`,
+    );
+  });
+
+  it('query raw streams json and csv; --downsample keeps n per series', async () => {
+    const json = await cli('query', 'raw', '--metric', 'temp', '--device', 'spike,clean', ...range, '--json');
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout);
+    expect(Object.keys(out)).toEqual(['since', 'until', 'rows']);
+    expect(out.rows).toHaveLength(960);
+    expect(out.rows[0]).toEqual({
+      time: at(0).toISOString(),
+      device: 'clean',
+      metric: 'temp',
+      value: expect.any(Number),
+      unit: '°C',
+    });
+    const csv = await cli(
+      'query',
+      'raw',
+      '--metric',
+      'temp',
+      '--device',
+      'spike',
+      ...range,
+      '--downsample',
+      '50',
+      '--format',
+      'csv',
+    );
+    const lines = csv.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('time,device,metric,value,unit');
+    expect(lines).toHaveLength(51);
+    expect(lines.some((l) => l.startsWith(at(420).toISOString()))).toBe(true);
+    const empty = await cli('query', 'raw', '--metric', 'nope', ...range, '--json');
+    expect(JSON.parse(empty.stdout)).toEqual({
+      since: at(0).toISOString(),
+      until: at(480).toISOString(),
+      rows: [],
+    });
+  });
+
+  it('anomalies --json: the pinned shape; a table with units', async () => {
+    const win = ['--since', at(360).toISOString(), '--until', at(480).toISOString()];
+    const r = await cli(
+      'anomalies',
+      '--metric',
+      'temp',
+      '--device',
+      'spike',
+      ...win,
+      '--method',
+      'roc',
+      '--max-step',
+      '5',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(['method', 'since', 'until', 'params', 'rows']);
+    expect(out.params).toEqual({ maxStep: 5 });
+    expect(out.rows.map((x: { time: string }) => x.time)).toEqual([
+      at(420).toISOString(),
+      at(421).toISOString(),
+    ]);
+    expect(Object.keys(out.rows[0])).toEqual([
+      'time',
+      'device',
+      'metric',
+      'value',
+      'unit',
+      'baseline',
+      'score',
+      'method',
+    ]);
+    const table = await cli('anomalies', '--metric', 'temp', ...win, '--method', 'mad');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(
+      /│ 2026-01-05T07:00:00.000Z │ spike +│ temp +│ +[\d.]+ °C │ +[\d.]+ °C │ +[\d.]+ │ mad +│/,
+    );
+  });
+
+  it('bad input is one line on stderr with exit 2', async () => {
+    const since = await cli('query', 'agg', '--metric', 'temp', '--since', 'yesterday');
+    expect(since.code).toBe(2);
+    expect(since.stdout).toBe('');
+    expect(since.stderr).toMatch(/^error: invalid --since 'yesterday'\nhint: /);
+    const roc = await cli('anomalies', '--metric', 'temp', '--method', 'roc');
+    expect(roc.code).toBe(2);
+    expect(roc.stderr).toMatch(/^error: --method roc needs --max-step/);
+    const fn = await cli('query', 'agg', '--fn', 'median');
+    expect(fn.code).toBe(2);
+    expect(fn.stderr).toMatch(/unknown aggregate 'median'/);
+  });
+});

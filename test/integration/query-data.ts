@@ -1,0 +1,110 @@
+// Test data for the query and anomalies suites, written with SQL (generate_series), independent of ingest.
+import { init, parseRollups } from '../../src/commands/init.js';
+import { PartitionManager } from '../../src/db/partitions.js';
+import { bucketExpr, rollupName } from '../../src/db/sql/schema.js';
+import { loadStore, type Store } from '../../src/db/store.js';
+import type { Db } from '../../src/db/types.js';
+import { parseDuration } from '../../src/util/duration.js';
+
+/** A Monday, so it is aligned to every rollup bucket (time_bucket's origin is Monday 2000-01-03). */
+export const T0 = Date.UTC(2026, 0, 5);
+export const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+
+export async function initStore(db: Db): Promise<Store> {
+  await init(db, {
+    chunkInterval: parseDuration('1d'),
+    rollups: parseRollups('1m,1h,1d'),
+    dryRun: false,
+    plain: false,
+    explicit: { chunkInterval: false, rollups: false },
+  });
+  return loadStore(db);
+}
+
+/** Plain mode has no automatic partitions: create them for [from, to) first. */
+export async function ensurePartitions(db: Db, store: Store, from: Date, to: Date): Promise<void> {
+  if (store.mode !== 'plain') return;
+  const times: number[] = [];
+  for (let t = from.getTime(); t <= to.getTime(); t += store.chunkInterval.ms) times.push(t);
+  times.push(to.getTime());
+  await new PartitionManager(db, store.chunkInterval.ms).ensureFor(times);
+}
+
+/**
+ * Adds a series with one reading per minute for minutes [first, last] after T0; `valueSql` is an SQL
+ * expression in `i` (the minute), `skip` an SQL condition on `i` for readings that are missing.
+ */
+export async function addSeries(
+  db: Db,
+  store: Store,
+  s: {
+    device: string;
+    metric: string;
+    unit?: string;
+    first: number;
+    last: number;
+    valueSql: string;
+    skip?: string;
+  },
+): Promise<void> {
+  await ensurePartitions(db, store, at(s.first), at(s.last));
+  await db.query(
+    `INSERT INTO iotctl.series (device_id, metric, unit) VALUES ($1, $2, $3) ON CONFLICT (device_id, metric) DO NOTHING`,
+    [s.device, s.metric, s.unit ?? null],
+  );
+  await db.query(
+    `INSERT INTO iotctl.points (time, series_id, value)
+     SELECT $1::timestamptz + i * INTERVAL '1 minute', (SELECT id FROM iotctl.series WHERE device_id = $2 AND metric = $3),
+            ${s.valueSql}
+       FROM generate_series($4::int, $5::int) AS i
+      WHERE NOT (${s.skip ?? 'false'})`,
+    [new Date(T0), s.device, s.metric, s.first, s.last],
+  );
+}
+
+/**
+ * Materialises the rollups. TimescaleDB: refresh the continuous aggregates, finest first. Plain mode: what
+ * `iotctl maintain` does by contract: rebuild each table from the one below, up to `until`, and record the
+ * watermark `{"until": ...}` in iotctl.meta.
+ */
+export async function refreshRollups(db: Db, store: Store, until: Date): Promise<void> {
+  if (store.mode === 'timescaledb') {
+    for (const r of store.rollups)
+      await db.query(`CALL refresh_continuous_aggregate('iotctl.${r.name}', NULL, NULL)`);
+    return;
+  }
+  let source: string | null = null;
+  for (const r of store.rollups) {
+    const table = `iotctl.${rollupName(r.bucket)}`;
+    await db.query(`DELETE FROM ${table}`);
+    const select: string =
+      source === null
+        ? `SELECT ${bucketExpr('plain', r.bucket.interval, 'time')}, series_id, count(*), sum(value), min(value), max(value), sum(value * value)
+             FROM iotctl.points WHERE time < $1 GROUP BY 1, 2`
+        : `SELECT ${bucketExpr('plain', r.bucket.interval, 'bucket')}, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq)
+             FROM ${source} WHERE bucket < $1 GROUP BY 1, 2`;
+    await db.query(`INSERT INTO ${table} ${select}`, [until]);
+    await db.query(
+      `INSERT INTO iotctl.meta (key, value) VALUES ($1, jsonb_build_object('until', $2::text))
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      [`watermark:${r.name}`, until.toISOString()],
+    );
+    source = table;
+  }
+}
+
+/** The labelled synthetic series for the anomaly suites: minutes 0..479 after T0, analysed over 360..479. */
+export const clean = `20 + 2 * sin(2 * pi() * i / 120) + 0.05 * sin(i * 1.7)`;
+export const labelled = [
+  { device: 'clean', valueSql: clean },
+  { device: 'spike', valueSql: `${clean} + CASE WHEN i = 420 THEN 15 ELSE 0 END` },
+  { device: 'shift', valueSql: `${clean} + CASE WHEN i >= 460 THEN 15 ELSE 0 END` },
+  { device: 'drift', valueSql: `${clean} + CASE WHEN i >= 360 THEN 0.1 * (i - 360) ELSE 0 END` },
+  { device: 'stuck', valueSql: `21.5` },
+  { device: 'dropout', valueSql: clean, skip: 'i BETWEEN 390 AND 419' },
+];
+
+export async function addLabelledSeries(db: Db, store: Store): Promise<void> {
+  for (const s of labelled)
+    await addSeries(db, store, { ...s, metric: 'temp', unit: '°C', first: 0, last: 479 });
+}

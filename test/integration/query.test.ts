@@ -1,0 +1,317 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryAgg, queryGaps, queryLatest, queryRaw, type AggResult } from '../../src/commands/query.js';
+import type { Store } from '../../src/db/store.js';
+import type { Db } from '../../src/db/types.js';
+import { parseDuration } from '../../src/util/duration.js';
+import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
+import {
+  addLabelledSeries,
+  addSeries,
+  at,
+  ensurePartitions,
+  initStore,
+  refreshRollups,
+} from './query-data.js';
+
+const basic = ['avg', 'min', 'max', 'count', 'sum', 'stddev'];
+const noisy = `20 + 5 * sin(i / 100.0) + ((i * 7919) % 13) / 10.0`;
+
+/** The same query answered from raw data only: a percentile forces the raw path. */
+async function fromRaw(db: Db, opts: Parameters<typeof queryAgg>[1]): Promise<AggResult> {
+  const res = await queryAgg(db, { ...opts, fns: [...opts.fns, 'p50'] });
+  expect(res.sources.map((s) => s.source)).toEqual(['raw']);
+  return res;
+}
+
+function expectSameAggregates(a: AggResult, b: AggResult): void {
+  expect(a.rows.length).toBeGreaterThan(0);
+  expect(a.rows.length).toBe(b.rows.length);
+  a.rows.forEach((row, i) => {
+    const other = b.rows[i] as Record<string, unknown>;
+    expect([row.time, row.device, row.metric]).toEqual([other.time, other.device, other.metric]);
+    for (const fn of basic) {
+      if (row[fn] === null) expect(other[fn]).toBeNull();
+      else expect(row[fn] as number).toBeCloseTo(other[fn] as number, 8);
+    }
+  });
+}
+
+describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
+  let target: TestTarget;
+  let db: Db;
+  let store: Store;
+  beforeAll(async () => {
+    target = await makeTarget(kind);
+    db = await target.open();
+    store = await initStore(db);
+    // Three days of one reading a minute for three devices, then the rollups up to day 3.
+    for (const device of ['hall-1', 'hall-2', 'yard-1']) {
+      await addSeries(db, store, {
+        device,
+        metric: 'temp',
+        unit: '°C',
+        first: 0,
+        last: 3 * 1440 - 1,
+        valueSql: noisy,
+      });
+    }
+    await addSeries(db, store, {
+      device: 'hall-1',
+      metric: 'rh',
+      unit: '%',
+      first: 0,
+      last: 1439,
+      valueSql: '50',
+    });
+    await refreshRollups(db, store, at(3 * 1440));
+  });
+  afterAll(async () => {
+    await db?.close();
+    await target?.cleanup();
+  });
+
+  it('agg --every 1h over an unaligned range reads rollup_1h inside, finer rollups and raw at the edges, and equals raw', async () => {
+    const opts = {
+      filter: { metric: 'temp' },
+      range: {
+        since: new Date(at(30).getTime() + 17_000),
+        until: new Date(at(2 * 1440 + 303).getTime() + 5_000),
+      },
+      every: parseDuration('1h'),
+      fns: basic,
+    };
+    const res = await queryAgg(db, opts);
+    expect(res.sources.map((s) => s.source)).toEqual(['raw', 'rollup_1m', 'rollup_1h', 'rollup_1m', 'raw']);
+    expect(res.sources[2]).toMatchObject({ from: at(60), to: at(2 * 1440 + 300) });
+    expect(res.sources[2]?.reason).toMatch(/whole multiple of 1h/);
+    expectSameAggregates(res, await fromRaw(db, opts));
+    expect(res.rows[0]).toMatchObject({ time: at(0), device: 'hall-1', metric: 'temp', unit: '°C' });
+    // The first bucket starts at 00:00 but only counts readings from 00:30:17 on.
+    expect(res.rows[0]?.count).toBe(29);
+  });
+
+  it('agg --every 1d reads rollup_1d; --every 7m reads raw and says why', async () => {
+    const day = {
+      filter: { device: ['hall-1', 'yard-1'], metric: 'temp' } as const,
+      every: parseDuration('1d'),
+    };
+    const opts = {
+      filter: { devices: ['hall-1', 'yard-1'], metric: 'temp' },
+      range: { since: at(0), until: at(3 * 1440) },
+      every: day.every,
+      fns: basic,
+    };
+    const res = await queryAgg(db, opts);
+    expect(res.sources.map((s) => s.source)).toEqual(['rollup_1d']);
+    expect(res.rows.map((r) => r.device)).toEqual([
+      'hall-1',
+      'hall-1',
+      'hall-1',
+      'yard-1',
+      'yard-1',
+      'yard-1',
+    ]);
+    expect(res.rows.every((r) => r.count === 1440)).toBe(true);
+    expectSameAggregates(res, await fromRaw(db, opts));
+
+    const odd = await queryAgg(db, {
+      ...opts,
+      every: parseDuration('90s'),
+      range: { since: at(0), until: at(70) },
+    });
+    expect(odd.sources).toHaveLength(1);
+    expect(odd.sources[0]).toMatchObject({ source: 'raw', from: at(0), to: at(70) });
+    expect(odd.sources[0]?.reason).toMatch(/no rollup bucket \(1m, 1h, 1d\) divides --every 90s/);
+    const hall = odd.rows.filter((r) => r.device === 'hall-1');
+    expect(hall).toHaveLength(47);
+    expect(hall.slice(0, 4).map((r) => r.count)).toEqual([2, 1, 2, 1]);
+  });
+
+  it('p95 reads raw data (percentiles do not recombine) and is the percentile of the bucket', async () => {
+    const res = await queryAgg(db, {
+      filter: { devices: ['hall-1'], metric: 'rh' },
+      range: { since: at(0), until: at(120) },
+      every: parseDuration('1h'),
+      fns: ['p95', 'count'],
+    });
+    expect(res.sources[0]?.reason).toMatch(/p95 cannot be recombined/);
+    expect(res.rows).toEqual([
+      { time: at(0), device: 'hall-1', metric: 'rh', unit: '%', p95: 50, count: 60 },
+      { time: at(60), device: 'hall-1', metric: 'rh', unit: '%', p95: 50, count: 60 },
+    ]);
+  });
+
+  it('reads the not-yet-rolled-up tail from raw data and still equals raw', async () => {
+    // Readings after the last refresh: day 3.
+    await addSeries(db, store, {
+      device: 'hall-2',
+      metric: 'temp',
+      unit: '°C',
+      first: 3 * 1440,
+      last: 3 * 1440 + 179,
+      valueSql: noisy,
+    });
+    const opts = {
+      filter: { metric: 'temp' },
+      range: { since: at(0), until: at(3 * 1440 + 180) },
+      every: parseDuration('1h'),
+      fns: basic,
+    };
+    const res = await queryAgg(db, opts);
+    if (store.mode === 'plain') {
+      expect(res.sources.map((s) => s.source)).toEqual(['rollup_1h', 'raw']);
+      expect(res.sources[1]?.reason).toMatch(
+        /not yet rolled up in rollup_1m \(complete until 2026-01-08T00:00:00.000Z\)/,
+      );
+    } else {
+      // A real-time continuous aggregate includes the tail itself.
+      expect(res.sources.map((s) => s.source)).toEqual(['rollup_1h']);
+    }
+    expectSameAggregates(res, await fromRaw(db, opts));
+    expect(res.rows.filter((r) => r.device === 'hall-2').at(-1)).toMatchObject({
+      time: at(3 * 1440 + 120),
+      count: 60,
+    });
+  });
+
+  it('a backfilled reading below the watermark is never lost', async () => {
+    await db.query(
+      `INSERT INTO iotctl.points SELECT $1::timestamptz, id, 1000 FROM iotctl.series WHERE device_id = 'yard-1' AND metric = 'temp'`,
+      [new Date(at(600).getTime() + 30_000)],
+    );
+    const opts = {
+      filter: { devices: ['yard-1'], metric: 'temp' },
+      range: { since: at(0), until: at(1440) },
+      every: parseDuration('1h'),
+      fns: basic,
+    };
+    const res = await queryAgg(db, opts);
+    if (store.mode === 'timescaledb') {
+      // Pending invalidation: the continuous aggregate does not show the row until refreshed, so read raw.
+      expect(res.sources.map((s) => s.source)).toEqual(['raw']);
+      expect(res.sources[0]?.reason).toMatch(/pending invalidations/);
+      expectSameAggregates(res, await fromRaw(db, opts));
+      expect(res.rows[10]).toMatchObject({ count: 61, max: 1000 });
+      await refreshRollups(db, store, at(3 * 1440));
+      const after = await queryAgg(db, opts);
+      expect(after.sources.map((s) => s.source)).toEqual(['rollup_1h']);
+      expect(after.rows[10]).toMatchObject({ count: 61, max: 1000 });
+    } else {
+      // Plain mode: the rollup is what `maintain` last wrote; after its refresh it includes the row.
+      await refreshRollups(db, store, at(3 * 1440));
+      const after = await queryAgg(db, opts);
+      expect(after.sources.map((s) => s.source)).toEqual(['rollup_1h']);
+      expect(after.rows[10]).toMatchObject({ count: 61, max: 1000 });
+      expectSameAggregates(after, await fromRaw(db, opts));
+    }
+  });
+
+  // Plain mode only: TimescaleDB has no watermark rows, its continuous aggregates are real-time.
+  it('plain mode: a rollup without a watermark row is not read', async ({ skip }) => {
+    if (store.mode !== 'plain') skip();
+    await db.query(`DELETE FROM iotctl.meta WHERE key = 'watermark:rollup_1h'`);
+    const res = await queryAgg(db, {
+      filter: { metric: 'rh' },
+      range: { since: at(0), until: at(120) },
+      every: parseDuration('1h'),
+      fns: ['avg'],
+    });
+    // rollup_1m still has its watermark.
+    expect(res.sources.map((s) => s.source)).toEqual(['rollup_1m']);
+    await db.query(`DELETE FROM iotctl.meta WHERE key LIKE 'watermark:%'`);
+    const none = await queryAgg(db, {
+      filter: { metric: 'rh' },
+      range: { since: at(0), until: at(120) },
+      every: parseDuration('1h'),
+      fns: ['avg'],
+    });
+    expect(none.sources.map((s) => s.source)).toEqual(['raw']);
+    expect(none.sources[0]?.reason).toMatch(/no watermark/);
+    expect(none.rows.map((r) => r.avg)).toEqual([50, 50]);
+    await refreshRollups(db, store, at(3 * 1440));
+  });
+
+  it('latest gives the last reading per series with its age; --stale keeps the silent ones', async () => {
+    await ensurePartitions(db, store, new Date(Date.now() - 3_600_000), new Date(Date.now() + 3_600_000));
+    await db.query(`INSERT INTO iotctl.series (device_id, metric) VALUES ('fresh', 'temp')`);
+    await db.query(
+      `INSERT INTO iotctl.points SELECT now() - interval '1 minute', id, 7 FROM iotctl.series WHERE device_id = 'fresh'`,
+    );
+    const all = await queryLatest(db, { filter: { metric: 'temp' } });
+    expect(all.rows.map((r) => r.device)).toEqual(['fresh', 'hall-1', 'hall-2', 'yard-1']);
+    expect(all.rows[2]).toMatchObject({ device: 'hall-2', time: at(3 * 1440 + 179), unit: '°C' });
+    expect(all.rows[0]?.ageSeconds).toBeGreaterThanOrEqual(59);
+    expect(all.rows[0]?.ageSeconds).toBeLessThan(600);
+    const stale = await queryLatest(db, { filter: { metric: 'temp' }, stale: parseDuration('15m') });
+    expect(stale.stale).toBe('15m');
+    expect(stale.rows.map((r) => r.device)).toEqual(['hall-1', 'hall-2', 'yard-1']);
+    expect(stale.rows[0]?.ageSeconds).toBeGreaterThan(86_400);
+    await db.query(
+      `DELETE FROM iotctl.points WHERE series_id = (SELECT id FROM iotctl.series WHERE device_id = 'fresh')`,
+    );
+  });
+
+  it('gaps finds a dropout with its length, and an open gap at the end of the range', async () => {
+    await addLabelledSeries(db, store);
+    const range = { since: at(0), until: at(480) };
+    const res = await queryGaps(db, {
+      filter: { metric: 'temp', deviceLike: 'd%' },
+      range,
+      expected: parseDuration('5m'),
+    });
+    expect(res.rows).toEqual([
+      {
+        device: 'dropout',
+        metric: 'temp',
+        from: at(389),
+        to: at(420),
+        seconds: 31 * 60,
+        missing: 6,
+        open: false,
+      },
+    ]);
+    const open = await queryGaps(db, {
+      filter: { devices: ['dropout', 'clean'], metric: 'temp' },
+      range: { since: at(0), until: at(540) },
+      expected: parseDuration('5m'),
+    });
+    expect(open.rows.map((r) => [r.device, r.from, r.to, r.open])).toEqual([
+      ['clean', at(479), at(540), true],
+      ['dropout', at(389), at(420), false],
+      ['dropout', at(479), at(540), true],
+    ]);
+  });
+
+  it('raw pages by (series, time) keyset, honours --limit, and --downsample keeps the shape (LTTB)', async () => {
+    const collect = async (it: AsyncIterable<unknown>) => {
+      const out = [];
+      for await (const r of it) out.push(r);
+      return out;
+    };
+    const base = {
+      filter: { devices: ['spike', 'clean'], metric: 'temp' },
+      range: { since: at(360), until: at(480) },
+    };
+    const whole = await collect(queryRaw(db, base));
+    expect(whole).toHaveLength(240);
+    expect(await collect(queryRaw(db, { ...base, pageSize: 7 }))).toEqual(whole);
+    expect(whole[0]).toEqual({
+      time: at(360),
+      device: 'clean',
+      metric: 'temp',
+      value: expect.any(Number),
+      unit: '°C',
+    });
+    expect(await collect(queryRaw(db, { ...base, limit: 10, pageSize: 4 }))).toEqual(whole.slice(0, 10));
+    const down = (await collect(queryRaw(db, { ...base, downsample: 20, pageSize: 50 }))) as Array<{
+      device: string;
+      time: Date;
+      value: number;
+    }>;
+    expect(down).toHaveLength(40);
+    const spike = down.filter((r) => r.device === 'spike');
+    expect(spike[0]?.time).toEqual(at(360));
+    expect(spike.at(-1)?.time).toEqual(at(479));
+    expect(spike.some((r) => r.time.getTime() === at(420).getTime() && r.value > 30)).toBe(true);
+  });
+});

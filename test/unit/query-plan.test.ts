@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { ceilTo, describePlan, floorTo, planSources, type RollupState } from '../../src/query/plan.js';
+
+const H = 3_600_000;
+const M = 60_000;
+const D = 24 * H;
+const T0 = Date.UTC(2026, 0, 5); // a Monday: aligned to every bucket
+const rollup = (
+  name: string,
+  bucketMs: number,
+  bucketText: string,
+  over: Partial<RollupState> = {},
+): RollupState => ({
+  name,
+  bucketMs,
+  bucketText,
+  completeUntil: Infinity,
+  pending: [],
+  ...over,
+});
+const all = [rollup('rollup_1m', M, '1m'), rollup('rollup_1h', H, '1h'), rollup('rollup_1d', D, '1d')];
+const shape = (segs: ReturnType<typeof planSources>) =>
+  segs.map((s) => [s.source, (s.from.getTime() - T0) / M, (s.to.getTime() - T0) / M]);
+
+describe('planSources', () => {
+  it('reads the coarsest rollup whose bucket divides --every, finer ones and raw at the unaligned edges', () => {
+    const plan = planSources({
+      from: T0 + 90 * M + 5000,
+      to: T0 + 2 * D + 30 * M + 1,
+      everyMs: D,
+      everyText: '1d',
+      rollups: all,
+    });
+    expect(shape(plan)).toEqual([
+      ['raw', 90 + 5 / 60, 91],
+      ['rollup_1m', 91, 120],
+      ['rollup_1h', 120, 1440],
+      ['rollup_1d', 1440, 2880],
+      ['rollup_1m', 2880, 2910],
+      ['raw', 2910, 2910 + 1 / M],
+    ]);
+  });
+
+  it('uses rollup_1h for --every 1h even when a day rollup exists, and nothing coarser than --every', () => {
+    expect(
+      shape(planSources({ from: T0, to: T0 + 2 * D, everyMs: H, everyText: '1h', rollups: all })),
+    ).toEqual([['rollup_1h', 0, 2880]]);
+    expect(
+      shape(planSources({ from: T0, to: T0 + 2 * D, everyMs: 90 * M, everyText: '90m', rollups: all })),
+    ).toEqual([['rollup_1m', 0, 2880]]);
+  });
+
+  it('reads raw when no rollup bucket divides --every, or percentiles need raw values', () => {
+    const odd = planSources({ from: T0, to: T0 + H, everyMs: 90_000, everyText: '90s', rollups: all });
+    expect(odd).toEqual([
+      {
+        source: 'raw',
+        from: new Date(T0),
+        to: new Date(T0 + H),
+        reason: 'no rollup bucket (1m, 1h, 1d) divides --every 90s',
+      },
+    ]);
+    const p95 = planSources({
+      from: T0,
+      to: T0 + H,
+      everyMs: H,
+      everyText: '1h',
+      rollups: all,
+      rawOnly: 'p95 needs raw',
+    });
+    expect(p95.map((s) => s.reason)).toEqual(['p95 needs raw']);
+  });
+
+  it('reads a plain-mode rollup only below its watermark, the tail from finer rollups and raw', () => {
+    const rollups = [
+      rollup('rollup_1m', M, '1m', { completeUntil: T0 + D + 150 * M }),
+      rollup('rollup_1h', H, '1h', { completeUntil: T0 + D + 2 * H + 59 * M }),
+    ];
+    const plan = planSources({ from: T0, to: T0 + 2 * D, everyMs: H, everyText: '1h', rollups });
+    expect(shape(plan)).toEqual([
+      ['rollup_1h', 0, 1440 + 120],
+      ['rollup_1m', 1440 + 120, 1440 + 150],
+      ['raw', 1440 + 150, 2880],
+    ]);
+    expect(plan[2]?.reason).toBe(
+      'after the rollup_1m watermark 2026-01-06T02:30:00.000Z (the real-time tail)',
+    );
+    const none = planSources({
+      from: T0,
+      to: T0 + D,
+      everyMs: H,
+      everyText: '1h',
+      rollups: [rollup('rollup_1h', H, '1h', { completeUntil: -Infinity })],
+    });
+    expect(none).toMatchObject([
+      { source: 'raw', reason: 'rollup_1h has no watermark yet (never refreshed)' },
+    ]);
+  });
+
+  it('skips a rollup with pending invalidations in the range (TimescaleDB backfill below the watermark)', () => {
+    const pending: Array<[number, number]> = [[T0 + 600 * M + 30_000, T0 + 600 * M + 30_000]];
+    const rollups = all.map((r) => ({ ...r, pending }));
+    const plan = planSources({ from: T0, to: T0 + D, everyMs: H, everyText: '1h', rollups });
+    expect(plan).toMatchObject([
+      { source: 'raw', reason: expect.stringMatching(/rollup_1m has pending invalidations/) },
+    ]);
+    // Outside the pending range the rollup is used.
+    expect(
+      shape(planSources({ from: T0 + D, to: T0 + 2 * D, everyMs: H, everyText: '1h', rollups })),
+    ).toEqual([['rollup_1h', 1440, 2880]]);
+  });
+
+  it('describes each segment in one line', () => {
+    expect(
+      describePlan(planSources({ from: T0, to: T0 + H, everyMs: H, everyText: '1h', rollups: all })),
+    ).toEqual([
+      'rollup_1h  2026-01-05T00:00:00.000Z .. 2026-01-05T01:00:00.000Z  --every 1h is a whole multiple of 1h: the coarsest rollup that answers exactly',
+    ]);
+  });
+});
+
+describe('bucket alignment', () => {
+  it('matches time_bucket: origin Monday 2000-01-03, weeks start on Monday', () => {
+    const wed = Date.UTC(2026, 0, 7, 13);
+    expect(new Date(floorTo(wed, 7 * D)).toISOString()).toBe('2026-01-05T00:00:00.000Z');
+    expect(new Date(ceilTo(wed, D)).toISOString()).toBe('2026-01-08T00:00:00.000Z');
+    expect(ceilTo(T0, H)).toBe(T0);
+  });
+});
