@@ -10,7 +10,7 @@ import {
 } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
-import { usageError } from '../errors.js';
+import { ExitCode, usageError } from '../errors.js';
 import { lineChart, sparkline, type ChartPoint } from '../output/chart.js';
 import { log } from '../output/log.js';
 import {
@@ -480,7 +480,7 @@ export function registerQuery(program: Command): void {
 
   const latest = addFilterOptions(query.command('latest'))
     .description('the last reading of each device and metric, and its age')
-    .option('--stale <duration>', 'only series silent for longer than this (offline sensors)')
+    .option('--stale <duration>', 'only series silent for longer than this (offline sensors); exit 5 if any')
     .action(async (o: FilterFlags & { stale?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const opts = { filter: parseFilter(o), stale: o.stale ? parseDuration(o.stale, '--stale') : undefined };
@@ -507,6 +507,8 @@ export function registerQuery(program: Command): void {
         ],
         res,
       );
+      // Like `status`, a found problem is an exit code cron and monitoring can act on.
+      if (opts.stale && res.rows.length > 0) process.exitCode = ExitCode.checkFailed;
     });
   examples(latest, ['iotctl query latest --metric temperature', 'iotctl query latest --stale 15m --json']);
 

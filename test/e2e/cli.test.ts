@@ -139,6 +139,50 @@ describe('iotctl as a subprocess', () => {
       expect(s.target).toContain(':***@');
     });
 
+    it('stdout closed early (`iotctl query raw | head -1`): exit 0, no stack trace', async () => {
+      expect((await runCli(['init', '--db', db.url, '-q'])).code).toBe(0);
+      const pg = (await import('pg')).default;
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      await c.query(`INSERT INTO iotctl.series (device_id, metric) VALUES ('pipe-1', 'temp')`);
+      const from = new Date(Date.now() - 3 * 86_400_000);
+      // Plain mode (the test server): partitions for the three days first.
+      const { openDb } = await import('../../src/db/connect.js');
+      const { PartitionManager } = await import('../../src/db/partitions.js');
+      const target = await openDb({ db: db.url });
+      await new PartitionManager(target, 86_400_000).ensureFor(
+        [0, 1, 2].map((d) => from.getTime() + d * 86_400_000),
+      );
+      await target.close();
+      await c.query(
+        `INSERT INTO iotctl.points SELECT $1::timestamptz + i * interval '1 second', s.id, i
+           FROM generate_series(1, 100000) i, iotctl.series s WHERE s.device_id = 'pipe-1'`,
+        [from],
+      );
+      await c.end();
+      const { spawn } = await import('node:child_process');
+      const { BIN } = await import('../helpers/cli.js');
+      const child = spawn(process.execPath, [
+        BIN,
+        'query',
+        'raw',
+        '--db',
+        db.url,
+        '--metric',
+        'temp',
+        '--since',
+        '4d',
+        '--format',
+        'csv',
+      ]);
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    });
+
     it('--dry-run prints SQL without the password and changes nothing', async () => {
       const fresh = await freshServerDatabase();
       try {

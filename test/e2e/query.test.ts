@@ -94,7 +94,10 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
 
   it('query latest --json and --stale', async () => {
     const r = await cli('query', 'latest', '--metric', 'temp', '--stale', '15m', '--json');
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(5); // stale series found: a failed check
+    const fresh = await cli('query', 'latest', '--metric', 'temp', '--stale', '10000d', '--json');
+    expect(fresh.code).toBe(0);
+    expect(JSON.parse(fresh.stdout).rows).toEqual([]);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out)).toEqual(['stale', 'rows']);
     expect(out.stale).toBe('15m');
