@@ -59,7 +59,7 @@ async function storeSizes(db: Db, store: Store) {
   const rollups: Array<{ name: string; bytes: number }> = [];
   for (const r of store.rollups) {
     const res = await db.query<{ bytes: number }>(
-      `SELECT pg_total_relation_size($1::regclass)::bigint AS bytes`,
+      `SELECT coalesce(pg_total_relation_size(to_regclass($1)), 0)::bigint AS bytes`,
       [`${SCHEMA}.${r.name}`],
     );
     rollups.push({ name: r.name, bytes: res.rows[0]?.bytes ?? 0 });

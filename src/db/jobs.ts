@@ -2,7 +2,7 @@
 // The embedded database has no background workers and `run_job` does not update job_stats there,
 // so iotctl's own ledger (iotctl.job_runs) is the record of what ran; on a server both are read and
 // the newer wins.
-import { JOB_RUNS, POLICIES } from './sql/schema.js';
+import { JOB_RUNS, POLICIES, refreshSchedule } from './sql/schema.js';
 import { SCHEMA } from './sql/ident.js';
 import type { Store } from './store.js';
 import type { Db } from './types.js';
@@ -14,6 +14,7 @@ export interface JobInfo {
   kind: 'compression' | 'retention' | 'refresh' | 'other';
   target: string;
   schedule: string | null;
+  scheduleSeconds: number | null;
   /** compress_after / drop_after for policies. */
   after: string | null;
   lastRunStarted: Date | null;
@@ -62,6 +63,7 @@ interface TsdbJobRow {
   proc_name: string;
   target: string;
   schedule: string | null;
+  schedule_seconds: number | null;
   after: string | null;
   last_run_started_at: Date | null;
   last_successful_finish: Date | null;
@@ -77,6 +79,7 @@ async function tsdbJobs(db: Db): Promise<TsdbJobRow[]> {
     `SELECT j.job_id, j.proc_name,
             j.hypertable_name AS target,
             j.schedule_interval::text AS schedule,
+            extract(epoch FROM j.schedule_interval)::float8 AS schedule_seconds,
             coalesce(j.config->>'compress_after', j.config->>'drop_after', j.config->>'end_offset') AS after,
             s.last_run_started_at, s.last_successful_finish, s.last_run_status,
             s.total_runs::int AS total_runs, s.total_failures::int AS total_failures, s.next_start,
@@ -85,7 +88,9 @@ async function tsdbJobs(db: Db): Promise<TsdbJobRow[]> {
        FROM timescaledb_information.jobs j
        LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
       WHERE j.proc_name LIKE 'policy_%' AND j.hypertable_schema = $1
-      ORDER BY j.job_id`,
+      -- refresh before compression before retention, so rollups see rows before they are dropped
+      ORDER BY CASE j.proc_name WHEN 'policy_refresh_continuous_aggregate' THEN 0
+                                WHEN 'policy_compression' THEN 1 ELSE 2 END, j.job_id`,
     [SCHEMA],
   );
   return rows;
@@ -114,6 +119,7 @@ export async function listJobs(db: Db, store: Store): Promise<JobInfo[]> {
         kind,
         target: r.target,
         schedule: r.schedule,
+        scheduleSeconds: r.schedule_seconds,
         after: r.after,
         lastRunStarted: useLedger ? l.last_started : statsStarted,
         lastSuccess: latest(l?.last_success ?? null, embedded ? null : r.last_successful_finish),
@@ -121,27 +127,45 @@ export async function listJobs(db: Db, store: Store): Promise<JobInfo[]> {
         totalRuns: (l?.runs ?? 0) + (embedded ? 0 : (r.total_runs ?? 0)),
         totalFailures: (l?.failures ?? 0) + (embedded ? 0 : (r.total_failures ?? 0)),
         lastError: useLedger ? l.last_error : (r.last_error ?? l?.last_error ?? null),
-        nextStart: embedded ? null : r.next_start,
+        nextStart: embedded ? nextFromLedger(l?.last_started ?? null, r.schedule_seconds) : r.next_start,
         failing: lastStatus === 'failed',
       });
     }
   } else {
-    const { rows } = await db.query<{ kind: string; target: string; after: string; schedule: string }>(
-      `SELECT kind, target, after::text AS after, schedule::text AS schedule FROM ${POLICIES} ORDER BY kind, target`,
+    const { rows } = await db.query<{
+      kind: string;
+      target: string;
+      after: string;
+      schedule: string;
+      seconds: number;
+    }>(
+      `SELECT kind, target, after::text AS after, schedule::text AS schedule,
+              extract(epoch FROM schedule)::float8 AS seconds
+         FROM ${POLICIES} ORDER BY kind, target`,
     );
-    const plainJobs = [
-      ...rows.map((r) => ({ kind: r.kind as JobInfo['kind'], target: r.target, after: r.after, schedule: r.schedule })),
-      ...store.rollups.map((r) => ({ kind: 'refresh' as const, target: r.name, after: null, schedule: r.bucket.interval })),
-    ];
+    // Every rollup is refreshed; a 'refresh' row in iotctl.policies only changes its schedule.
+    const refreshDefaults = store.rollups
+      .filter((r) => !rows.some((p) => p.kind === 'refresh' && p.target === r.name))
+      .map((r) => {
+        const schedule = refreshSchedule(r.bucket);
+        return { kind: 'refresh', target: r.name, after: null, schedule, seconds: intervalSeconds(schedule) };
+      });
+    const order = ['refresh', 'compression', 'retention'];
+    const plainJobs = [...rows, ...refreshDefaults].sort(
+      (a, b) =>
+        order.indexOf(a.kind) - order.indexOf(b.kind) ||
+        rollupOrder(store, a.target) - rollupOrder(store, b.target),
+    );
     for (const p of plainJobs) {
-      const name = jobName(p.kind, p.target);
+      const name = jobName(p.kind as JobInfo['kind'], p.target);
       const l = ledger.get(name);
       jobs.push({
         id: null,
         name,
-        kind: p.kind,
+        kind: p.kind as JobInfo['kind'],
         target: p.target,
         schedule: p.schedule,
+        scheduleSeconds: p.seconds,
         after: p.after,
         lastRunStarted: l?.last_started ?? null,
         lastSuccess: l?.last_success ?? null,
@@ -149,7 +173,7 @@ export async function listJobs(db: Db, store: Store): Promise<JobInfo[]> {
         totalRuns: l?.runs ?? 0,
         totalFailures: l?.failures ?? 0,
         lastError: l?.last_error ?? null,
-        nextStart: null,
+        nextStart: nextFromLedger(l?.last_started ?? null, p.seconds),
         failing: l?.last_status === 'failed',
       });
     }
@@ -169,4 +193,24 @@ function latest(a: Date | null, b: Date | null): Date | null {
   if (!a) return b;
   if (!b) return a;
   return a > b ? a : b;
+}
+
+/** Next start as iotctl schedules it: one schedule interval after the last run began (null: due now). */
+function nextFromLedger(lastStarted: Date | null, scheduleSeconds: number | null): Date | null {
+  if (!lastStarted || scheduleSeconds === null) return null;
+  return new Date(new Date(lastStarted).getTime() + scheduleSeconds * 1000);
+}
+
+const secondsPer: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 };
+
+/** Seconds in an interval written as `N unit(s)` (the form parseDuration produces). */
+function intervalSeconds(interval: string): number {
+  const m = /^(\d+) (second|minute|hour|day|week)s?$/.exec(interval);
+  return m ? Number(m[1]) * (secondsPer[m[2] as string] as number) : 0;
+}
+
+/** Finest rollup first; points (and anything else) after the rollups. */
+function rollupOrder(store: Store, target: string): number {
+  const i = store.rollups.findIndex((r) => r.name === target);
+  return i < 0 ? store.rollups.length : i;
 }

@@ -194,7 +194,7 @@ FROM ${POINTS} p JOIN ${SERIES} s ON s.id = p.series_id`,
     });
   }
 
-  steps.push(...rollupSteps(mode, opts.rollups));
+  steps.push(...rollupSteps(mode, opts.rollups, tsdb));
 
   if (opts.compressAfter) {
     if (mode === 'timescaledb') {
@@ -235,7 +235,7 @@ FROM ${POINTS} p JOIN ${SERIES} s ON s.id = p.series_id`,
  * (materialized_only = false) so the not-yet-materialised tail is read live, and a refresh policy.
  * Plain PostgreSQL: tables of the same shape that `iotctl maintain` / `rollup refresh` keep up to date.
  */
-export function rollupSteps(mode: StoreMode, rollups: Duration[]): SchemaStep[] {
+export function rollupSteps(mode: StoreMode, rollups: Duration[], tsdb?: TsdbVersion): SchemaStep[] {
   const steps: SchemaStep[] = [];
   const sorted = [...rollups].sort((a, b) => a.ms - b.ms);
   let source: string | null = null;
@@ -268,7 +268,7 @@ WITH NO DATA`,
         {
           object: `refresh policy on ${name} (every ${refreshSchedule(bucket)})`,
           exists: jobExists('policy_refresh_continuous_aggregate', rollupName(bucket)),
-          statements: [addRefreshPolicy(name, bucket.interval, refreshSchedule(bucket))],
+          statements: [addRefreshPolicy(name, bucket.interval, refreshSchedule(bucket), tsdb)],
         },
       );
     } else {

@@ -23,7 +23,12 @@ function atLeast(v: TsdbVersion, major: number, minor: number): boolean {
 export const hasByRange = (v: TsdbVersion) => atLeast(v, 2, 13);
 export const hasColumnstore = (v: TsdbVersion) => atLeast(v, 2, 18);
 
-export function createHypertable(v: TsdbVersion, table: string, timeColumn: string, interval: string): string {
+export function createHypertable(
+  v: TsdbVersion,
+  table: string,
+  timeColumn: string,
+  interval: string,
+): string {
   if (hasByRange(v)) {
     return `SELECT create_hypertable(${literal(table)}, by_range(${literal(timeColumn)}, INTERVAL ${literal(interval)}), create_default_indexes => false, if_not_exists => true)`;
   }
@@ -70,9 +75,57 @@ export function removeRetentionPolicy(table: string): Sql {
   return { text: `SELECT remove_retention_policy(${literal(table)}, if_exists => true)` };
 }
 
-export function addRefreshPolicy(view: string, endOffset: string, schedule: string): Sql {
+/** From 2.19 refresh policies take buckets_per_batch (default 1 from 2.21, 10 later). */
+export const hasBatchedRefresh = (v: TsdbVersion) => atLeast(v, 2, 19);
+
+export function addRefreshPolicy(view: string, endOffset: string, schedule: string, v?: TsdbVersion): Sql {
   // start_offset NULL: refresh every invalidated range, so backfilled history reaches the rollup too.
+  // buckets_per_batch 0: one batch per run. Measured on the embedded 2.23, the default batching refreshed
+  // a 1-minute rollup of 576k readings in 252 s; one batch took 11 s.
+  const batching = v && hasBatchedRefresh(v) ? ', buckets_per_batch => 0' : '';
   return {
-    text: `SELECT add_continuous_aggregate_policy(${literal(view)}, start_offset => NULL, end_offset => INTERVAL ${literal(endOffset)}, schedule_interval => INTERVAL ${literal(schedule)}, if_not_exists => true)`,
+    text: `SELECT add_continuous_aggregate_policy(${literal(view)}, start_offset => NULL, end_offset => INTERVAL ${literal(endOffset)}, schedule_interval => INTERVAL ${literal(schedule)}, if_not_exists => true${batching})`,
   };
+}
+
+const chunkNameRe = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
+
+/** A chunk as `schema.name`, validated so it can be written as a literal regclass. */
+export function chunkLiteral(chunk: string): string {
+  if (!chunkNameRe.test(chunk)) throw new Error(`invalid chunk name '${chunk}'`);
+  return literal(chunk);
+}
+
+/** Compresses one chunk; a chunk that is already compressed is left as it is. */
+export function compressChunk(v: TsdbVersion, chunk: string): Sql {
+  if (hasColumnstore(v))
+    return { text: `CALL convert_to_columnstore(${chunkLiteral(chunk)}, if_not_columnstore => true)` };
+  return { text: `SELECT compress_chunk(${chunkLiteral(chunk)}, if_not_compressed => true)` };
+}
+
+/** Decompresses one chunk; an uncompressed chunk is left as it is. */
+export function decompressChunk(v: TsdbVersion, chunk: string): Sql {
+  if (hasColumnstore(v))
+    return { text: `CALL convert_to_rowstore(${chunkLiteral(chunk)}, if_columnstore => true)` };
+  return { text: `SELECT decompress_chunk(${chunkLiteral(chunk)}, if_compressed => true)` };
+}
+
+/** The per-chunk compression statistics function of this version (same columns under both names). */
+export function chunkCompressionStatsFn(v: TsdbVersion): string {
+  return hasColumnstore(v) ? 'chunk_columnstore_stats' : 'chunk_compression_stats';
+}
+
+export function runJob(jobId: number): Sql {
+  if (!Number.isInteger(jobId)) throw new Error(`invalid job id ${jobId}`);
+  return { text: `CALL run_job(${jobId})` };
+}
+
+/** Refresh of a continuous aggregate; must run outside a transaction block (as its own statement). */
+export function refreshContinuousAggregate(view: string, start: Date | null, end: Date | null): Sql {
+  const bound = (d: Date | null) => (d ? `TIMESTAMPTZ ${literal(d.toISOString())}` : 'NULL');
+  return { text: `CALL refresh_continuous_aggregate(${literal(view)}, ${bound(start)}, ${bound(end)})` };
+}
+
+export function removeRefreshPolicy(view: string): Sql {
+  return { text: `SELECT remove_continuous_aggregate_policy(${literal(view)}, if_exists => true)` };
 }

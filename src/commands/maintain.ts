@@ -1,0 +1,146 @@
+// `iotctl maintain`: the one cron entry. Runs the policy jobs that are due (refresh, compression,
+// retention), records each in the ledger, and creates plain-mode partitions ahead of time.
+import type { Command } from 'commander';
+import { listJobs } from '../db/jobs.js';
+import { PartitionManager } from '../db/partitions.js';
+import { loadStore } from '../db/store.js';
+import type { Db } from '../db/types.js';
+import { IotctlError } from '../errors.js';
+import { log } from '../output/log.js';
+import { printLine, printRows } from '../output/render.js';
+import type { JobRunResult } from '../maintenance/ledger.js';
+import { dueAt, isDue, maintainedKinds, runOneJob } from '../maintenance/jobs.js';
+import { examples, globalOptions, withDb } from './common.js';
+
+/** The advisory lock key every `maintain` takes: the bytes of "iotctlmt" as a bigint. */
+export const MAINTENANCE_LOCK_KEY = 7597419066901163380n;
+/** Plain mode keeps this many partitions ready ahead of now. */
+const PARTITIONS_AHEAD = 7;
+
+export interface MaintainOptions {
+  dryRun: boolean;
+  force: boolean;
+}
+
+export interface MaintainResult {
+  target: string;
+  mode: 'timescaledb' | 'plain';
+  dryRun: boolean;
+  force: boolean;
+  /** Jobs run (or, with --dry-run, that would run), in order. */
+  jobs: Array<{
+    job: string;
+    id: number | null;
+    status: 'success' | 'failed' | 'would run';
+    error: string | null;
+    seconds: number | null;
+  }>;
+  /** Jobs not yet due, with when they are. */
+  notDue: Array<{ job: string; id: number | null; due: Date | null }>;
+  partitionsCreated: number;
+  failed: number;
+}
+
+export async function maintain(db: Db, opts: MaintainOptions): Promise<MaintainResult> {
+  const lock = await db.tryAdvisoryLock(MAINTENANCE_LOCK_KEY);
+  if (!lock) {
+    throw new IotctlError('BUSY', `another iotctl maintain is running on ${db.target.display}`, {
+      hint: 'nothing was done; the next cron run will catch up',
+    });
+  }
+  try {
+    const store = await loadStore(db);
+    const now = new Date();
+    const all = (await listJobs(db, store)).filter((j) => maintainedKinds.includes(j.kind));
+    const due = all.filter((j) => opts.force || isDue(j, now));
+    const result: MaintainResult = {
+      target: db.target.display,
+      mode: store.mode,
+      dryRun: opts.dryRun,
+      force: opts.force,
+      jobs: [],
+      notDue: all.filter((j) => !due.includes(j)).map((j) => ({ job: j.name, id: j.id, due: dueAt(j) })),
+      partitionsCreated: 0,
+      failed: 0,
+    };
+    for (const job of due) {
+      if (opts.dryRun) {
+        result.jobs.push({ job: job.name, id: job.id, status: 'would run', error: null, seconds: null });
+        continue;
+      }
+      log.info(`running ${job.name}${job.id !== null ? ` (job ${job.id})` : ''}...`);
+      const run: JobRunResult = await runOneJob(db, store, job);
+      if (run.status === 'failed') log.warn(`${job.name} failed: ${run.error}`);
+      result.jobs.push({
+        job: run.job,
+        id: run.jobId,
+        status: run.status,
+        error: run.error,
+        seconds: run.seconds,
+      });
+    }
+    if (store.mode === 'plain' && !opts.dryRun) {
+      result.partitionsCreated = await new PartitionManager(db, store.chunkInterval.ms).ensureAhead(
+        now.getTime(),
+        PARTITIONS_AHEAD,
+      );
+    }
+    result.failed = result.jobs.filter((j) => j.status === 'failed').length;
+    return result;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Exit 5 naming every failed job and its error, after the summary has been printed. */
+export function failedJobsError(
+  jobs: Array<{ job: string; status: string; error: string | null }>,
+): IotctlError {
+  const failed = jobs.filter((j) => j.status === 'failed');
+  return new IotctlError('CHECK_FAILED', failed.map((j) => `job ${j.job} failed: ${j.error}`).join('; '), {
+    hint: 'see `iotctl jobs` for the history; fix the cause and run `iotctl maintain --force` or `iotctl jobs run NAME`',
+  });
+}
+
+export function registerMaintain(program: Command): void {
+  const cmd = program
+    .command('maintain')
+    .description(
+      'run the maintenance jobs that are due (for cron; exit 5 when a job fails, 6 when already running)',
+    )
+    .option('--dry-run', 'list the jobs that would run; run nothing')
+    .option('--force', 'run every job now, whatever its schedule (useful after a backfill)')
+    .action(async (o, command: Command) => {
+      const g = globalOptions(command);
+      const opts: MaintainOptions = { dryRun: !!o.dryRun, force: !!o.force };
+      const result = await withDb(g, (db) => maintain(db, opts));
+      if (g.format === 'table' && !g.quiet) {
+        // --quiet (cron) prints nothing on success; failures still reach stderr and the exit code.
+        await printRows('table', result.jobs, [
+          { key: 'job' },
+          { key: 'id', format: (v) => (v === null ? '-' : String(v)) },
+          { key: 'status' },
+          { key: 'seconds', align: 'right', format: (v) => (v === null ? '' : (v as number).toFixed(2)) },
+          { key: 'error', format: (v) => (v ? String(v) : '') },
+        ]);
+        const verb = result.dryRun ? 'would run' : 'ran';
+        const extra = result.partitionsCreated ? `, created ${result.partitionsCreated} partitions` : '';
+        const n = result.jobs.length;
+        await printLine(`${verb} ${n} job${n === 1 ? '' : 's'}, ${result.notDue.length} not due${extra}.`);
+      } else if (g.format !== 'table') {
+        await printRows(
+          g.format,
+          result.jobs,
+          [{ key: 'job' }, { key: 'id' }, { key: 'status' }, { key: 'seconds' }, { key: 'error' }],
+          result,
+        );
+      }
+      if (result.failed > 0) throw failedJobsError(result.jobs);
+    });
+  examples(cmd, [
+    'iotctl maintain                    # run what is due',
+    'iotctl maintain --dry-run          # list what is due',
+    'iotctl maintain --force --json     # run everything now, JSON summary',
+    'iotctl maintain --quiet            # crontab: */10 * * * * iotctl maintain --quiet',
+  ]);
+}

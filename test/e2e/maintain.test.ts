@@ -1,0 +1,154 @@
+// `iotctl maintain`, `jobs`, `status` and `compress` as subprocesses: exit codes cron can branch on.
+import fs from 'node:fs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '../../src/db/connect.js';
+import { PartitionManager } from '../../src/db/partitions.js';
+import { MAINTENANCE_LOCK_KEY } from '../../src/commands/maintain.js';
+import { runCli } from '../helpers/cli.js';
+import { freshServerDatabase, tempDataDir } from '../helpers/targets.js';
+
+const DAY = 86_400_000;
+
+async function seed(spec: string): Promise<void> {
+  const db = await openDb({ db: spec });
+  try {
+    // Plain mode: partitions for the past days (init creates them from now on).
+    if (db.target.kind === 'server')
+      await new PartitionManager(db, DAY).ensureFor([Date.now() - 2 * DAY, Date.now() - DAY]);
+    await db.query(`INSERT INTO iotctl.series (device_id, metric) VALUES ('d1', 'temp')`);
+    await db.query(
+      `INSERT INTO iotctl.points SELECT t, 1, 20 FROM generate_series(date_trunc('hour', now()) - interval '2 days', now(), interval '1 hour') t`,
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+describe('maintain on the embedded database', () => {
+  const dir = tempDataDir();
+  beforeAll(async () => {
+    expect((await runCli(['init', '--db', dir, '--rollups', '1h', '--compress-after', '1d'])).code).toBe(0);
+    await seed(dir);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('two maintain processes at once: one works, the other exits 6 at once', async () => {
+    const started = Date.now();
+    const runs = await Promise.all([runCli(['maintain', '--db', dir]), runCli(['maintain', '--db', dir])]);
+    const codes = runs.map((r) => r.code).sort();
+    expect(codes).toEqual([0, 6]);
+    const busy = runs.find((r) => r.code === 6)!;
+    expect(busy.stderr).toMatch(/^error: data directory .* is in use by pid \d+/m);
+    expect(busy.stdout).toBe('');
+    const worked = runs.find((r) => r.code === 0)!;
+    expect(worked.stdout).toMatch(/refresh:rollup_1h[\s\S]*compression:points/);
+    expect(Date.now() - started).toBeLessThan(120_000);
+  });
+
+  it('--quiet prints nothing when all is well; --json gives the pinned summary', async () => {
+    const quiet = await runCli(['maintain', '--db', dir, '--quiet']);
+    expect(quiet).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const json = await runCli(['maintain', '--db', dir, '--json', '--force']);
+    expect(json.code).toBe(0);
+    const summary = JSON.parse(json.stdout);
+    expect(Object.keys(summary)).toEqual([
+      'target',
+      'mode',
+      'dryRun',
+      'force',
+      'jobs',
+      'notDue',
+      'partitionsCreated',
+      'failed',
+    ]);
+    expect(summary.jobs.map((j: { job: string }) => j.job)).toEqual([
+      'refresh:rollup_1h',
+      'compression:points',
+    ]);
+    expect(Object.keys(summary.jobs[0])).toEqual(['job', 'id', 'status', 'error', 'seconds']);
+    expect(summary.failed).toBe(0);
+  });
+
+  it('stats --json shows the compressed chunks with their ratios', async () => {
+    const r = await runCli(['stats', '--db', dir, '--json']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.totals.compressed).toBeGreaterThanOrEqual(1);
+    const c = s.chunks.find((x: { compressed: boolean }) => x.compressed);
+    expect(c).toMatchObject({
+      chunk: expect.stringMatching(/^_timescaledb_internal\._hyper_\d+_\d+_chunk$/),
+      ratio: expect.any(Number),
+    });
+    expect(c.rangeStart).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+});
+
+describe('maintain on a PostgreSQL server', () => {
+  let url: string;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    ({ url, drop } = await freshServerDatabase());
+    expect((await runCli(['init', '--db', url, '--rollups', '1h', '--retention', '30d'])).code).toBe(0);
+    await seed(url);
+  });
+  afterAll(async () => drop());
+
+  it('exits 6 at once while another session holds the maintenance lock, and works after', async () => {
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [MAINTENANCE_LOCK_KEY.toString()]);
+      const busy = await runCli(['maintain', '--db', url]);
+      expect(busy.code).toBe(6);
+      expect(busy.stdout).toBe('');
+      expect(busy.stderr).toMatch(
+        /^error: another iotctl maintain is running on postgres:\/\/postgres:\*\*\*@/m,
+      );
+      const both = await Promise.all([
+        runCli(['maintain', '--db', url]),
+        runCli(['maintain', '--db', url, '--dry-run']),
+      ]);
+      expect(both.map((r) => r.code)).toEqual([6, 6]);
+    } finally {
+      await holder.end();
+    }
+    const ok = await runCli(['maintain', '--db', url]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/refresh:rollup_1h[\s\S]*retention:points/);
+  });
+
+  it('a failing job makes maintain, jobs and status exit 5, naming the job and its error', async () => {
+    const db = await openDb({ db: url });
+    try {
+      await db.query('ALTER TABLE iotctl.rollup_1h ADD CONSTRAINT refuse_all CHECK (count < 0) NOT VALID');
+      await db.query(
+        `INSERT INTO iotctl.points VALUES (date_trunc('hour', now()) - interval '30 minutes', 1, 5)`,
+      );
+    } finally {
+      await db.close();
+    }
+    const run = await runCli(['maintain', '--db', url, '--force']);
+    expect(run.code).toBe(5);
+    expect(run.stderr).toMatch(/error: job refresh:rollup_1h failed: .*refuse_all/);
+    expect(run.stdout).toMatch(/retention:points +│ - +│ success/);
+    const jobs = await runCli(['jobs', '--db', url, '--json']);
+    expect(jobs.code).toBe(5);
+    const listed = JSON.parse(jobs.stdout).find((j: { name: string }) => j.name === 'refresh:rollup_1h');
+    expect(listed).toMatchObject({
+      lastStatus: 'failed',
+      failing: true,
+      lastError: expect.stringMatching(/refuse_all/),
+    });
+    const status = await runCli(['status', '--db', url]);
+    expect(status.code).toBe(5);
+    expect(status.stdout).toMatch(/problem: job refresh:rollup_1h is failing/);
+  });
+
+  it('compress explains that it needs TimescaleDB (exit 2)', async () => {
+    const r = await runCli(['compress', 'run', '--db', url]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: compression needs TimescaleDB/m);
+    expect(r.stdout).toBe('');
+  });
+});

@@ -1,0 +1,131 @@
+// `stats`, `compress run` and `compress undo`: per-chunk figures before and after compression, JSON shape pinned.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressRun, compressUndo } from '../../src/commands/compress.js';
+import { init, parseRollups } from '../../src/commands/init.js';
+import { stats } from '../../src/commands/stats.js';
+import { PartitionManager } from '../../src/db/partitions.js';
+import type { Db } from '../../src/db/types.js';
+import { parseDuration } from '../../src/util/duration.js';
+import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
+import { seedReadings } from './maintenance-data.js';
+
+const DAY = 86_400_000;
+
+describe.each(targetKinds)('stats on the %s target', (kind) => {
+  let target: TestTarget;
+  let db: Db;
+  const tsdb = kind === 'embedded';
+  beforeAll(async () => {
+    target = await makeTarget(kind);
+    db = await target.open();
+    await init(db, {
+      chunkInterval: parseDuration('1d'),
+      rollups: parseRollups('1h'),
+      dryRun: false,
+      plain: false,
+      explicit: { chunkInterval: false, rollups: false },
+    });
+    if (!tsdb)
+      await new PartitionManager(db, DAY).ensureFor(
+        Array.from({ length: 12 }, (_, i) => Date.now() - i * DAY),
+      );
+    await seedReadings(db, 10, '5 minutes');
+  });
+  afterAll(async () => {
+    await db.close();
+    await target.cleanup();
+  });
+
+  it('has a pinned JSON shape', async () => {
+    const result = await stats(db, { sort: 'time' });
+    expect(Object.keys(result)).toEqual(['mode', 'chunks', 'totals', 'rollups']);
+    expect(result.mode).toBe(tsdb ? 'timescaledb' : 'plain');
+    expect(Object.keys(result.chunks[0]!)).toEqual([
+      'chunk',
+      'rangeStart',
+      'rangeEnd',
+      'compressed',
+      'rowsEstimate',
+      'bytesBefore',
+      'bytesAfter',
+      'ratio',
+    ]);
+    expect(Object.keys(result.totals)).toEqual([
+      'chunks',
+      'compressed',
+      'rowsEstimate',
+      'bytesBefore',
+      'bytesAfter',
+      'ratio',
+    ]);
+    expect(result.rollups).toEqual([{ name: 'rollup_1h', bytes: expect.any(Number) }]);
+    expect(result.chunks.every((c) => c.compressed === false && c.ratio === null && c.bytesAfter > 0)).toBe(
+      true,
+    );
+    const starts = result.chunks.map((c) => new Date(c.rangeStart).getTime());
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    expect(result.chunks.length).toBeGreaterThanOrEqual(11);
+  });
+
+  it.runIf(tsdb)('compress run compresses old chunks one by one; stats shows per-chunk ratios', async () => {
+    const dry = await compressRun(db, { olderThan: parseDuration('3d'), dryRun: true });
+    expect(dry.chunks.length).toBeGreaterThanOrEqual(7);
+    expect(dry.totals.bytesAfter).toBeNull();
+    expect(Object.keys(dry)).toEqual(['dryRun', 'cutoff', 'chunks', 'totals', 'seconds']);
+    expect(Object.keys(dry.chunks[0]!)).toEqual([
+      'chunk',
+      'rangeStart',
+      'rangeEnd',
+      'bytesBefore',
+      'bytesAfter',
+      'ratio',
+    ]);
+    expect(Object.keys(dry.totals)).toEqual(['chunks', 'bytesBefore', 'bytesAfter', 'ratio']);
+    expect((await stats(db, { sort: 'time' })).totals.compressed).toBe(0);
+
+    const real = await compressRun(db, { olderThan: parseDuration('3d'), dryRun: false });
+    expect(real.chunks.map((c) => c.chunk)).toEqual(dry.chunks.map((c) => c.chunk));
+    expect(real.totals.bytesAfter).toBeLessThan(real.totals.bytesBefore);
+
+    const after = await stats(db, { sort: 'time' });
+    const compressed = after.chunks.filter((c) => c.compressed);
+    expect(compressed.map((c) => c.chunk).sort()).toEqual(dry.chunks.map((c) => c.chunk).sort());
+    for (const c of compressed) {
+      expect(c.ratio).toBeGreaterThan(1);
+      expect(c.bytesAfter).toBeLessThan(c.bytesBefore);
+      const { rows } = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM iotctl.points WHERE time >= $1 AND time < $2',
+        [c.rangeStart, c.rangeEnd],
+      );
+      expect(c.rowsEstimate).toBe(rows[0]!.n);
+    }
+    expect(after.totals.compressed).toBe(compressed.length);
+    expect(after.totals.ratio).toBeGreaterThan(1);
+    // Nothing left to do: a second run is a no-op.
+    expect((await compressRun(db, { olderThan: parseDuration('3d'), dryRun: false })).chunks).toEqual([]);
+
+    const top = await stats(db, { sort: 'ratio', top: 2 });
+    expect(top.chunks.length).toBe(2);
+    expect(top.chunks[0]!.ratio).toBeGreaterThanOrEqual(top.chunks[1]!.ratio!);
+    expect(top.totals).toEqual(after.totals);
+  });
+
+  it.runIf(tsdb)('compress undo decompresses by name or by age, and rows read the same', async () => {
+    const before = await db.query('SELECT time, series_id, value FROM iotctl.points ORDER BY 1, 2');
+    const compressed = (await stats(db, { sort: 'time' })).chunks.filter((c) => c.compressed);
+    const newest = compressed[compressed.length - 1]!;
+    const one = await compressUndo(db, { chunk: newest.chunk.split('.')[1], dryRun: false });
+    expect(one.chunks.map((c) => c.chunk)).toEqual([newest.chunk]);
+    const byAge = await compressUndo(db, { newerThan: parseDuration('6d'), dryRun: true });
+    expect(byAge.chunks.length).toBeGreaterThanOrEqual(1);
+    expect(byAge.chunks.every((c) => new Date(c.rangeEnd).getTime() > Date.now() - 6 * DAY)).toBe(true);
+    await compressUndo(db, { newerThan: parseDuration('6d'), dryRun: false });
+    const left = (await stats(db, { sort: 'time' })).chunks.filter((c) => c.compressed);
+    expect(left.length).toBe(compressed.length - 1 - byAge.chunks.length);
+    const afterRows = await db.query('SELECT time, series_id, value FROM iotctl.points ORDER BY 1, 2');
+    expect(afterRows.rows).toEqual(before.rows);
+    await expect(compressUndo(db, { chunk: 'no_such_chunk', dryRun: false })).rejects.toMatchObject({
+      exitCode: 2,
+    });
+  });
+});
