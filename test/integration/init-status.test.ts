@@ -1,18 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, parseRollups, type InitCommandOptions } from '../../src/commands/init.js';
+import { init } from '../../src/commands/init.js';
 import { status } from '../../src/commands/status.js';
 import { openDb } from '../../src/db/connect.js';
 import { parseDuration } from '../../src/util/duration.js';
+import { initOptions } from '../helpers/store.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 
-const defaults = (over: Partial<InitCommandOptions> = {}): InitCommandOptions => ({
-  chunkInterval: parseDuration('1d'),
-  rollups: parseRollups('1m,1h,1d'),
-  dryRun: false,
-  plain: false,
-  explicit: { chunkInterval: false, rollups: false },
-  ...over,
-});
+const defaults = initOptions;
 
 describe.each(targetKinds)('init and status on the %s target', (kind) => {
   let target: TestTarget;
@@ -96,7 +90,7 @@ describe('embedded data directory', () => {
     const target = await makeTarget('embedded');
     try {
       let db = await target.open();
-      await init(db, defaults({ rollups: [] }));
+      await init(db, defaults({ rollups: 'none' }));
       await db.query(
         `INSERT INTO iotctl.points SELECT t, 1, 1.0 FROM generate_series(now() - interval '3 days', now() - interval '2 days', interval '1 hour') t`,
       );

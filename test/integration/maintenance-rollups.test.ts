@@ -1,10 +1,9 @@
 // `rollup refresh`: continuous aggregates on TimescaleDB; iotctl's own refresh and watermark in plain mode.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init, parseRollups } from '../../src/commands/init.js';
 import { rollupRefresh } from '../../src/commands/rollup.js';
-import { PartitionManager } from '../../src/db/partitions.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
+import { ensureDaysBack, initTestStore } from '../helpers/store.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { seedReadings } from './maintenance-data.js';
 
@@ -23,17 +22,7 @@ describe.each(targetKinds)('rollup refresh on the %s target', (kind) => {
   beforeAll(async () => {
     target = await makeTarget(kind);
     db = await target.open();
-    await init(db, {
-      chunkInterval: parseDuration('1d'),
-      rollups: parseRollups('1h,1d'),
-      dryRun: false,
-      plain: false,
-      explicit: { chunkInterval: false, rollups: false },
-    });
-    if (!tsdb)
-      await new PartitionManager(db, DAY).ensureFor(
-        Array.from({ length: 12 }, (_, i) => Date.now() - i * DAY),
-      );
+    await ensureDaysBack(db, await initTestStore(db, '1h,1d'), 12);
     await seedReadings(db, 3, '10 minutes');
   });
   afterAll(async () => {

@@ -1,7 +1,6 @@
 // Policies, retention, maintain, jobs and failing jobs on both targets (embedded TimescaleDB, plain server).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressRun } from '../../src/commands/compress.js';
-import { init, parseRollups } from '../../src/commands/init.js';
 import { jobs, runJobNow } from '../../src/commands/jobs.js';
 import { maintain } from '../../src/commands/maintain.js';
 import { retentionRun } from '../../src/commands/retention.js';
@@ -10,6 +9,7 @@ import { loadStore } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 import { removePolicy, setPolicy, showPolicies } from '../../src/maintenance/policies.js';
 import { parseDuration } from '../../src/util/duration.js';
+import { ensureDaysBack, initTestStore } from '../helpers/store.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { seedReadings } from './maintenance-data.js';
 
@@ -34,19 +34,8 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
   beforeAll(async () => {
     target = await makeTarget(kind);
     await withOpen(target, async (db) => {
-      await init(db, {
-        chunkInterval: parseDuration('1d'),
-        rollups: parseRollups('1h'),
-        dryRun: false,
-        plain: false,
-        explicit: { chunkInterval: false, rollups: false },
-      });
-      if (!tsdb) {
-        // Plain partitions exist only where init made them: give the seeded 40 days theirs.
-        const { PartitionManager } = await import('../../src/db/partitions.js');
-        const pm = new PartitionManager(db, DAY);
-        await pm.ensureFor(Array.from({ length: 42 }, (_, i) => Date.now() - i * DAY));
-      }
+      // Plain partitions exist only where init made them: give the seeded 40 days theirs.
+      await ensureDaysBack(db, await initTestStore(db, '1h'), 42);
       await seedReadings(db);
     });
   });

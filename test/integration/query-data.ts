@@ -1,34 +1,15 @@
 // Test data for the query and anomalies suites, written with SQL (generate_series), independent of ingest.
-import { init, parseRollups } from '../../src/commands/init.js';
-import { PartitionManager } from '../../src/db/partitions.js';
 import { bucketExpr, rollupName } from '../../src/db/sql/schema.js';
-import { loadStore, type Store } from '../../src/db/store.js';
+import { type Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
-import { parseDuration } from '../../src/util/duration.js';
 
 /** A Monday, so it is aligned to every rollup bucket (time_bucket's origin is Monday 2000-01-03). */
 export const T0 = Date.UTC(2026, 0, 5);
 export const at = (minutes: number) => new Date(T0 + minutes * 60_000);
 
-export async function initStore(db: Db): Promise<Store> {
-  await init(db, {
-    chunkInterval: parseDuration('1d'),
-    rollups: parseRollups('1m,1h,1d'),
-    dryRun: false,
-    plain: false,
-    explicit: { chunkInterval: false, rollups: false },
-  });
-  return loadStore(db);
-}
+import { ensurePartitions, initTestStore } from '../helpers/store.js';
 
-/** Plain mode has no automatic partitions: create them for [from, to) first. */
-export async function ensurePartitions(db: Db, store: Store, from: Date, to: Date): Promise<void> {
-  if (store.mode !== 'plain') return;
-  const times: number[] = [];
-  for (let t = from.getTime(); t <= to.getTime(); t += store.chunkInterval.ms) times.push(t);
-  times.push(to.getTime());
-  await new PartitionManager(db, store.chunkInterval.ms).ensureFor(times);
-}
+export { ensurePartitions, initTestStore as initStore };
 
 /**
  * Adds a series with one reading per minute for minutes [first, last] after T0; `valueSql` is an SQL

@@ -1,11 +1,10 @@
 // `stats`, `compress run` and `compress undo`: per-chunk figures before and after compression, JSON shape pinned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressRun, compressUndo } from '../../src/commands/compress.js';
-import { init, parseRollups } from '../../src/commands/init.js';
 import { stats } from '../../src/commands/stats.js';
-import { PartitionManager } from '../../src/db/partitions.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
+import { ensureDaysBack, initTestStore } from '../helpers/store.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { seedReadings } from './maintenance-data.js';
 
@@ -18,17 +17,7 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
   beforeAll(async () => {
     target = await makeTarget(kind);
     db = await target.open();
-    await init(db, {
-      chunkInterval: parseDuration('1d'),
-      rollups: parseRollups('1h'),
-      dryRun: false,
-      plain: false,
-      explicit: { chunkInterval: false, rollups: false },
-    });
-    if (!tsdb)
-      await new PartitionManager(db, DAY).ensureFor(
-        Array.from({ length: 12 }, (_, i) => Date.now() - i * DAY),
-      );
+    await ensureDaysBack(db, await initTestStore(db, '1h'), 12);
     await seedReadings(db, 10, '5 minutes');
   });
   afterAll(async () => {
