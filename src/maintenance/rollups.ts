@@ -6,14 +6,8 @@ import { refreshContinuousAggregate } from '../db/sql/timescale.js';
 import type { Store } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
+import { floorToBucket } from '../util/buckets.js';
 import type { Duration } from '../util/duration.js';
-
-/** time_bucket's and iotctl's date_bin origin: Monday 2000-01-03 00:00 UTC. */
-const ORIGIN_MS = Date.UTC(2000, 0, 3);
-
-export function floorToBucket(ms: number, bucketMs: number): number {
-  return ORIGIN_MS + Math.floor((ms - ORIGIN_MS) / bucketMs) * bucketMs;
-}
 
 export interface RefreshOptions {
   /** Recompute from this long ago (plain mode: at least from the watermark). */

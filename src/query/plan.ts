@@ -5,13 +5,7 @@
 // the R-aligned interior, read from the rollup, and the unaligned edges, planned again with finer rollups and
 // finally raw data. A rollup is only read below its watermark and outside ranges with pending invalidations.
 
-/** time_bucket's default origin, also used by bucketExpr's date_bin. */
-export const BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
-
-export const floorTo = (ms: number, bucketMs: number) =>
-  BUCKET_ORIGIN_MS + Math.floor((ms - BUCKET_ORIGIN_MS) / bucketMs) * bucketMs;
-export const ceilTo = (ms: number, bucketMs: number) =>
-  BUCKET_ORIGIN_MS + Math.ceil((ms - BUCKET_ORIGIN_MS) / bucketMs) * bucketMs;
+import { ceilToBucket, floorToBucket } from '../util/buckets.js';
 
 export interface RollupState {
   name: string;
@@ -59,11 +53,11 @@ export function planSources(input: PlanInput): Segment[] {
     if (from >= to) return [];
     let reason = why;
     for (const [i, r] of candidates.entries()) {
-      const lo = ceilTo(from, r.bucketMs);
-      const aligned = floorTo(to, r.bucketMs);
+      const lo = ceilToBucket(from, r.bucketMs);
+      const aligned = floorToBucket(to, r.bucketMs);
       const hi = Math.min(
         aligned,
-        floorTo(r.completeUntil === Infinity ? aligned : r.completeUntil, r.bucketMs),
+        floorToBucket(r.completeUntil === Infinity ? aligned : r.completeUntil, r.bucketMs),
       );
       if (lo >= hi) {
         if (lo < aligned) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ceilTo, describePlan, floorTo, planSources, type RollupState } from '../../src/query/plan.js';
+import { describePlan, planSources, type RollupState } from '../../src/query/plan.js';
+import { ceilToBucket as ceilTo, floorToBucket as floorTo } from '../../src/util/buckets.js';
 
 const H = 3_600_000;
 const M = 60_000;

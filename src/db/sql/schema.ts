@@ -4,6 +4,7 @@
 // series id, with `series(id, device_id, metric, unit, tags)` and a view `readings` that reads as
 // (time, device_id, metric, value, unit, tags). One unique index (series_id, time DESC) both enforces
 // "one reading per device, metric and time" and serves (device, metric, time range) lookups.
+import { BUCKET_ORIGIN_SQL } from '../../util/buckets.js';
 import type { Duration } from '../../util/duration.js';
 import type { Sql } from '../types.js';
 import { SCHEMA, literal, qualified } from './ident.js';
@@ -48,7 +49,7 @@ export function rollupName(bucket: Duration): string {
 /** time_bucket on TimescaleDB; date_bin with time_bucket's origin (Monday 2000-01-03) on plain PostgreSQL. */
 export function bucketExpr(mode: StoreMode, interval: string, column: string): string {
   if (mode === 'timescaledb') return `time_bucket(INTERVAL ${literal(interval)}, ${column})`;
-  return `date_bin(INTERVAL ${literal(interval)}, ${column}, TIMESTAMPTZ '2000-01-03 00:00:00+00')`;
+  return `date_bin(INTERVAL ${literal(interval)}, ${column}, ${BUCKET_ORIGIN_SQL})`;
 }
 
 const regclassExists = (name: string): Sql => ({
