@@ -1,6 +1,27 @@
 // The one list of commands the CLI registers, in the order `iotctl --help` shows them.
 import type { Command } from 'commander';
+import { registerAnomalies } from './anomalies.js';
+import { registerIngest } from './ingest.js';
 import { registerInit } from './init.js';
+import { registerQuery } from './query.js';
 import { registerStatus } from './status.js';
+import { registerCompress } from './compress.js';
+import { registerJobs } from './jobs.js';
+import { registerMaintain } from './maintain.js';
+import { registerRetention } from './retention.js';
+import { registerRollup } from './rollup.js';
+import { registerStats } from './stats.js';
 
-export const commands: Array<(program: Command) => void> = [registerInit, registerStatus];
+export const commands: Array<(program: Command) => void> = [
+  registerInit,
+  registerStatus,
+  registerIngest,
+  registerQuery,
+  registerAnomalies,
+  registerMaintain,
+  registerJobs,
+  registerCompress,
+  registerRetention,
+  registerRollup,
+  registerStats,
+];

@@ -15,6 +15,8 @@ const types = {
   },
 };
 
+const ignoreClientError = () => undefined;
+
 function toQuery(sql: Sql | string, values?: unknown[]): { text: string; values?: unknown[] } {
   return typeof sql === 'string' ? { text: sql, values } : { text: sql.text, values: sql.values };
 }
@@ -53,6 +55,9 @@ class ServerDb implements Db {
     }
     const target = this.target;
     let broken = false;
+    // A server that goes away mid-transaction makes the checked-out client emit 'error' (the pending
+    // query rejects as well); without a listener that event would crash the process.
+    client.on('error', ignoreClientError);
     const tx: Tx = {
       async query<R>(sql: Sql | string, values?: unknown[]) {
         try {
@@ -88,6 +93,7 @@ class ServerDb implements Db {
       }
       throw mapDbError(err, this.target);
     } finally {
+      client.removeListener('error', ignoreClientError);
       client.release(broken);
     }
   }
@@ -99,17 +105,31 @@ class ServerDb implements Db {
     } catch (err) {
       throw mapDbError(err, this.target);
     }
-    const res = await client.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
+    // Held for the whole command: a server that goes away meanwhile must not crash the process.
+    client.on('error', ignoreClientError);
+    const done = (broken = false) => {
+      client.removeListener('error', ignoreClientError);
+      client.release(broken);
+    };
+    let res;
+    try {
+      res = await client.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key.toString()]);
+    } catch (err) {
+      done(true);
+      throw mapDbError(err, this.target);
+    }
     if (!res.rows[0]?.ok) {
-      client.release();
+      done();
       return null;
     }
     return {
       release: async () => {
         try {
           await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]);
-        } finally {
-          client.release();
+          done();
+        } catch {
+          // The session is gone, and its lock with it.
+          done(true);
         }
       },
     };

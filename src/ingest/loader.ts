@@ -1,0 +1,308 @@
+// Batching and writing: resolves series ids, creates plain-mode partitions, sorts and de-duplicates each
+// batch, and commits it as one transaction (COPY straight into points; after a unique violation, COPY
+// into a staging table and INSERT ... ON CONFLICT),
+// with up to `workers` transactions in flight and transient errors retried.
+import { isTransientError } from '../db/errors.js';
+import { PartitionManager } from '../db/partitions.js';
+import type { Db } from '../db/types.js';
+import { IotctlError } from '../errors.js';
+import type { Reading } from './mapping.js';
+import {
+  copyPoints,
+  copyStage,
+  countStoredFromStage,
+  createStage,
+  insertFromStage,
+  upsertSeries,
+  type OnConflict,
+} from './sql.js';
+
+export interface LoaderOptions {
+  batchSize: number;
+  flushIntervalMs: number;
+  workers: number;
+  onConflict: OnConflict;
+  retryTimeoutMs: number;
+  /** Plain PostgreSQL mode: partitions are created before rows arrive for them. */
+  partitions?: PartitionManager;
+  onRetry?: (err: unknown, attempt: number) => void;
+}
+
+export interface LoaderCounts {
+  loaded: number;
+  updated: number;
+  duplicates: number;
+  batches: number;
+  retries: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function transient(err: unknown): boolean {
+  return isTransientError(err) || isTransientError((err as { cause?: unknown })?.cause);
+}
+
+/** Runs fn again after transient errors, backing off from 250 ms to 5 s, until `timeoutMs` has passed. */
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  timeoutMs: number,
+  onRetry?: (err: unknown, attempt: number) => void,
+): Promise<T> {
+  const start = Date.now();
+  let wait = 250;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!transient(err) || Date.now() - start + wait > timeoutMs) throw err;
+      onRetry?.(err, attempt);
+      await sleep(wait);
+      wait = Math.min(wait * 2, 5000);
+    }
+  }
+}
+
+/** One batch in columns (far less garbage than an object per reading); unknown series get ids -(k+1). */
+class Batch {
+  n = 0;
+  readonly started = Date.now();
+  readonly sid: Int32Array;
+  readonly us: Float64Array;
+  readonly value: Float64Array;
+  /** Series first seen in this batch, not yet in the cache: resolved when the batch is dispatched. */
+  readonly fresh: Reading[] = [];
+  readonly freshIndex = new Map<string, number>();
+
+  constructor(size: number) {
+    this.sid = new Int32Array(size);
+    this.us = new Float64Array(size);
+    this.value = new Float64Array(size);
+  }
+}
+
+/** PostgreSQL's binary timestamps count microseconds from 2000-01-01. */
+const PG_EPOCH_US = 946_684_800_000_000;
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const TUPLE_BYTES = 2 + (4 + 8) + (4 + 4) + (4 + 8);
+
+/** Encodes rows (in `order`) as COPY binary: (time timestamptz, series_id int4, value float8). */
+export function encodeCopyBinary(
+  sid: Int32Array,
+  us: Float64Array,
+  value: Float64Array,
+  order: ArrayLike<number>,
+  count: number,
+): Buffer {
+  const buf = Buffer.allocUnsafe(COPY_SIGNATURE.length + 8 + count * TUPLE_BYTES + 2);
+  let o = COPY_SIGNATURE.copy(buf, 0);
+  o = buf.writeInt32BE(0, o);
+  o = buf.writeInt32BE(0, o);
+  for (let k = 0; k < count; k++) {
+    const i = order[k] as number;
+    const t = us[i]! - PG_EPOCH_US;
+    const hi = Math.floor(t / 4294967296);
+    o = buf.writeInt16BE(3, o);
+    o = buf.writeInt32BE(8, o);
+    o = buf.writeInt32BE(hi, o);
+    o = buf.writeUInt32BE(t - hi * 4294967296, o);
+    o = buf.writeInt32BE(4, o);
+    o = buf.writeInt32BE(sid[i]!, o);
+    o = buf.writeInt32BE(8, o);
+    o = buf.writeDoubleBE(value[i]!, o);
+  }
+  buf.writeInt16BE(-1, o);
+  return buf;
+}
+
+export class Loader {
+  readonly counts: LoaderCounts = { loaded: 0, updated: 0, duplicates: 0, batches: 0, retries: 0 };
+  private batch: Batch | null = null;
+  /** device → metric → series id. */
+  private readonly series = new Map<string, Map<string, number>>();
+  private chain: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: LoaderOptions,
+  ) {
+    // Slow inputs (tail -F | iotctl ingest -) still become queryable about --flush-interval after arrival.
+    this.timer = setInterval(
+      () => {
+        if (this.batch && Date.now() - this.batch.started >= opts.flushIntervalMs) void this.flush();
+      },
+      Math.max(20, Math.floor(opts.flushIntervalMs / 4)),
+    );
+    this.timer.unref();
+  }
+
+  /** Adds a reading; returns a promise (to await) when the batch was full and has been handed on. */
+  add(
+    device: string,
+    metric: string,
+    us: number,
+    value: number,
+    unit: string | null,
+    tags: string | null,
+  ): Promise<void> | undefined {
+    if (this.failure) throw this.failure;
+    const b = (this.batch ??= new Batch(this.opts.batchSize));
+    let id = this.series.get(device)?.get(metric);
+    if (id === undefined) {
+      const key = device + '\u0000' + metric;
+      let k = b.freshIndex.get(key);
+      if (k === undefined) {
+        k = b.fresh.push({ device, metric, us, value, unit, tags }) - 1;
+        b.freshIndex.set(key, k);
+      }
+      id = -(k + 1);
+    }
+    b.sid[b.n] = id;
+    b.us[b.n] = us;
+    b.value[b.n] = value;
+    b.n++;
+    return b.n >= this.opts.batchSize ? this.flush() : undefined;
+  }
+
+  /** Hands the current batch on; resolves once it is prepared and a worker has taken it. */
+  flush(): Promise<void> {
+    const batch = this.batch;
+    if (batch) {
+      this.batch = null;
+      this.chain = this.chain
+        .then(() => (this.failure ? undefined : this.dispatch(batch)))
+        .catch((err) => {
+          this.failure ??= err;
+        });
+    }
+    return this.chain.then(() => {
+      if (this.failure) throw this.failure;
+    });
+  }
+
+  /** Flushes and waits for every batch to commit. */
+  async finish(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush().catch(() => undefined);
+    while (this.inFlight.size) await Promise.all([...this.inFlight]);
+    if (this.failure) throw this.failure;
+  }
+
+  /** Stops the timer without committing what is still batched (after a fatal error). */
+  stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.batch = null;
+    return Promise.all([this.chain, ...this.inFlight]).then(() => undefined);
+  }
+
+  /** Gives the batch's new series their ids (one upsert) and replaces the placeholders. */
+  private async resolveSeries(b: Batch): Promise<void> {
+    if (b.fresh.length === 0) return;
+    const sql = upsertSeries(
+      b.fresh.map((r) => r.device),
+      b.fresh.map((r) => r.metric),
+      b.fresh.map((r) => r.unit),
+      b.fresh.map((r) => r.tags),
+    );
+    const res = await this.retrying(() =>
+      this.db.query<{ id: number; device_id: string; metric: string }>(sql),
+    );
+    const ids = new Map(res.rows.map((row) => [row.device_id + '\u0000' + row.metric, row.id]));
+    const byIndex = b.fresh.map((r) => ids.get(r.device + '\u0000' + r.metric) as number);
+    for (const r of b.fresh) {
+      let metrics = this.series.get(r.device);
+      if (!metrics) this.series.set(r.device, (metrics = new Map()));
+      metrics.set(r.metric, ids.get(r.device + '\u0000' + r.metric) as number);
+    }
+    for (let i = 0; i < b.n; i++) if (b.sid[i]! < 0) b.sid[i] = byIndex[-b.sid[i]! - 1]!;
+  }
+
+  private retried = (err: unknown, attempt: number) => {
+    this.counts.retries++;
+    this.opts.onRetry?.(err, attempt);
+  };
+
+  /** Prepares a batch in the reader's order (series, partitions) and starts its transaction. */
+  private async dispatch(b: Batch): Promise<void> {
+    await this.resolveSeries(b);
+    const { sid, us, n } = b;
+    // Sorted by (series, time), a batch touches each index page once (the issue measured ~1.5x faster).
+    // Ties keep input order, so the last reading of a (series, time) is the one kept.
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((x, y) => sid[x]! - sid[y]! || us[x]! - us[y]! || x - y);
+    let kept = 0;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      const next = k + 1 < n ? order[k + 1]! : -1;
+      if (next >= 0 && sid[next] === sid[i] && us[next] === us[i]) continue;
+      order[kept++] = i;
+    }
+    if (this.opts.partitions) {
+      const partitions = this.opts.partitions;
+      const iv = partitions.intervalMs;
+      const times = new Set<number>();
+      for (let k = 0; k < kept; k++) times.add(Math.floor(us[order[k]!]! / 1000 / iv) * iv);
+      await this.retrying(() => partitions.ensureFor(times));
+    }
+    const payload = encodeCopyBinary(sid, us, b.value, order, kept);
+    while (this.inFlight.size >= this.opts.workers) await Promise.race(this.inFlight);
+    if (this.failure) return;
+    const job: Promise<void> = this.write(payload, kept, n - kept)
+      .catch((err) => {
+        this.failure ??= err;
+      })
+      .finally(() => this.inFlight.delete(job));
+    this.inFlight.add(job);
+  }
+
+  /** Set after a batch met stored readings: the next ones go through staging until one meets none. */
+  private staging = false;
+
+  private async write(payload: Buffer, rows: number, inBatchDuplicates: number): Promise<void> {
+    const onConflict = this.opts.onConflict;
+    let result: { inserted: number; written: number } | undefined;
+    if (onConflict !== 'update' && !(onConflict === 'skip' && this.staging)) {
+      // New readings (the common case) COPY straight into points: 2.3x faster than staging (bench/ingest.js).
+      try {
+        await this.retrying(() => this.db.transaction((tx) => tx.copyFrom(copyPoints, payload)));
+        result = { inserted: rows, written: rows };
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; detail?: string } }).cause;
+        if (cause?.code !== '23505') throw err;
+        if (onConflict === 'error') {
+          throw new IotctlError(
+            'DATABASE',
+            `--on-conflict error: a reading is already stored (${cause.detail ?? 'duplicate key'}); that batch was rolled back`,
+            {
+              hint: 'use --on-conflict skip to keep stored readings or update to overwrite them',
+              cause: err,
+            },
+          );
+        }
+        this.staging = true;
+      }
+    }
+    result ??= await this.retrying(() =>
+      this.db.transaction(async (tx) => {
+        await tx.query(createStage);
+        await tx.copyFrom(copyStage, payload);
+        const stored =
+          onConflict === 'update' ? (await tx.query<{ n: number }>(countStoredFromStage)).rows[0]!.n : 0;
+        const res = await tx.query(insertFromStage(onConflict));
+        return { inserted: onConflict === 'update' ? rows - stored : res.rowCount, written: res.rowCount };
+      }),
+    );
+    if (onConflict === 'skip' && result.written === rows) this.staging = false;
+    this.counts.batches++;
+    this.counts.loaded += result.written;
+    this.counts.updated += result.written - result.inserted;
+    this.counts.duplicates += inBatchDuplicates + (rows - result.written);
+  }
+
+  private retrying<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, this.opts.retryTimeoutMs, this.retried);
+  }
+}

@@ -1,0 +1,113 @@
+// `iotctl ingest` as users run it: exit codes, summary on stdout, reject summary on stderr, no progress
+// output when stderr is not a terminal.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, runCli } from '../helpers/cli.js';
+import { makeTarget, type TestTarget } from '../helpers/targets.js';
+
+const FIX = path.resolve(import.meta.dirname, '../../fixtures/ingest');
+
+describe.each(['embedded', 'server'] as const)('iotctl ingest (%s)', (kind) => {
+  let target: TestTarget;
+  let tmp: string;
+  const cli = (args: string[], input?: string) => runCli(['--db', target.spec, ...args], { input });
+
+  beforeAll(async () => {
+    target = await makeTarget(kind);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-e2e-ingest-'));
+    const r = await cli(['init', '--rollups', 'none']);
+    expect(r.code).toBe(0);
+  });
+  afterAll(async () => {
+    await target?.cleanup();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('prints the summary table and the accounting line on stdout; nothing on a non-TTY stderr', async () => {
+    const r = await cli(['ingest', path.join(FIX, 'long.csv')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/│ loaded\s+│\s+8 │/);
+    expect(r.stdout).toMatch(/read 8 = loaded 8 \+ rejected 0 \+ duplicates 0 \+ nulls 0\n$/);
+    const again = await cli(['ingest', path.join(FIX, 'long.csv')]);
+    expect(again.stdout).toMatch(
+      /read 8 = loaded 0 \+ rejected 0 \+ duplicates 8 \+ nulls 0 \(0 new readings\)/,
+    );
+  });
+
+  it('exit 4 with rejected rows: JSON summary on stdout, reasons on stderr, rows in the rejects file', async () => {
+    const rejects = path.join(tmp, 'rejects.ndjson');
+    const r = await cli(['ingest', '--json', path.join(FIX, 'malformed.csv'), '--rejects', rejects]);
+    expect(r.code).toBe(4);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ read: 15, loaded: 3, rejected: 12 });
+    expect(r.stderr).toMatch(
+      /warning: 12 readings rejected: bad_time 2, bad_value 1, field_count 2, not_finite 3/,
+    );
+    expect(r.stderr).toMatch(/error: 12 readings rejected/);
+    expect(fs.readFileSync(rejects, 'utf8').trim().split('\n')).toHaveLength(12);
+  });
+
+  it('without --rejects names the file and line of the first bad rows on stderr', async () => {
+    const r = await cli(['ingest', path.join(FIX, 'malformed.csv'), '--dry-run']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(
+      `${path.join(FIX, 'malformed.csv')}:3: bad_time: cannot read time 'yesterday'`,
+    );
+  });
+
+  it('exit 7 when --max-errors is exceeded', async () => {
+    const r = await cli(['ingest', path.join(FIX, 'malformed.csv'), '--max-errors', '1', '--json']);
+    expect(r.code).toBe(7);
+    expect(JSON.parse(r.stdout)).toMatchObject({ stopped: 'max_errors', rejected: 2 });
+    expect(r.stderr).toMatch(/error: stopped: more than 1 rows rejected/);
+  });
+
+  it('reads NDJSON from stdin', async () => {
+    const input =
+      '{"time":"2024-05-01T00:00:00Z","device":"cli-1","metric":"t","value":1}\n{"time":"2024-05-01T00:01:00Z","device":"cli-1","metric":"t","value":2}\n';
+    const r = await cli(['ingest', '-', '--input-format', 'ndjson', '--json'], input);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ read: 2, loaded: 2, files: ['-'] });
+  });
+
+  it('exit 2 with the file named when the input cannot be mapped', async () => {
+    const file = path.join(tmp, 'no-time.csv');
+    fs.writeFileSync(file, 'device,metric,value\nd,m,1\n');
+    const r = await cli(['ingest', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      new RegExp(`error: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: no time column in the header`),
+    );
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    const missing = await cli(['ingest', path.join(tmp, 'nope.csv')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read .*nope\.csv: no such file/);
+  });
+
+  it('SIGINT: commits what was read, prints the summary, exits 130', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, '--db', target.spec, 'ingest', '-', '--json', '--flush-interval', '100ms'],
+      {
+        env: { ...process.env, DATABASE_URL: '', IOTCTL_DATABASE_URL: '' },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.stdin.write(
+      'time,device_id,metric,value\n2024-06-01T00:00:00Z,sig-1,t,1\n2024-06-01T00:01:00Z,sig-1,t,2\n',
+    );
+    await new Promise((r) => setTimeout(r, kind === 'embedded' ? 6000 : 2000));
+    child.kill('SIGINT');
+    expect(await closed).toBe(130);
+    expect(JSON.parse(stdout)).toMatchObject({ stopped: 'interrupted', read: 2, loaded: 2 });
+    expect(stderr).toMatch(/error: interrupted: 2 readings committed/);
+  });
+});

@@ -1,0 +1,423 @@
+// `iotctl ingest` against real databases (embedded TimescaleDB and the test PostgreSQL server): every
+// input shape, the committed fixtures of the four shared data sets, malformed input, conflicts, limits.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingest, type IngestOptions, type IngestSummary } from '../../src/commands/ingest.js';
+import { init, parseRollups } from '../../src/commands/init.js';
+import type { Db } from '../../src/db/types.js';
+import { IotctlError } from '../../src/errors.js';
+import { parseDuration } from '../../src/util/duration.js';
+import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
+
+const FIX = path.resolve(import.meta.dirname, '../../fixtures/ingest');
+const fx = (name: string) => path.join(FIX, name);
+
+function options(
+  inputs: string[],
+  over: Partial<IngestOptions> = {},
+  mapping: Partial<IngestOptions['mapping']> = {},
+): IngestOptions {
+  return {
+    inputs,
+    batchSize: 50_000,
+    flushIntervalMs: 1000,
+    workers: 2,
+    onConflict: 'skip',
+    retryTimeoutMs: 5000,
+    dryRun: false,
+    ...over,
+    mapping: {
+      map: {},
+      exclude: [],
+      time: { tz: 'UTC' },
+      nulls: [],
+      maxFutureMs: 3_600_000,
+      ranges: new Map(),
+      ...mapping,
+    },
+  };
+}
+
+const accounted = (s: IngestSummary) => expect(s.loaded + s.rejected + s.duplicates + s.nulls).toBe(s.read);
+
+describe.each(targetKinds)('ingest on the %s target', (kind) => {
+  let target: TestTarget;
+  let db: Db;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-ingest-'));
+
+  beforeAll(async () => {
+    target = await makeTarget(kind);
+    db = await target.open();
+    await init(db, {
+      chunkInterval: parseDuration('1d'),
+      rollups: parseRollups('1h'),
+      dryRun: false,
+      plain: false,
+      explicit: { chunkInterval: false, rollups: false },
+    });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await target?.cleanup();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const count = async (device?: string) => {
+    const { rows } = await db.query<{ n: number }>(
+      device
+        ? 'SELECT count(*)::int AS n FROM iotctl.readings WHERE device_id = $1'
+        : 'SELECT count(*)::int AS n FROM iotctl.points',
+      device ? [device] : [],
+    );
+    return rows[0]!.n;
+  };
+  const values = async (device: string) => {
+    const { rows } = await db.query<{ time: Date; metric: string; value: number; unit: string | null }>(
+      'SELECT time, metric, value, unit FROM iotctl.readings WHERE device_id = $1 ORDER BY metric, time',
+      [device],
+    );
+    return rows.map((r) => [new Date(r.time).toISOString(), r.metric, r.value, r.unit]);
+  };
+
+  it('loads a long CSV with ISO, offset and epoch times; the JSON summary has its pinned shape', async () => {
+    const s = await ingest(db, options([fx('long.csv')]));
+    expect(Object.keys(s).sort()).toEqual(
+      [
+        'batches',
+        'dryRun',
+        'duplicates',
+        'files',
+        'loaded',
+        'nulls',
+        'read',
+        'rejected',
+        'rejects',
+        'rejectsFile',
+        'retries',
+        'rowsPerSecond',
+        'seconds',
+        'stopped',
+        'updated',
+      ].sort(),
+    );
+    expect(s).toMatchObject({
+      read: 8,
+      loaded: 8,
+      rejected: 0,
+      duplicates: 0,
+      nulls: 0,
+      updated: 0,
+      rejects: {},
+      stopped: null,
+      files: [fx('long.csv')],
+    });
+    expect(await values('boiler-2')).toEqual([
+      ['2024-03-01T10:01:00.000Z', 'temperature', 58.25, 'C'],
+      ['2024-03-01T10:02:00.000Z', 'temperature', 58.5, 'C'],
+      ['2024-03-01T10:03:00.000Z', 'temperature', 58.75, 'C'],
+      ['2024-03-01T10:04:00.123Z', 'temperature', 59, 'C'],
+    ]);
+    const { rows } = await db.query<{ us: string }>(
+      "SELECT to_char(time AT TIME ZONE 'UTC', 'US') AS us FROM iotctl.readings WHERE device_id = 'boiler-2' ORDER BY time DESC LIMIT 1",
+    );
+    expect(rows[0]!.us).toBe('123456');
+  });
+
+  it('ingesting the same file twice loads 0 new readings and leaves the count unchanged', async () => {
+    const before = await count();
+    const s = await ingest(db, options([fx('long.csv')]));
+    expect(s).toMatchObject({ read: 8, loaded: 0, duplicates: 8, rejected: 0 });
+    expect(await count()).toBe(before);
+  });
+
+  it('loads a wide CSV: device from the station column, text columns left out, NA and empty cells skipped', async () => {
+    const s = await ingest(db, options([fx('wide.csv')]));
+    expect(s).toMatchObject({ read: 8, loaded: 6, nulls: 2, rejected: 0 });
+    accounted(s);
+    expect(await values('roof')).toEqual([
+      ['2024-03-01T10:00:00.000Z', 'rh', 80, null],
+      ['2024-03-01T10:20:00.000Z', 'rh', 82, null],
+      ['2024-03-01T10:00:00.000Z', 'temp', 5.5, null],
+      ['2024-03-01T10:10:00.000Z', 'temp', 5.75, null],
+    ]);
+  });
+
+  it('loads NDJSON: long objects with aliases, decimal commas, nested wide objects', async () => {
+    const s = await ingest(db, options([fx('readings.ndjson')]));
+    expect(s).toMatchObject({ read: 5, loaded: 4, nulls: 1, rejected: 0 });
+    expect(await values('pump-7')).toEqual([
+      ['2024-03-01T10:00:00.000Z', 'flow', 3.5, 'l/s'],
+      ['2024-03-01T10:01:00.000Z', 'flow', 3.75, 'l/s'],
+    ]);
+    expect((await values('pump-8')).map((r) => r[1])).toEqual(['sensors.flow', 'sensors.temp']);
+  });
+
+  it('loads Telegraf JSON: one reading per field, host tag as device, other tags kept', async () => {
+    const s = await ingest(db, options([fx('telegraf.ndjson')]));
+    expect(s).toMatchObject({ read: 6, loaded: 6, rejected: 0 });
+    const { rows } = await db.query<{ metric: string; tags: unknown }>(
+      "SELECT metric, tags FROM iotctl.series WHERE device_id = 'gw-1' ORDER BY metric",
+    );
+    expect(rows.map((r) => r.metric)).toEqual([
+      'cpu.usage_idle',
+      'cpu.usage_user',
+      'mem.available',
+      'mem.used_percent',
+    ]);
+    expect(rows[0]!.tags).toEqual({ cpu: 'cpu-total' });
+    expect(await values('gw-1')).toContainEqual(['2024-03-01T10:01:00.000Z', 'cpu.usage_user', 2.5, null]);
+  });
+
+  it('detects gzip by its magic bytes whatever the name, and reads stdin', async () => {
+    const csv = 'time,device_id,metric,value\n2024-03-02T00:00:00Z,gz-1,t,1\n2024-03-02T00:01:00Z,gz-1,t,2\n';
+    const gz = path.join(tmp, 'plain-name.csv');
+    fs.writeFileSync(gz, gzipSync(csv));
+    expect(await ingest(db, options([gz]))).toMatchObject({ read: 2, loaded: 2 });
+    const stdin = Readable.from([gzipSync(csv.replace(/gz-1/g, 'stdin-1'))]);
+    expect(await ingest(db, options(['-'], { stdin }))).toMatchObject({ read: 2, loaded: 2, files: ['-'] });
+    expect(await count('stdin-1')).toBe(2);
+  });
+
+  it('--columns names the columns of a CSV without a header line', async () => {
+    const stdin = Readable.from([
+      Buffer.from('2024-03-06T00:00:00Z;hl-1;t;1\n2024-03-06T00:01:00Z;hl-1;t;2\n'),
+    ]);
+    const s = await ingest(
+      db,
+      options(['-'], { stdin, columns: ['time', 'device_id', 'metric', 'value'], delimiter: ';' }),
+    );
+    expect(s).toMatchObject({ read: 2, loaded: 2 });
+    expect(await count('hl-1')).toBe(2);
+  });
+
+  it('malformed file: every good row loaded, every bad one in the rejects file with its line number', async () => {
+    const rejectsPath = path.join(tmp, 'rejects.ndjson');
+    const s = await ingest(db, options([fx('malformed.csv')], { rejectsPath }));
+    accounted(s);
+    expect(s).toMatchObject({
+      read: 15,
+      loaded: 3,
+      rejected: 12,
+      duplicates: 0,
+      nulls: 0,
+      rejectsFile: rejectsPath,
+    });
+    expect(s.rejects).toEqual({
+      bad_time: 2,
+      bad_value: 1,
+      field_count: 2,
+      not_finite: 3,
+      future_time: 1,
+      invalid_utf8: 1,
+      missing_field: 1,
+      csv_syntax: 1,
+    });
+    const lines = fs
+      .readFileSync(rejectsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.line, l.reason])).toEqual([
+      [3, 'bad_time'],
+      [4, 'bad_value'],
+      [5, 'field_count'],
+      [6, 'not_finite'],
+      [7, 'not_finite'],
+      [9, 'not_finite'],
+      [10, 'future_time'],
+      [11, 'invalid_utf8'],
+      [14, 'field_count'],
+      [15, 'bad_time'],
+      [16, 'missing_field'],
+      [18, 'csv_syntax'],
+    ]);
+    expect(lines[0]).toEqual({
+      file: fx('malformed.csv'),
+      line: 3,
+      reason: 'bad_time',
+      detail: "cannot read time 'yesterday'",
+      raw: 'yesterday,probe-1,temp,20.6',
+    });
+    expect(await values('probe-1')).toEqual([
+      ['2024-03-01T10:00:00.000Z', 'temp', 20.5, null],
+      ['2024-03-01T10:09:00.000Z', 'temp', 21.75, null],
+      ['2024-03-01T10:13:00.000Z', 'temp', 23.5, null],
+    ]);
+  });
+
+  it('keeps the last of duplicate readings inside one batch and counts the others', async () => {
+    const file = path.join(tmp, 'dups.csv');
+    fs.writeFileSync(
+      file,
+      'time,device_id,metric,value\n2024-03-03T00:00:00Z,dup-1,t,1\n2024-03-03T00:00:00Z,dup-1,t,2\n2024-03-03T00:00:00Z,dup-1,t,3\n',
+    );
+    const s = await ingest(db, options([file]));
+    expect(s).toMatchObject({ read: 3, loaded: 1, duplicates: 2 });
+    expect(await values('dup-1')).toEqual([['2024-03-03T00:00:00.000Z', 't', 3, null]]);
+  });
+
+  it('--on-conflict update overwrites changed values; error stops with the batch rolled back', async () => {
+    const file = path.join(tmp, 'changed.csv');
+    fs.writeFileSync(
+      file,
+      'time,device_id,metric,value\n2024-03-01T10:00:00Z,boiler-1,temperature,99\n2024-03-01T10:01:00Z,boiler-1,temperature,61.7\n2024-03-01T12:00:00Z,boiler-1,temperature,70\n',
+    );
+    const s = await ingest(db, options([file], { onConflict: 'update' }));
+    expect(s).toMatchObject({ read: 3, loaded: 2, updated: 1, duplicates: 1 });
+    accounted(s);
+    expect((await values('boiler-1')).filter((r) => r[1] === 'temperature').map((r) => r[2])).toEqual([
+      99, 61.7, 70,
+    ]);
+    const before = await count();
+    const fresh = path.join(tmp, 'mixed.csv');
+    fs.writeFileSync(
+      fresh,
+      'time,device_id,metric,value\n2024-03-01T13:00:00Z,boiler-1,temperature,1\n2024-03-01T10:00:00Z,boiler-1,temperature,2\n',
+    );
+    const err = await ingest(db, options([fresh], { onConflict: 'error' })).catch((e) => e);
+    expect(err).toBeInstanceOf(IotctlError);
+    expect(err.message).toMatch(/--on-conflict error: a reading is already stored/);
+    expect(await count()).toBe(before);
+  });
+
+  it('--max-errors stops reading and keeps what was committed', async () => {
+    const file = path.join(tmp, 'many-bad.csv');
+    const rows = ['time,device_id,metric,value'];
+    for (let i = 0; i < 10; i++) rows.push(`2024-03-04T00:0${i}:00Z,limit-1,t,${i < 3 ? i : 'bad'}`);
+    fs.writeFileSync(file, rows.join('\n') + '\n');
+    const s = await ingest(db, options([file], { maxErrors: { count: 2 } }));
+    expect(s).toMatchObject({ stopped: 'max_errors', read: 6, loaded: 3, rejected: 3 });
+    expect(await count('limit-1')).toBe(3);
+  });
+
+  it('--range rejects values outside the range; --dry-run writes nothing', async () => {
+    const before = await count();
+    const s = await ingest(
+      db,
+      options(
+        [fx('ampds2-electricity.csv')],
+        { dryRun: true },
+        { device: 'dry', ranges: new Map([['V', { min: 119, max: 200 }]]) },
+      ),
+    );
+    expect(s).toMatchObject({
+      dryRun: true,
+      read: 110,
+      rejected: 7,
+      loaded: 103,
+      rejects: { out_of_range: 7 },
+    });
+    expect(await count()).toBe(before);
+  });
+
+  it('flushes a slow stdin every --flush-interval and stops cleanly on a signal', async () => {
+    const stdin = new PassThrough();
+    const ac = new AbortController();
+    const run = ingest(db, options(['-'], { stdin, flushIntervalMs: 200, signal: ac.signal }));
+    stdin.write(
+      'time,device_id,metric,value\n2024-03-05T00:00:00Z,slow-1,t,1\n2024-03-05T00:01:00Z,slow-1,t,2\n',
+    );
+    let seen = 0;
+    for (let i = 0; i < 50 && seen < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await count('slow-1');
+    }
+    expect(seen).toBe(2);
+    stdin.write('2024-03-05T00:02:00Z,slow-1,t,3\n');
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    const s = await run;
+    expect(s).toMatchObject({ stopped: 'interrupted', read: 3, loaded: 3 });
+    expect(await count('slow-1')).toBe(3);
+  });
+
+  it.runIf(kind === 'embedded')(
+    'TimescaleDB: loads into compressed chunks without duplicating stored readings',
+    async () => {
+      await db.query(
+        "SELECT compress_chunk(c, if_not_compressed => true) FROM show_chunks('iotctl.points') c",
+      );
+      const { rows } = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE hypertable_name = 'points' AND is_compressed",
+      );
+      expect(rows[0]!.n).toBeGreaterThan(0);
+      const before = await count();
+      expect(await ingest(db, options([fx('long.csv')]))).toMatchObject({
+        read: 8,
+        loaded: 0,
+        duplicates: 8,
+      });
+      const file = path.join(tmp, 'into-compressed.csv');
+      fs.writeFileSync(
+        file,
+        'time,device_id,metric,value\n2024-03-01T10:00:00Z,boiler-1,pressure,5\n2024-03-01T10:30:00Z,boiler-1,pressure,6\n',
+      );
+      expect(await ingest(db, options([file], { onConflict: 'update' }))).toMatchObject({
+        read: 2,
+        loaded: 2,
+        updated: 1,
+      });
+      expect(await count()).toBe(before + 1);
+      expect((await values('boiler-1')).filter((r) => r[1] === 'pressure').map((r) => r[2])).toEqual([
+        5, 1.9, 6,
+      ]);
+    },
+  );
+
+  describe('the four shared data sets (committed excerpts) load with their documented options', () => {
+    it('UCI Air Quality: ; separated, Date + Time columns, decimal commas, -200 missing, separator-only lines', async () => {
+      const s = await ingest(
+        db,
+        options(
+          [fx('uci-air-quality.csv')],
+          {},
+          {
+            device: 'uci-air-quality',
+            timeColumns: ['Date', 'Time'],
+            time: { tz: 'Europe/Rome', format: 'DD/MM/YYYY HH.mm.ss' },
+            nulls: ['-200'],
+          },
+        ),
+      );
+      expect(s).toMatchObject({ read: 169, loaded: 164, nulls: 5, rejected: 0, duplicates: 0 });
+      const { rows } = await db.query<{ time: Date; value: number }>(
+        "SELECT time, value FROM iotctl.readings WHERE device_id = 'uci-air-quality' AND metric = 'CO(GT)' ORDER BY time LIMIT 1",
+      );
+      expect([new Date(rows[0]!.time).toISOString(), rows[0]!.value]).toEqual([
+        '2004-03-10T17:00:00.000Z',
+        2.6,
+      ]);
+    });
+
+    it('Beijing PRSA: year/month/day/hour columns, station as device, NA missing, wd left out', async () => {
+      const s = await ingest(
+        db,
+        options([fx('beijing-prsa.csv')], {}, { exclude: ['No'], time: { tz: 'Asia/Shanghai' } }),
+      );
+      expect(s).toMatchObject({ read: 121, loaded: 118, nulls: 3, rejected: 0 });
+      expect(await count('Changping')).toBe(33);
+      const { rows } = await db.query<{ n: number }>(
+        "SELECT count(DISTINCT metric)::int AS n FROM iotctl.series WHERE device_id = 'Aotizhongxin'",
+      );
+      expect(rows[0]!.n).toBe(11);
+    });
+
+    it('AMPds2 electricity: epoch seconds', async () => {
+      const s = await ingest(db, options([fx('ampds2-electricity.csv')], {}, { device: 'ampds2-house' }));
+      expect(s).toMatchObject({ read: 110, loaded: 110, rejected: 0 });
+      const { rows } = await db.query<{ t: Date }>(
+        "SELECT min(time) AS t FROM iotctl.readings WHERE device_id = 'ampds2-house'",
+      );
+      expect(new Date(rows[0]!.t).toISOString()).toBe('2014-02-24T17:30:00.000Z');
+    });
+
+    it('UCI Occupancy: unnamed index column left out', async () => {
+      const s = await ingest(db, options([fx('uci-occupancy.txt')], {}, { device: 'uci-office' }));
+      expect(s).toMatchObject({ read: 60, loaded: 60, rejected: 0 });
+    });
+  });
+});

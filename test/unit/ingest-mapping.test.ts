@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  csvMapper,
+  ndjsonMapper,
+  Validator,
+  type MapOptions,
+  type MapSink,
+} from '../../src/ingest/mapping.js';
+import { parseMap, parseMaxErrors, parseRanges } from '../../src/commands/ingest.js';
+
+const opts = (over: Partial<MapOptions> = {}): MapOptions => ({
+  map: {},
+  exclude: [],
+  time: { tz: 'UTC' },
+  nulls: [],
+  maxFutureMs: 3_600_000,
+  ranges: new Map(),
+  ...over,
+});
+
+function recorder() {
+  const out = { readings: [] as unknown[][], rejects: [] as unknown[][], nulls: 0 };
+  const sink: MapSink = {
+    reading: (device, metric, us, value) => out.readings.push([device, metric, us, value]),
+    reject: (reason, detail, count) => out.rejects.push([reason, detail, count]),
+    nulls: (n) => (out.nulls += n),
+  };
+  return { out, sink };
+}
+
+describe('ingest mapping and validation', () => {
+  it('reads numbers with decimal commas and rejects NaN, infinities and text', () => {
+    const v = new Validator(opts());
+    expect(v.number(' 2,6 ')).toBe(2.6);
+    expect(v.number('-1.5e3')).toBe(-1500);
+    expect(v.number('NaN')).toBe('not_finite');
+    expect(v.number('-Infinity')).toBe('not_finite');
+    expect(v.number('warm')).toBe('bad_value');
+  });
+
+  it('treats empty, NA, null and --null markers (numerically) as no reading', () => {
+    const v = new Validator(opts({ nulls: ['-200'] }));
+    for (const t of ['', ' ', 'NA', 'null', '-200', '-200,0']) expect(v.isNull(t), t).toBe(true);
+    expect(v.isNull('0')).toBe(false);
+    expect(v.isNull('-20')).toBe(false);
+  });
+
+  it('maps header aliases and --map in long files', () => {
+    const v = new Validator(opts({ map: { value: 'reading_v' } }));
+    const { mapper } = csvMapper(['ts', 'sensor_id', 'name', 'reading_v'], [], v.opts, v);
+    const { out, sink } = recorder();
+    mapper(['1709287200', 's1', 'temp', '4,5'], '', sink);
+    expect(out.readings).toEqual([['s1', 'temp', 1709287200e6, 4.5]]);
+    expect(() =>
+      csvMapper(['ts', 'sensor_id', 'x'], [], new Validator(opts({ map: { value: 'nope' } })).opts, v),
+    ).toThrow(/--map value=nope: no such column/);
+  });
+
+  it('wide rows: a bad time rejects the row as one reading per metric column', () => {
+    const v = new Validator(opts({ device: 'd' }));
+    const { mapper } = csvMapper(
+      ['time', 'a', 'b', 'label'],
+      ['2024-01-01T00:00:00Z', '1', '2', 'x'],
+      v.opts,
+      v,
+    );
+    const { out, sink } = recorder();
+    mapper(['soon', '1', '2', 'x'], '', sink);
+    mapper(['2024-01-01T00:00:00Z', 'NA', 'oops', 'x'], '', sink);
+    expect(out.rejects).toEqual([
+      ['bad_time', "cannot read time 'soon'", 2],
+      ['bad_value', 'b: not a number: oops', 1],
+    ]);
+    expect(out.nulls).toBe(1);
+  });
+
+  it('rejects times beyond --max-future and values outside --range', () => {
+    const v = new Validator(opts({ device: 'd', ranges: parseRanges(['t=-40:85']) }));
+    const { mapper } = csvMapper(['time', 'metric', 'value'], [], v.opts, v);
+    const { out, sink } = recorder();
+    mapper([new Date(Date.now() + 7_200_000).toISOString(), 't', '1'], '', sink);
+    mapper(['2024-01-01T00:00:00Z', 't', '90'], '', sink);
+    expect(out.rejects.map((r) => r[0])).toEqual(['future_time', 'out_of_range']);
+  });
+
+  it('NDJSON: bad JSON is a rejected row, JSON null a skipped reading', () => {
+    const v = new Validator(opts());
+    const mapper = ndjsonMapper(v.opts, v);
+    const { out, sink } = recorder();
+    mapper([], '{"time": 1', sink);
+    mapper([], '[1,2]', sink);
+    mapper([], '{"time":"2024-01-01T00:00:00Z","device":"d","metric":"m","value":null}', sink);
+    expect(out.rejects.map((r) => r[0])).toEqual(['bad_json', 'bad_json']);
+    expect(out.nulls).toBe(1);
+  });
+
+  it('parses --max-errors, --range and --map', () => {
+    expect(parseMaxErrors('10')).toEqual({ count: 10 });
+    expect(parseMaxErrors('2.5%')).toEqual({ percent: 2.5 });
+    expect(() => parseMaxErrors('many')).toThrow(/invalid --max-errors/);
+    expect(parseRanges(['rh=0:', 'pm2.5=:1000']).get('pm2.5')).toEqual({ min: -Infinity, max: 1000 });
+    expect(() => parseRanges(['rh'])).toThrow(/invalid --range/);
+    expect(parseMap(['device_id=station'])).toEqual({ device_id: 'station' });
+    expect(() => parseMap(['colour=x'])).toThrow(/invalid --map/);
+  });
+});

@@ -1,0 +1,87 @@
+import { parse as csvParse } from 'csv-parse/sync';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import {
+  csvRecords,
+  endsInsideQuotes,
+  formatFromName,
+  ndjsonRecords,
+  sniffDelimiter,
+  splitCsvRecord,
+  type InputRecord,
+} from '../../src/ingest/parse.js';
+
+async function collect(stream: Readable): Promise<InputRecord[]> {
+  const out: InputRecord[] = [];
+  for await (const chunk of stream) out.push(...(chunk as InputRecord[]));
+  return out;
+}
+
+describe('ingest parsers', () => {
+  it('splits CSV records exactly as csv-parse does', () => {
+    const lines = [
+      'a,b,c',
+      '"quoted, with comma",2,"x"',
+      '"say ""hi""",,""',
+      ',,',
+      '1,"multi\nline",3',
+      'no quotes here;at all',
+      '"2,6";"1360";x',
+    ];
+    let compared = 0;
+    for (const line of lines) {
+      for (const d of [',', ';']) {
+        let want: string[] | undefined;
+        try {
+          want = (csvParse(line, { delimiter: d, relax_column_count: true }) as string[][])[0];
+        } catch {
+          continue; // not valid CSV with this delimiter
+        }
+        expect(splitCsvRecord(line, d), `${line} with ${d}`).toEqual(want);
+        compared++;
+      }
+    }
+    expect(compared).toBe(10);
+    expect(() => splitCsvRecord('"open', ',')).toThrow(/unclosed/);
+  });
+
+  it('knows when a record goes on to the next line', () => {
+    expect(endsInsideQuotes('1,"multi', ',')).toBe(true);
+    expect(endsInsideQuotes('1,"done"', ',')).toBe(false);
+    expect(endsInsideQuotes('1,in"side', ',')).toBe(false);
+    expect(endsInsideQuotes('1,"a ""q"" b', ',')).toBe(true);
+  });
+
+  it('sniffs the delimiter from the first line and the format from the name', () => {
+    expect(sniffDelimiter('\uFEFFDate;Time;CO(GT);T;;\r\n10/03/2004;18.00.00;2,6;13,6;;')).toBe(';');
+    expect(sniffDelimiter('"No","year","a;b"\n')).toBe(',');
+    expect(sniffDelimiter('a\tb\tc\n')).toBe('\t');
+    expect(formatFromName('x/readings.ndjson.gz')).toBe('ndjson');
+    expect(formatFromName('x/readings.jsonl')).toBe('ndjson');
+    expect(formatFromName('datatraining.txt')).toBe('csv');
+  });
+
+  it('reads CSV bytes with a BOM, CRLF, blank lines and a quoted field over two lines, keeping line numbers', async () => {
+    const text = '\uFEFFtime,v\r\n1,"a\r\nb"\r\n\r\n2,c\r\n3,"broken';
+    const recs = await collect(await csvRecords(Readable.from([Buffer.from(text)])));
+    expect(recs.map((r) => [r.line, r.fields ?? r.error])).toEqual([
+      [1, ['time', 'v']],
+      [2, ['1', 'a\nb']],
+      [5, ['2', 'c']],
+      [6, 'unclosed quoted field'],
+    ]);
+  });
+
+  it('keeps line numbers in NDJSON across chunk boundaries and marks invalid UTF-8', async () => {
+    const chunks = [
+      Buffer.from('{"a":1}\n\n{"b":'),
+      Buffer.from([0x32, 0x7d, 0x0a, 0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]),
+    ];
+    const recs = await collect(Readable.from(chunks).pipe(ndjsonRecords()));
+    expect(recs.map((r) => [r.line, r.raw])).toEqual([
+      [1, '{"a":1}'],
+      [3, '{"b":2}'],
+      [4, '{"\uFFFD":1}'],
+    ]);
+  });
+});

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { componentTime, makeTimeParser, microsToIso } from '../../src/ingest/time.js';
+
+const iso = (us: number | null) => (us === null ? null : microsToIso(us));
+
+describe('ingest time parsing', () => {
+  const utc = makeTimeParser({ tz: 'UTC' });
+
+  it('reads ISO 8601 with and without offset, with fractions down to microseconds', () => {
+    expect(iso(utc('2024-03-01T10:00:00Z'))).toBe('2024-03-01T10:00:00.000Z');
+    expect(iso(utc('2024-03-01 11:30:00+01:30'))).toBe('2024-03-01T10:00:00.000Z');
+    expect(iso(utc('2024-03-01T10:00:00.123456789-0200'))).toBe('2024-03-01T12:00:00.123456Z');
+    expect(iso(utc('2024-03-01'))).toBe('2024-03-01T00:00:00.000Z');
+    expect(iso(utc('2024-03-01T10:00'))).toBe('2024-03-01T10:00:00.000Z');
+  });
+
+  it('rejects impossible dates and junk', () => {
+    for (const t of [
+      '2024-02-30T00:00:00Z',
+      '2024-13-01',
+      '2024-01-01T24:00:00Z',
+      'yesterday',
+      '',
+      '12:00',
+    ]) {
+      expect(utc(t)).toBeNull();
+    }
+  });
+
+  it('reads epoch numbers by magnitude, or in the stated unit', () => {
+    const want = '2024-03-01T10:00:00.000Z';
+    expect(iso(utc('1709287200'))).toBe(want);
+    expect(iso(utc('1709287200000'))).toBe(want);
+    expect(iso(utc('1709287200000000'))).toBe(want);
+    expect(iso(utc('1709287200000000789'))).toBe(want);
+    expect(iso(utc('1709287200.5'))).toBe('2024-03-01T10:00:00.500Z');
+    expect(iso(makeTimeParser({ tz: 'UTC', epoch: 'ms' })('1709287200'))).toBe('1970-01-20T18:48:07.200Z');
+  });
+
+  it('reads naive times in --tz, across daylight saving changes', () => {
+    const rome = makeTimeParser({ tz: 'Europe/Rome' });
+    expect(iso(rome('2004-03-10 18:00:00'))).toBe('2004-03-10T17:00:00.000Z');
+    expect(iso(rome('2004-07-10 18:00:00'))).toBe('2004-07-10T16:00:00.000Z');
+    // An explicit offset wins over --tz.
+    expect(iso(rome('2004-07-10T18:00:00Z'))).toBe('2004-07-10T18:00:00.000Z');
+    expect(() => makeTimeParser({ tz: 'Mars/Olympus' })).toThrow(/unknown time zone/);
+  });
+
+  it('reads --time-format patterns', () => {
+    const p = makeTimeParser({ tz: 'UTC', format: 'DD/MM/YYYY HH.mm.ss' });
+    expect(iso(p('10/03/2004 18.00.00'))).toBe('2004-03-10T18:00:00.000Z');
+    expect(p('2004-03-10 18:00:00')).toBeNull();
+    const q = makeTimeParser({ tz: 'UTC', format: 'M/D/YYYY H:mm:ss.SSS Z' });
+    expect(iso(q('3/1/2024 9:05:07.250 +01:00'))).toBe('2024-03-01T08:05:07.250Z');
+    expect(() => makeTimeParser({ tz: 'UTC', format: 'HH:mm' })).toThrow(/needs at least YYYY and MM/);
+  });
+
+  it('composes times from year, month, day and hour columns', () => {
+    const parts = componentTime('Asia/Shanghai');
+    expect(iso(parts({ year: '2013', month: '3', day: '1', hour: '0' }))).toBe('2013-02-28T16:00:00.000Z');
+    expect(parts({ year: '2013', month: 'NA', day: '1' })).toBeNull();
+  });
+});
