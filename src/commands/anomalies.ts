@@ -59,16 +59,16 @@ export interface AnomaliesResult {
   rows: AnomalyRow[];
 }
 
+/** The --threshold in effect: the user's, or the method's default (zscore's for methods without one). */
+const thresholdOf = (o: AnomaliesOptions): number =>
+  o.threshold ?? (o.method === 'mad' ? defaultThreshold.mad : defaultThreshold.zscore);
+
 function methodParams(o: AnomaliesOptions): AnomaliesResult['params'] {
   switch (o.method) {
     case 'zscore':
-      return {
-        baseline: o.baseline.text,
-        threshold: o.threshold ?? defaultThreshold.zscore,
-        minPoints: o.minPoints,
-      };
+      return { baseline: o.baseline.text, threshold: thresholdOf(o), minPoints: o.minPoints };
     case 'mad':
-      return { threshold: o.threshold ?? defaultThreshold.mad, minPoints: o.minPoints };
+      return { threshold: thresholdOf(o), minPoints: o.minPoints };
     case 'iqr':
       return { k: o.k, minPoints: o.minPoints };
     case 'roc':
@@ -103,7 +103,7 @@ export async function anomalies(db: Db, o: AnomaliesOptions): Promise<AnomaliesR
     since: o.range.since,
     until: o.range.until,
     baseline: o.baseline.interval,
-    threshold: o.threshold ?? (o.method === 'mad' ? defaultThreshold.mad : defaultThreshold.zscore),
+    threshold: thresholdOf(o),
     k: o.k,
     maxStep: o.maxStep,
     min: o.min,
@@ -178,7 +178,7 @@ export function registerAnomalies(program: Command): void {
           max: o.max,
           minPoints: o.minPoints,
         };
-        validateAnomalies(opts);
+        // Validated once, by anomalies() itself, so every caller gets the same checks.
         const res = await withDb(g, (db) => anomalies(db, opts));
         const table = g.format === 'table';
         const unit = (v: unknown, r: AnomalyRow) =>

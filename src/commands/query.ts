@@ -11,7 +11,7 @@ import {
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { ExitCode, usageError } from '../errors.js';
-import { lineChart, sparkline, type ChartPoint } from '../output/chart.js';
+import { extent, lineChart, sparkline, type ChartPoint } from '../output/chart.js';
 import { log } from '../output/log.js';
 import {
   csvHeader,
@@ -99,6 +99,8 @@ export async function queryAgg(db: Db, opts: AggOptions): Promise<AggResult> {
   const store = await loadStore(db);
   const percentiles = opts.fns.filter(isPercentile);
   const states = await loadRollupStates(db, store);
+  // Reading raw instead of a rollup is slower, not wrong: said on stderr whether or not --explain is given.
+  if (states.problem && !percentiles.length) log.warn(states.problem);
   const rawOnly = percentiles.length
     ? `${percentiles.join(', ')} cannot be recombined from rollups: percentiles read raw values`
     : states.problem;
@@ -366,14 +368,14 @@ async function printAgg(format: Format, res: AggResult, chart: boolean, explain:
   const groups = groupBySeries(res.rows);
   const summary = [...groups.values()].map((rows) => {
     const values = rows.map((r) => r[shown] as number | null);
-    const finite = values.filter((v): v is number => v !== null);
+    const range = extent(values);
     return {
       device: rows[0]!.device,
       metric: rows[0]!.metric,
       unit: rows[0]!.unit,
       buckets: rows.length,
-      low: finite.length ? Math.min(...finite) : null,
-      high: finite.length ? Math.max(...finite) : null,
+      low: range?.lo ?? null,
+      high: range?.hi ?? null,
       trend: sparkline(values),
     };
   });

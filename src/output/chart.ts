@@ -3,13 +3,24 @@ import { formatCell } from './render.js';
 
 const BARS = '▁▂▃▄▅▆▇█';
 
+/** The lowest and highest non-null value (a loop: spreading a large array into Math.min overflows the stack). */
+export function extent(values: Iterable<number | null>): { lo: number; hi: number } | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v === null) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo <= hi ? { lo, hi } : null;
+}
+
 /** One character per value (nulls as spaces); at most `width` characters, averaging values that share one. */
 export function sparkline(values: Array<number | null>, width = 24): string {
   const cols = resample(values, width);
-  const finite = cols.filter((v): v is number => v !== null);
-  if (finite.length === 0) return '';
-  const lo = Math.min(...finite);
-  const hi = Math.max(...finite);
+  const range = extent(cols);
+  if (!range) return '';
+  const { lo, hi } = range;
   return cols
     .map((v) => {
       if (v === null) return ' ';
@@ -24,9 +35,16 @@ function resample(values: Array<number | null>, width: number): Array<number | n
   const out: Array<number | null> = [];
   for (let c = 0; c < width; c++) {
     const from = Math.floor((c * values.length) / width);
-    const to = Math.floor(((c + 1) * values.length) / width);
-    const slice = values.slice(from, Math.max(to, from + 1)).filter((v): v is number => v !== null);
-    out.push(slice.length ? slice.reduce((s, v) => s + v, 0) / slice.length : null);
+    const to = Math.max(Math.floor(((c + 1) * values.length) / width), from + 1);
+    let sum = 0;
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      const v = values[i];
+      if (v === null || v === undefined) continue;
+      sum += v;
+      n++;
+    }
+    out.push(n ? sum / n : null);
   }
   return out;
 }
@@ -50,23 +68,29 @@ export function lineChart(
   if (points.length === 0) return [...lines, '(no data)'].join('\n');
   const t0 = points[0]!.t;
   const t1 = points[points.length - 1]!.t;
-  let lo = Math.min(...points.map((p) => p.v));
-  let hi = Math.max(...points.map((p) => p.v));
+  const col = (t: number) =>
+    t1 === t0 ? 0 : Math.min(width - 1, Math.floor(((t - t0) / (t1 - t0)) * width));
+  // Downsampled to the chart width first: each column keeps only its lowest and highest value, so any
+  // number of points costs one pass and `width` columns.
+  const columns: Array<{ lo: number; hi: number } | null> = Array<{ lo: number; hi: number } | null>(
+    width,
+  ).fill(null);
+  for (const p of points) {
+    const c = columns[col(p.t)];
+    if (!c) columns[col(p.t)] = { lo: p.v, hi: p.v };
+    else if (p.v < c.lo) c.lo = p.v;
+    else if (p.v > c.hi) c.hi = p.v;
+  }
+  const range = extent(columns.flatMap((c) => (c ? [c.lo, c.hi] : [])))!;
+  let { lo, hi } = range;
   if (hi === lo) {
     lo -= 1;
     hi += 1;
   }
-  const col = (t: number) =>
-    t1 === t0 ? 0 : Math.min(width - 1, Math.floor(((t - t0) / (t1 - t0)) * width));
   const row = (v: number) => Math.round(((hi - v) / (hi - lo)) * (height - 1));
   const cells: string[][] = Array.from({ length: height }, () => Array<string>(width).fill(' '));
-  const spans: Array<[number, number] | null> = Array<[number, number] | null>(width).fill(null);
-  for (const p of points) {
-    const c = col(p.t);
-    const r = row(p.v);
-    const s = spans[c];
-    spans[c] = s ? [Math.min(s[0], r), Math.max(s[1], r)] : [r, r];
-  }
+  // A column's rows: the highest value is the smallest row number.
+  const spans = columns.map((c): [number, number] | null => (c ? [row(c.hi), row(c.lo)] : null));
   let prev: { col: number; span: [number, number] } | null = null;
   for (let c = 0; c < width; c++) {
     const s = spans[c];

@@ -3,7 +3,9 @@
 // A rollup with bucket R can answer `--every E` exactly when E is a whole multiple of R: every E bucket is
 // then a union of whole R buckets (both use the same origin, Monday 2000-01-03 UTC). The range is split into
 // the R-aligned interior, read from the rollup, and the unaligned edges, planned again with finer rollups and
-// finally raw data. A rollup is only read below its watermark and outside ranges with pending invalidations.
+// finally raw data. A rollup is only read where it is complete: from its retention cutoff (older buckets were
+// deleted) up to its watermark and its oldest dirty mark (plain mode), and outside ranges with pending
+// invalidations (TimescaleDB).
 
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
 
@@ -11,8 +13,14 @@ export interface RollupState {
   name: string;
   bucketMs: number;
   bucketText: string;
+  /** Inclusive lower bound of complete buckets (ms): the retention cutoff aligned up; -Infinity if kept forever. */
+  completeFrom: number;
+  /** The retention policy behind completeFrom (`30 days`), for --explain. */
+  retention?: string;
   /** Exclusive upper bound of complete buckets (ms); Infinity for real-time continuous aggregates. */
   completeUntil: number;
+  /** Plain mode: the dirty mark (on this rollup or a finer one) that lowered completeUntil below the watermark. */
+  dirty?: { rollup: string; from: number };
   /** Ranges [lo, hi] (ms, inclusive) changed below the watermark and not yet refreshed. */
   pending: Array<[number, number]>;
 }
@@ -53,18 +61,15 @@ export function planSources(input: PlanInput): Segment[] {
     if (from >= to) return [];
     let reason = why;
     for (const [i, r] of candidates.entries()) {
-      const lo = ceilToBucket(from, r.bucketMs);
+      const first = ceilToBucket(from, r.bucketMs);
       const aligned = floorToBucket(to, r.bucketMs);
+      const lo = Math.max(first, ceilToBucket(r.completeFrom, r.bucketMs));
       const hi = Math.min(
         aligned,
         floorToBucket(r.completeUntil === Infinity ? aligned : r.completeUntil, r.bucketMs),
       );
       if (lo >= hi) {
-        if (lo < aligned) {
-          reason = Number.isFinite(r.completeUntil)
-            ? `not yet rolled up in ${r.name} (complete until ${iso(r.completeUntil)})`
-            : `${r.name} has no watermark yet (never refreshed)`;
-        }
+        if (first < aligned) reason = hi <= first ? untilReason(r, hi, true) : retentionReason(r);
         continue;
       }
       if (r.pending.some(([pLo, pHi]) => pLo < hi && pHi >= lo)) {
@@ -73,21 +78,35 @@ export function planSources(input: PlanInput): Segment[] {
       }
       const finer = candidates.slice(i + 1);
       const edge = `not aligned to ${r.name} buckets`;
-      const tail = hi < aligned ? `after the ${r.name} watermark ${iso(hi)} (the real-time tail)` : edge;
       return [
-        ...plan(from, lo, finer, edge),
+        ...plan(from, lo, finer, lo > first ? retentionReason(r) : edge),
         {
           source: r.name,
           from: new Date(lo),
           to: new Date(hi),
           reason: `--every ${input.everyText} is a whole multiple of ${r.bucketText}: the coarsest rollup that answers exactly`,
         },
-        ...plan(hi, to, finer, tail),
+        ...plan(hi, to, finer, hi < aligned ? untilReason(r, hi) : edge),
       ];
     }
     return raw(from, to, reason);
   };
   return plan(input.from, input.to, eligible, 'no rollup covers this range');
+}
+
+/** Why rollup `r` does not answer from `hi` on; `before` when the range starts after `hi`. */
+function untilReason(r: RollupState, hi: number, before = false): string {
+  if (r.dirty) {
+    return `${r.name} is not exact from ${iso(floorToBucket(r.completeUntil, r.bucketMs))}: rows changed below its watermark since the last refresh (dirty:${r.dirty.rollup} from ${iso(r.dirty.from)})`;
+  }
+  if (!before) return `after the ${r.name} watermark ${iso(hi)} (the real-time tail)`;
+  return Number.isFinite(r.completeUntil)
+    ? `not yet rolled up in ${r.name} (complete until ${iso(r.completeUntil)})`
+    : `${r.name} has no watermark yet (never refreshed)`;
+}
+
+function retentionReason(r: RollupState): string {
+  return `older than the ${r.name} retention cutoff ${iso(r.completeFrom)} (kept ${r.retention ?? '?'})`;
 }
 
 /** One line per segment, for --explain. */

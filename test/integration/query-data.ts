@@ -46,7 +46,7 @@ export async function addSeries(
 /**
  * Materialises the rollups. TimescaleDB: refresh the continuous aggregates, finest first. Plain mode: what
  * `iotctl maintain` does by contract: rebuild each table from the one below, up to `until`, and record the
- * watermark `{"until": ...}` in iotctl.meta.
+ * watermark `{"until": ...}` in iotctl.meta (and drop its `dirty:` mark).
  */
 export async function refreshRollups(db: Db, store: Store, until: Date): Promise<void> {
   if (store.mode === 'timescaledb') {
@@ -70,6 +70,8 @@ export async function refreshRollups(db: Db, store: Store, until: Date): Promise
        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
       [`watermark:${r.name}`, until.toISOString()],
     );
+    // A full rebuild is exact everywhere: clear the rollup's dirty mark, as the refresh does by contract.
+    await db.query(`DELETE FROM iotctl.meta WHERE key = $1`, [`dirty:${r.name}`]);
     source = table;
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { anomaliesQuery } from '../../src/db/sql/anomalies.js';
 import { aggCombined, rawPage, selectSeries, Params } from '../../src/db/sql/query.js';
-import { lineChart, sparkline } from '../../src/output/chart.js';
+import { extent, lineChart, sparkline } from '../../src/output/chart.js';
 import { lttb } from '../../src/query/lttb.js';
 import { parseFns } from '../../src/commands/query.js';
 
@@ -48,6 +48,26 @@ describe('charts', () => {
     expect(chart[6]).toBe('    └' + '─'.repeat(20));
     expect(chart[7]).toBe('     2026-01-05T00:00Z 2026-01-05T00:19Z');
     expect(lineChart([], { title: 'x' })).toBe('x\n(no data)');
+  });
+});
+
+describe('charts of large series (regression: Math.min(...values) overflowed the stack)', () => {
+  const n = 300_000;
+  const t0 = Date.UTC(2026, 0, 5);
+  const points = Array.from({ length: n }, (_, i) => ({ t: t0 + i * 1000, v: i === 150_000 ? 99 : i % 7 }));
+
+  it('lineChart draws 300k points at the chart width, keeping the extremes', () => {
+    const chart = lineChart(points, { width: 40, height: 5 }).split('\n');
+    expect(chart).toHaveLength(7);
+    expect(chart[0]).toMatch(/^ *99 ┤ +•/);
+    expect(chart[4]).toMatch(/^ *0 ┤•+/);
+  });
+
+  it('sparkline and extent take 300k values', () => {
+    const values = points.map((p, i) => (i % 5 === 1 ? null : p.v));
+    expect(sparkline(values, 10)).toHaveLength(10);
+    expect(extent(values)).toEqual({ lo: 0, hi: 99 });
+    expect(extent([null, null])).toBeNull();
   });
 });
 

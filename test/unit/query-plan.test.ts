@@ -15,6 +15,7 @@ const rollup = (
   name,
   bucketMs,
   bucketText,
+  completeFrom: -Infinity,
   completeUntil: Infinity,
   pending: [],
   ...over,
@@ -109,6 +110,45 @@ describe('planSources', () => {
     expect(
       shape(planSources({ from: T0 + D, to: T0 + 2 * D, everyMs: H, everyText: '1h', rollups })),
     ).toEqual([['rollup_1h', 1440, 2880]]);
+  });
+
+  it('reads a rollup only from its retention cutoff on, older buckets from finer rollups and raw', () => {
+    // rollup_1h kept from day 1 10:00 (its deleted buckets end before that); rollup_1m kept from day 1 00:00.
+    const rollups = [
+      rollup('rollup_1m', M, '1m', { completeFrom: T0 + D, retention: '30 days' }),
+      rollup('rollup_1h', H, '1h', { completeFrom: T0 + D + 10 * H, retention: '90 days' }),
+    ];
+    const plan = planSources({ from: T0, to: T0 + 2 * D, everyMs: H, everyText: '1h', rollups });
+    expect(shape(plan)).toEqual([
+      ['raw', 0, 1440],
+      ['rollup_1m', 1440, 1440 + 600],
+      ['rollup_1h', 1440 + 600, 2880],
+    ]);
+    expect(plan[0]?.reason).toBe(
+      'older than the rollup_1m retention cutoff 2026-01-06T00:00:00.000Z (kept 30 days)',
+    );
+    expect(plan[1]?.reason).toMatch(/whole multiple of 1m/);
+    // Entirely older than every rollup's cutoff: raw, and the reason names the finest rollup's retention.
+    const old = planSources({ from: T0, to: T0 + D, everyMs: M, everyText: '1m', rollups });
+    expect(old).toMatchObject([
+      { source: 'raw', reason: expect.stringMatching(/rollup_1m retention cutoff/) },
+    ]);
+  });
+
+  it('plain mode: a dirty mark ends a rollup and every coarser one at its bucket (contract)', () => {
+    const dirty = { rollup: 'rollup_1m', from: T0 + 600 * M + 30_000 };
+    const rollups = [
+      rollup('rollup_1m', M, '1m', { completeUntil: T0 + 600 * M, dirty }),
+      rollup('rollup_1h', H, '1h', { completeUntil: T0 + 600 * M, dirty }),
+    ];
+    const plan = planSources({ from: T0, to: T0 + D, everyMs: H, everyText: '1h', rollups });
+    expect(shape(plan)).toEqual([
+      ['rollup_1h', 0, 600],
+      ['raw', 600, 1440],
+    ]);
+    expect(plan[1]?.reason).toBe(
+      'rollup_1m is not exact from 2026-01-05T10:00:00.000Z: rows changed below its watermark since the last refresh (dirty:rollup_1m from 2026-01-05T10:00:30.000Z)',
+    );
   });
 
   it('describes each segment in one line', () => {

@@ -1,7 +1,7 @@
 // SQL for `iotctl query`: series selection, aggregates (raw and recombined from rollups), latest, gaps, raw pages.
 import type { Sql } from '../types.js';
 import { SCHEMA, literal, qualified } from './ident.js';
-import { POINTS, SERIES, bucketExpr, type StoreMode } from './schema.js';
+import { POINTS, POLICIES, SERIES, bucketExpr, type StoreMode } from './schema.js';
 
 export interface SeriesFilter {
   metric?: string;
@@ -103,32 +103,66 @@ SELECT ${bucketExpr(mode, every, 'r.time')} AS time, sel.device_id AS device, se
   return { text, values: p.values };
 }
 
-/** Plain mode: the `watermark:<rollup>` rows `iotctl maintain` writes ({"until": ISO}, exclusive). */
-export const plainWatermarks: Sql = {
-  text: `SELECT substr(key, 11) AS rollup, (value->>'until')::timestamptz AS until
-  FROM ${qualified('meta')} WHERE key LIKE 'watermark:%'`,
+/**
+ * Plain mode: the `watermark:<rollup>` rows `iotctl maintain` writes ({"until": ISO}, exclusive) and the
+ * `dirty:<rollup>` rows ({"from": ISO}) that mark source rows changed below the watermark since the last
+ * refresh (written by the trigger on points and by the refresh of the next finer rollup).
+ */
+export const plainRollupMarks: Sql = {
+  text: `SELECT split_part(key, ':', 1) AS kind, substr(key, strpos(key, ':') + 1) AS rollup,
+       coalesce(value->>'until', value->>'from')::timestamptz AS at
+  FROM ${qualified('meta')} WHERE key LIKE 'watermark:%' OR key LIKE 'dirty:%'`,
 };
 
 /**
+ * The retention cutoff of each relation with a retention policy (points or a rollup), by the database's
+ * clock: TimescaleDB retention jobs, or the rows of iotctl.policies in plain mode.
+ */
+export function retentionCutoffs(mode: StoreMode): Sql {
+  if (mode === 'plain') {
+    return {
+      text: `SELECT target, now() - after AS cutoff, after::text AS after
+  FROM ${POLICIES} WHERE kind = 'retention'`,
+    };
+  }
+  return {
+    text: `SELECT hypertable_name AS target, now() - (config->>'drop_after')::interval AS cutoff,
+       config->>'drop_after' AS after
+  FROM timescaledb_information.jobs
+ WHERE proc_name = 'policy_retention' AND hypertable_schema = ${literal(SCHEMA)}`,
+  };
+}
+
+/**
  * TimescaleDB mode: ranges changed below a continuous aggregate's watermark and not yet refreshed, as
- * inclusive [lo, hi] in ms. From the hypertable invalidation log (rows written to points or to a lower
- * rollup) and the materialization invalidation log (below each aggregate's own watermark; above it the
- * real-time union reads the source anyway). Internal times are Unix microseconds; clamped to years 1..9999.
+ * inclusive [lo, hi] in ms, with the relation whose rows changed (`source`: points or a rollup). From the
+ * hypertable invalidation log (rows written to points or to a lower rollup) and the materialization
+ * invalidation log (below each aggregate's own watermark; above it the real-time union reads the source
+ * anyway). Internal times are Unix microseconds; clamped to years 1..9999.
  */
 export const pendingInvalidations: Sql = {
   text: `WITH caggs AS (
-  SELECT mat_hypertable_id, raw_hypertable_id, _timescaledb_functions.cagg_watermark(mat_hypertable_id) AS wm
+  SELECT mat_hypertable_id, raw_hypertable_id, user_view_name,
+         _timescaledb_functions.cagg_watermark(mat_hypertable_id) AS wm
     FROM _timescaledb_catalog.continuous_agg WHERE user_view_schema = ${literal(SCHEMA)}
+),
+names AS (
+  SELECT h.id, coalesce(c.user_view_name, h.table_name) AS name
+    FROM _timescaledb_catalog.hypertable h LEFT JOIN caggs c ON c.mat_hypertable_id = h.id
 )
-SELECT (greatest(l.lowest_modified_value, -62135596800000000) / 1000)::float8 AS lo,
+SELECT n.name AS source,
+       (greatest(l.lowest_modified_value, -62135596800000000) / 1000)::float8 AS lo,
        (least(l.greatest_modified_value, 253402300799000000) / 1000)::float8 AS hi
   FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log l
+  JOIN names n ON n.id = l.hypertable_id
  WHERE l.hypertable_id IN (SELECT raw_hypertable_id FROM caggs)
 UNION ALL
-SELECT (greatest(m.lowest_modified_value, -62135596800000000) / 1000)::float8,
+SELECT n.name,
+       (greatest(m.lowest_modified_value, -62135596800000000) / 1000)::float8,
        (least(m.greatest_modified_value, c.wm - 1, 253402300799000000) / 1000)::float8
   FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log m
   JOIN caggs c ON c.mat_hypertable_id = m.materialization_id
+  JOIN names n ON n.id = c.raw_hypertable_id
  WHERE m.lowest_modified_value < c.wm`,
 };
 
