@@ -378,7 +378,7 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
           {
             device: 'uci-air-quality',
             timeColumns: ['Date', 'Time'],
-            time: { tz: 'Europe/Rome', format: 'DD/MM/YYYY HH.mm.ss' },
+            time: { tz: 'Etc/GMT-1', format: 'DD/MM/YYYY HH.mm.ss' },
             nulls: ['-200'],
           },
         ),
