@@ -8,7 +8,9 @@ import { IotctlError, ExitCode, exitCodeTable } from './errors.js';
 import { log, setLogLevel, isVerbose } from './output/log.js';
 
 function packageVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -23,7 +25,9 @@ ${exitCodeTable.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`).
 
 export function buildProgram(): Command {
   const program = new Command('iotctl')
-    .description('Administer and load IoT sensor readings in PostgreSQL / TimescaleDB (or an embedded database).')
+    .description(
+      'Administer and load IoT sensor readings in PostgreSQL / TimescaleDB (or an embedded database).',
+    )
     .version(packageVersion(), '-V, --version')
     .option('--db <url|dir>', 'database: postgres:// URL, libpq string, or embedded data directory')
     .option('--json', 'same as --format json')
@@ -46,7 +50,9 @@ function reportError(err: unknown, argv: string[]): number {
   let secrets: Parameters<typeof redact>[1];
   try {
     const dbIdx = argv.indexOf('--db');
-    secrets = resolveTarget({ db: dbIdx >= 0 ? argv[dbIdx + 1] : argv.find((a) => a.startsWith('--db='))?.slice(5) });
+    secrets = resolveTarget({
+      db: dbIdx >= 0 ? argv[dbIdx + 1] : argv.find((a) => a.startsWith('--db='))?.slice(5),
+    });
   } catch {
     secrets = undefined;
   }

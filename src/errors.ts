@@ -73,7 +73,11 @@ export class IotctlError extends Error {
   readonly exitCode: number;
   readonly hint?: string;
 
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; exitCode?: number; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'IotctlError';
     this.code = code;

@@ -18,7 +18,8 @@ import {
 import { dbCutoff } from '../maintenance/retention.js';
 import { formatBytes } from '../util/format.js';
 import { parseDuration, type Duration } from '../util/duration.js';
-import { printPolicies, printPolicyChange, when } from '../maintenance/output.js';
+import { withMaintenanceLock } from '../maintenance/lock.js';
+import { compressionRatio, printPolicies, printPolicyChange, when } from '../maintenance/output.js';
 import { examples, globalOptions, withDb } from './common.js';
 
 /** Without --older-than and without a policy, chunks older than this are compressed. */
@@ -47,9 +48,6 @@ async function timescaleStore(db: Db): Promise<Store> {
   return store;
 }
 
-const ratioOf = (before: number, after: number | null) =>
-  after ? Math.round((before / after) * 100) / 100 : null;
-
 async function applyToChunks(
   db: Db,
   store: Store,
@@ -58,11 +56,17 @@ async function applyToChunks(
 ): Promise<CompressResult> {
   const started = Date.now();
   if (!opts.dryRun) {
-    for (const [i, c] of chunks.entries()) {
-      log.info(`${opts.verb} ${c.chunk} (${i + 1}/${chunks.length}, ${formatBytes(c.bytes)})`);
-      // One statement per chunk, each its own transaction: an interruption keeps the chunks already done.
-      await db.query(opts.statement(store.tsdb!, c.chunk));
-    }
+    await withMaintenanceLock(
+      db,
+      `compress ${opts.statement === compressChunk ? 'run' : 'undo'}`,
+      async () => {
+        for (const [i, c] of chunks.entries()) {
+          log.info(`${opts.verb} ${c.chunk} (${i + 1}/${chunks.length}, ${formatBytes(c.bytes)})`);
+          // One statement per chunk, each its own transaction: an interruption keeps the chunks already done.
+          await db.query(opts.statement(store.tsdb!, c.chunk));
+        }
+      },
+    );
   }
   const after = opts.dryRun
     ? new Map<string, ChunkRow>()
@@ -75,7 +79,7 @@ async function applyToChunks(
       rangeEnd: c.range_end,
       bytesBefore: c.bytes,
       bytesAfter,
-      ratio: opts.statement === compressChunk ? ratioOf(c.bytes, bytesAfter) : null,
+      ratio: opts.statement === compressChunk ? compressionRatio(c.bytes, bytesAfter) : null,
     };
   });
   const bytesBefore = changes.reduce((s, c) => s + c.bytesBefore, 0);
@@ -89,7 +93,7 @@ async function applyToChunks(
       bytesBefore,
       bytesAfter,
       // A ratio describes compression; after decompressing it would only be its inverse.
-      ratio: opts.statement === compressChunk ? ratioOf(bytesBefore, bytesAfter) : null,
+      ratio: opts.statement === compressChunk ? compressionRatio(bytesBefore, bytesAfter) : null,
     },
     seconds: (Date.now() - started) / 1000,
   };

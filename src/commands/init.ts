@@ -1,15 +1,26 @@
 // `iotctl init`: idempotent set-up of the readings store, rollups and optional policies.
 import type { Command } from 'commander';
 import { PartitionManager } from '../db/partitions.js';
-import { META, schemaSteps, type InitOptions, rollupName } from '../db/sql/schema.js';
-import { parseTsdbVersion, setChunkInterval, type TsdbVersion } from '../db/sql/timescale.js';
+import { sameInterval, upsertPlainPolicy } from '../db/sql/maintenance.js';
+import { PARTITIONS_AHEAD } from '../db/sql/partitions.js';
+import { META, POINTS, schemaSteps, type InitOptions, rollupName, type StoreMode } from '../db/sql/schema.js';
+import {
+  addCompressionPolicy,
+  addRetentionPolicy,
+  parseTsdbVersion,
+  setChunkInterval,
+  type TsdbVersion,
+} from '../db/sql/timescale.js';
 import {
   SCHEMA_VERSION,
+  loadStore,
   readStoredConfig,
   serialiseConfig,
   storeModeFor,
+  type Store,
   type StoreConfig,
 } from '../db/store.js';
+import { findPolicy, setPolicy, syncRefreshPolicies } from '../maintenance/policies.js';
 import type { Db, Sql } from '../db/types.js';
 import { IotctlError, usageError } from '../errors.js';
 import { log } from '../output/log.js';
@@ -185,11 +196,29 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
     changed = true;
   }
 
+  if (!opts.dryRun) {
+    const store = await loadStore(db);
+    for (const p of await applyPolicies(db, store, opts)) {
+      objects.push(p);
+      if (p.status !== 'exists') changed = true;
+    }
+    // Rollups added by this run get the refresh window their source's retention allows.
+    if ((await syncRefreshPolicies(db, store)).length) changed = true;
+  } else {
+    for (const p of await planPolicies(db, stored !== null, mode, opts, tsdb)) {
+      objects.push(p.object);
+      sql.push(...p.sql);
+    }
+  }
+
   if (mode === 'plain' && !opts.dryRun) {
-    const created = await new PartitionManager(db, config.chunkInterval.ms).ensureAhead(Date.now(), 7);
+    const created = await new PartitionManager(db, config.chunkInterval.ms).ensureAhead(
+      Date.now(),
+      PARTITIONS_AHEAD,
+    );
     if (created > 0) {
       objects.push({
-        object: `partitions of iotctl.points (now + 7 ahead)`,
+        object: `partitions of iotctl.points (now + ${PARTITIONS_AHEAD} ahead)`,
         status: 'created',
         note: `${created} new`,
       });
@@ -207,6 +236,76 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
     objects,
     sql: opts.dryRun ? sql : [],
   };
+}
+
+type InitObject = InitResult['objects'][number];
+
+/** The --compress-after / --retention policies asked for (compression only on TimescaleDB). */
+function wantedPolicies(mode: StoreMode, opts: InitCommandOptions) {
+  const wanted: Array<{ kind: 'compression' | 'retention'; value: Duration; object: string }> = [];
+  if (opts.compressAfter && mode === 'timescaledb') {
+    wanted.push({
+      kind: 'compression',
+      value: opts.compressAfter,
+      object: `compression policy on ${POINTS} (after ${opts.compressAfter.text})`,
+    });
+  }
+  if (opts.retention) {
+    wanted.push({
+      kind: 'retention',
+      value: opts.retention,
+      object: `retention policy on ${POINTS} (${mode === 'plain' ? 'drop partitions' : 'drop'} after ${opts.retention.text})`,
+    });
+  }
+  return wanted;
+}
+
+/** Sets the policies through setPolicy, so a changed age replaces the policy (and is reported as updated). */
+async function applyPolicies(db: Db, store: Store, opts: InitCommandOptions): Promise<InitObject[]> {
+  const objects: InitObject[] = [];
+  for (const w of wantedPolicies(store.mode, opts)) {
+    const change = await setPolicy(db, store, w.kind, 'points', w.value);
+    if (change.status === 'unchanged')
+      objects.push({ object: w.object, status: 'exists', note: 'unchanged' });
+    else if (change.status === 'updated')
+      objects.push({ object: w.object, status: 'updated', note: `now ${w.value.text}` });
+    else objects.push({ object: w.object, status: 'created' });
+  }
+  return objects;
+}
+
+/** --dry-run: what applyPolicies would do, with the statement it would run. */
+async function planPolicies(
+  db: Db,
+  initialised: boolean,
+  mode: StoreMode,
+  opts: InitCommandOptions,
+  tsdb?: TsdbVersion,
+): Promise<Array<{ object: InitObject; sql: string[] }>> {
+  const store = initialised ? await loadStore(db) : null;
+  const plans: Array<{ object: InitObject; sql: string[] }> = [];
+  for (const w of wantedPolicies(mode, opts)) {
+    const existing = store ? await findPolicy(db, store, w.kind, 'points') : undefined;
+    const same = existing
+      ? (await db.query<{ same: boolean }>(sameInterval(existing.after ?? '0', w.value.interval))).rows[0]
+          ?.same
+      : false;
+    if (existing && same) {
+      plans.push({ object: { object: w.object, status: 'exists', note: 'unchanged' }, sql: [] });
+      continue;
+    }
+    const statement =
+      mode === 'plain'
+        ? upsertPlainPolicy('retention', 'points', w.value.interval, '1 day').text
+        : w.kind === 'compression'
+          ? addCompressionPolicy(tsdb as TsdbVersion, POINTS, w.value.interval).text
+          : addRetentionPolicy(POINTS, w.value.interval).text;
+    plans.push({
+      object: { object: w.object, status: existing ? 'would update' : 'would create' },
+      sql: [statement],
+    });
+  }
+  return plans;
 }
 
 export function registerInit(program: Command): void {

@@ -8,6 +8,7 @@ import { log } from '../output/log.js';
 import { printRows } from '../output/render.js';
 import type { JobRunResult } from '../maintenance/ledger.js';
 import { maintainedKinds, runOneJob } from '../maintenance/jobs.js';
+import { withMaintenanceLock } from '../maintenance/lock.js';
 import { when } from '../maintenance/output.js';
 import { examples, globalOptions, withDb } from './common.js';
 import { failedJobsError } from './maintain.js';
@@ -28,7 +29,7 @@ export async function runJobNow(db: Db, idOrName: string): Promise<JobRunResult>
     );
   }
   if (!maintainedKinds.includes(job.kind)) throw usageError(`job ${job.name} is not one iotctl runs`);
-  return runOneJob(db, store, job);
+  return withMaintenanceLock(db, `jobs run ${job.name}`, () => runOneJob(db, store, job));
 }
 
 export function registerJobs(program: Command): void {

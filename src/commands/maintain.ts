@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import { listJobs } from '../db/jobs.js';
 import { PartitionManager } from '../db/partitions.js';
+import { ledgerMarkInterrupted, ledgerPrune } from '../db/sql/maintenance.js';
+import { PARTITIONS_AHEAD } from '../db/sql/partitions.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { IotctlError } from '../errors.js';
@@ -10,12 +12,10 @@ import { log } from '../output/log.js';
 import { printLine, printRows } from '../output/render.js';
 import type { JobRunResult } from '../maintenance/ledger.js';
 import { dueAt, isDue, maintainedKinds, runOneJob } from '../maintenance/jobs.js';
+import { withMaintenanceLock } from '../maintenance/lock.js';
 import { examples, globalOptions, withDb } from './common.js';
 
-/** The advisory lock key every `maintain` takes: the bytes of "iotctlmt" as a bigint. */
-export const MAINTENANCE_LOCK_KEY = 7597419066901163380n;
-/** Plain mode keeps this many partitions ready ahead of now. */
-const PARTITIONS_AHEAD = 7;
+export { MAINTENANCE_LOCK_KEY } from '../db/sql/maintenance.js';
 
 export interface MaintainOptions {
   dryRun: boolean;
@@ -42,14 +42,15 @@ export interface MaintainResult {
 }
 
 export async function maintain(db: Db, opts: MaintainOptions): Promise<MaintainResult> {
-  const lock = await db.tryAdvisoryLock(MAINTENANCE_LOCK_KEY);
-  if (!lock) {
-    throw new IotctlError('BUSY', `another iotctl maintain is running on ${db.target.display}`, {
-      hint: 'nothing was done; the next cron run will catch up',
-    });
-  }
-  try {
+  return withMaintenanceLock(db, 'maintain', async () => {
     const store = await loadStore(db);
+    if (!opts.dryRun) {
+      // We hold the lock, so no run is in progress: a 'running' row is one that was killed.
+      const interrupted = await db.query(ledgerMarkInterrupted());
+      if (interrupted.rowCount)
+        log.warn(`${interrupted.rowCount} earlier job run(s) did not finish; marked failed`);
+      await db.query(ledgerPrune());
+    }
     const now = new Date();
     const all = (await listJobs(db, store)).filter((j) => maintainedKinds.includes(j.kind));
     const due = all.filter((j) => opts.force || isDue(j, now));
@@ -87,9 +88,7 @@ export async function maintain(db: Db, opts: MaintainOptions): Promise<MaintainR
     }
     result.failed = result.jobs.filter((j) => j.status === 'failed').length;
     return result;
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 /** Exit 5 naming every failed job and its error, after the summary has been printed. */

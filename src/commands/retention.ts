@@ -6,7 +6,8 @@ import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
 import { printLine, printRows } from '../output/render.js';
 import { findPolicy, removePolicy, setPolicy, showPolicies } from '../maintenance/policies.js';
-import { applyRetention, dbCutoff, expiredChunks, retentionTarget } from '../maintenance/retention.js';
+import { withMaintenanceLock } from '../maintenance/lock.js';
+import { applyRetention, dbCutoff, retentionTarget, type HeldBack } from '../maintenance/retention.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { formatBytes } from '../util/format.js';
 import { printPolicies, printPolicyChange, when } from '../maintenance/output.js';
@@ -25,6 +26,11 @@ export interface RetentionResult {
     bytes: number;
   }>;
   dropped: string[];
+  /**
+   * Plain mode: set when the cutoff was held back to where the rollup built on the target is complete
+   * (`until`; null when it was never refreshed), so no reading is dropped before it reached the rollups.
+   */
+  heldBack: HeldBack | null;
 }
 
 /**
@@ -53,8 +59,8 @@ export async function retentionRun(
   }
   const cutoff = await dbCutoff(db, age);
   const run = opts.dryRun
-    ? { chunks: await expiredChunks(db, store, target, cutoff), dropped: [] as string[] }
-    : await applyRetention(db, store, target, cutoff);
+    ? await applyRetention(db, store, target, cutoff, true)
+    : await withMaintenanceLock(db, 'retention run', () => applyRetention(db, store, target, cutoff));
   return {
     target: target.name,
     dryRun: opts.dryRun,
@@ -68,6 +74,7 @@ export async function retentionRun(
       bytes: c.bytes,
     })),
     dropped: run.dropped,
+    heldBack: run.heldBack,
   };
 }
 
@@ -116,7 +123,9 @@ export function registerRetention(program: Command): void {
     });
   const run = cmd
     .command('run')
-    .description('drop chunks entirely older than the threshold now; --dry-run lists exactly those chunks')
+    .description(
+      'drop chunks entirely older than the threshold now (plain mode: never past what the rollups hold); --dry-run lists exactly those chunks',
+    )
     .option('--older-than <duration>', "threshold (default: the policy's drop-after)")
     .option('--rollup <bucket>', 'a rollup (e.g. 1h) instead of the raw readings')
     .option('--dry-run', 'list the chunks a real run would drop; drop nothing')
@@ -150,6 +159,14 @@ export function registerRetention(program: Command): void {
         await printLine(
           `${verb} ${n} chunk${n === 1 ? '' : 's'} of ${result.target} older than ${result.olderThan} (before ${when(result.cutoff)}).`,
         );
+        const held = result.heldBack;
+        if (held) {
+          await printLine(
+            held.until
+              ? `held back to ${when(held.until)}: ${held.rollup} is complete only until then; older data stays until it is refreshed.`
+              : `held back: ${held.rollup} was never refreshed; nothing is dropped before it is (iotctl rollup refresh).`,
+          );
+        }
       }
     });
   examples(cmd, [

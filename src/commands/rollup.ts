@@ -6,8 +6,10 @@ import { usageError } from '../errors.js';
 import { log } from '../output/log.js';
 import { printRows } from '../output/render.js';
 import { setPolicy, showPolicies } from '../maintenance/policies.js';
+import { withMaintenanceLock } from '../maintenance/lock.js';
 import {
   refreshRollup,
+  rollupsToRefresh,
   selectRollups,
   type RefreshOptions,
   type RollupRefresh,
@@ -16,16 +18,22 @@ import { parseDuration } from '../util/duration.js';
 import { printPolicies, printPolicyChange, when } from '../maintenance/output.js';
 import { examples, globalOptions, withDb } from './common.js';
 
-/** Refreshes the named rollups (all when none), finest first, so each sees its source up to date. */
+/**
+ * Refreshes the named rollups (all when none), finest first, so each sees its source up to date; with
+ * --since/--all the finer rollups too, over the same window. Holds the maintenance lock.
+ */
 export async function rollupRefresh(db: Db, names: string[], opts: RefreshOptions): Promise<RollupRefresh[]> {
   if (opts.all && opts.since) throw usageError('give --since or --all, not both');
   const store = await loadStore(db);
-  const results: RollupRefresh[] = [];
-  for (const r of selectRollups(store, names)) {
-    log.info(`refreshing ${r.name}...`);
-    results.push(await refreshRollup(db, store, r, opts));
-  }
-  return results;
+  const rollups = rollupsToRefresh(store, names, opts);
+  return withMaintenanceLock(db, 'rollup refresh', async () => {
+    const results: RollupRefresh[] = [];
+    for (const r of rollups) {
+      log.info(`refreshing ${r.name}...`);
+      results.push(await refreshRollup(db, store, r, opts));
+    }
+    return results;
+  });
 }
 
 export function registerRollup(program: Command): void {
@@ -37,7 +45,7 @@ export function registerRollup(program: Command): void {
     .description('bring rollups up to date now (all when none is named)')
     .option(
       '--since <duration>',
-      'recompute buckets this far back (plain mode: for backfills older than the watermark)',
+      'recompute buckets this far back, finer rollups first (plain mode: for backfills older than the watermark)',
     )
     .option('--all', 'recompute every bucket')
     .action(async (names: string[], o, command: Command) => {

@@ -1,14 +1,16 @@
 // `iotctl stats`: one row per chunk (or plain partition) with rows, bytes before and after compression
 // and the ratio, a totals row, and the size of each rollup.
 import type { Command } from 'commander';
-import { plainPartitions, rollupBytes, tsdbChunks, type ChunkRow } from '../db/sql/maintenance.js';
+import { tsdbChunks, type ChunkRow } from '../db/sql/maintenance.js';
+import { partitionsSql } from '../db/sql/partitions.js';
 import { POINTS } from '../db/sql/schema.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
 import { printLine, printRows, renderTable } from '../output/render.js';
 import { formatBytes } from '../util/format.js';
-import { when } from '../maintenance/output.js';
+import { compressionRatio, when } from '../maintenance/output.js';
+import { rollupSizes } from '../maintenance/rollups.js';
 import { examples, globalOptions, parseIntOption, withDb } from './common.js';
 
 export interface ChunkStats {
@@ -41,9 +43,6 @@ export interface StatsResult {
 export const sortColumns = ['time', 'name', 'rows', 'before', 'after', 'ratio'] as const;
 export type SortColumn = (typeof sortColumns)[number];
 
-const ratio = (before: number, after: number) =>
-  after > 0 ? Math.round((before / after) * 100) / 100 : null;
-
 function sortKey(c: ChunkStats, by: SortColumn): number | string {
   switch (by) {
     case 'time':
@@ -61,9 +60,10 @@ function sortKey(c: ChunkStats, by: SortColumn): number | string {
   }
 }
 
-export async function stats(db: Db, opts: { sort: SortColumn; top?: number }): Promise<StatsResult> {
+/** Every chunk, sorted, with totals and rollup sizes. */
+async function allStats(db: Db, sort: SortColumn): Promise<StatsResult> {
   const store = await loadStore(db);
-  const sql = store.mode === 'timescaledb' ? tsdbChunks(store.tsdb!, POINTS) : plainPartitions();
+  const sql = store.mode === 'timescaledb' ? tsdbChunks(store.tsdb!, POINTS) : partitionsSql();
   const rows = (await db.query<ChunkRow>(sql)).rows;
   const chunks = rows.map((r): ChunkStats => ({
     chunk: r.chunk,
@@ -73,7 +73,7 @@ export async function stats(db: Db, opts: { sort: SortColumn; top?: number }): P
     rowsEstimate: r.rows_estimate,
     bytesBefore: r.bytes_before,
     bytesAfter: r.bytes,
-    ratio: r.compressed ? ratio(r.bytes_before, r.bytes) : null,
+    ratio: r.compressed ? compressionRatio(r.bytes_before, r.bytes) : null,
   }));
   const totalBefore = chunks.reduce((s, c) => s + c.bytesBefore, 0);
   const totalAfter = chunks.reduce((s, c) => s + c.bytesAfter, 0);
@@ -83,21 +83,37 @@ export async function stats(db: Db, opts: { sort: SortColumn; top?: number }): P
     rowsEstimate: chunks.reduce((s, c) => s + (c.rowsEstimate ?? 0), 0),
     bytesBefore: totalBefore,
     bytesAfter: totalAfter,
-    ratio: ratio(totalBefore, totalAfter),
+    ratio: compressionRatio(totalBefore, totalAfter),
   };
+
   // Time ascends (oldest first); every other column descends (biggest first).
-  const dir = opts.sort === 'time' || opts.sort === 'name' ? 1 : -1;
+  const dir = sort === 'time' || sort === 'name' ? 1 : -1;
   chunks.sort((a, b) => {
-    const x = sortKey(a, opts.sort);
-    const y = sortKey(b, opts.sort);
+    const x = sortKey(a, sort);
+    const y = sortKey(b, sort);
     return (x < y ? -1 : x > y ? 1 : 0) * dir;
   });
-  const rollups: StatsResult['rollups'] = [];
-  for (const r of store.rollups) {
-    const { rows: size } = await db.query<{ bytes: number }>(rollupBytes(store.mode, r.name));
-    rollups.push({ name: r.name, bytes: size[0]?.bytes ?? 0 });
+  const rollups = await rollupSizes(db, store);
+  return { mode: store.mode, chunks, totals, rollups };
+}
+
+const topOf = (all: StatsResult, top?: number): StatsResult =>
+  top ? { ...all, chunks: all.chunks.slice(0, top) } : all;
+
+/** The first `top` chunks after sorting; totals and rollups cover every chunk. */
+export async function stats(db: Db, opts: { sort: SortColumn; top?: number }): Promise<StatsResult> {
+  return topOf(await allStats(db, opts.sort), opts.top);
+}
+
+/** The time range of every chunk (for the totals row), with loops: a spread would overflow on many chunks. */
+function timeRange(chunks: ChunkStats[]): { from: Date; to: Date } {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const c of chunks) {
+    from = Math.min(from, new Date(c.rangeStart).getTime());
+    to = Math.max(to, new Date(c.rangeEnd).getTime());
   }
-  return { mode: store.mode, chunks: opts.top ? chunks.slice(0, opts.top) : chunks, totals, rollups };
+  return { from: new Date(from), to: new Date(to) };
 }
 
 export function registerStats(program: Command): void {
@@ -110,7 +126,8 @@ export function registerStats(program: Command): void {
       const g = globalOptions(command);
       if (!sortColumns.includes(o.sort))
         throw usageError(`invalid --sort '${o.sort}'`, `use one of ${sortColumns.join(', ')}`);
-      const result = await withDb(g, (db) => stats(db, { sort: o.sort as SortColumn, top: o.top }));
+      const all = await withDb(g, (db) => allStats(db, o.sort as SortColumn));
+      const result = topOf(all, o.top);
       const columns = [
         { key: 'chunk' as const },
         { key: 'rangeStart' as const, header: 'from', format: when },
@@ -142,10 +159,12 @@ export function registerStats(program: Command): void {
       ];
       if (g.format !== 'table') return printRows(g.format, result.chunks, columns, result);
       const t = result.totals;
+      // The totals cover every chunk, and so does their time range (not just the --top rows shown).
+      const range = timeRange(all.chunks);
       const totalRow: ChunkStats = {
         chunk: `total (${t.chunks} chunks, ${t.compressed} compressed)`,
-        rangeStart: new Date(Math.min(...result.chunks.map((c) => new Date(c.rangeStart).getTime()))),
-        rangeEnd: new Date(Math.max(...result.chunks.map((c) => new Date(c.rangeEnd).getTime()))),
+        rangeStart: range.from,
+        rangeEnd: range.to,
         compressed: t.compressed > 0,
         rowsEstimate: t.rowsEstimate,
         bytesBefore: t.bytesBefore,

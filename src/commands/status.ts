@@ -4,11 +4,13 @@ import { listJobs, type JobInfo } from '../db/jobs.js';
 import { SCHEMA } from '../db/sql/ident.js';
 import { listPartitions } from '../db/sql/partitions.js';
 import { POINTS, SERIES } from '../db/sql/schema.js';
-import { loadStore, readStoredConfig, type Store } from '../db/store.js';
+import { loadStore, type Store } from '../db/store.js';
 import type { Capabilities, Db } from '../db/types.js';
 import { IotctlError } from '../errors.js';
 import { printLine, printRows, renderJson, renderTable, writeOut } from '../output/render.js';
 import { formatBytes } from '../util/format.js';
+import { when } from '../maintenance/output.js';
+import { rollupSizes } from '../maintenance/rollups.js';
 import { examples, globalOptions, withDb } from './common.js';
 
 export interface StatusResult {
@@ -41,34 +43,19 @@ async function storeSizes(db: Db, store: Store) {
       [SCHEMA],
     );
     const r = rows[0] as { total: number; compressed: number; bytes: number; rows: number };
-    const rollups = await db.query<{ name: string; bytes: number }>(
-      `SELECT view_name AS name,
-              coalesce(hypertable_size(format('%I.%I', materialization_hypertable_schema,
-                                              materialization_hypertable_name)::regclass), 0)::bigint AS bytes
-         FROM timescaledb_information.continuous_aggregates WHERE view_schema = $1 ORDER BY view_name`,
-      [SCHEMA],
-    );
     return {
       chunks: { total: r.total, compressed: r.compressed },
       bytes: r.bytes,
       rows: r.rows,
-      rollups: rollups.rows,
+      rollups: await rollupSizes(db, store),
     };
   }
-  const parts = (await db.query<{ rows_estimate: number; bytes: number }>(listPartitions)).rows;
-  const rollups: Array<{ name: string; bytes: number }> = [];
-  for (const r of store.rollups) {
-    const res = await db.query<{ bytes: number }>(
-      `SELECT coalesce(pg_total_relation_size(to_regclass($1)), 0)::bigint AS bytes`,
-      [`${SCHEMA}.${r.name}`],
-    );
-    rollups.push({ name: r.name, bytes: res.rows[0]?.bytes ?? 0 });
-  }
+  const parts = (await db.query<{ rows_estimate: number | null; bytes: number }>(listPartitions)).rows;
   return {
     chunks: { total: parts.length, compressed: 0 },
     bytes: parts.reduce((s, p) => s + Number(p.bytes), 0),
-    rows: parts.reduce((s, p) => s + Math.max(0, Number(p.rows_estimate)), 0),
-    rollups,
+    rows: parts.reduce((s, p) => s + Math.max(0, Number(p.rows_estimate ?? 0)), 0),
+    rollups: await rollupSizes(db, store),
   };
 }
 
@@ -81,8 +68,12 @@ export async function status(db: Db): Promise<StatusResult> {
     postgres: caps.serverVersion,
     timescaledb: caps.timescale,
   };
-  const cfg = await readStoredConfig(db);
-  if (!cfg) {
+  // The stored config is read once: loadStore reports a store init has not set up as NOT_INITIALISED.
+  const store = await loadStore(db).catch((err: unknown) => {
+    if (err instanceof IotctlError && err.code === 'NOT_INITIALISED') return null;
+    throw err;
+  });
+  if (!store) {
     return {
       ...base,
       mode: null,
@@ -97,7 +88,6 @@ export async function status(db: Db): Promise<StatusResult> {
       problems: ['iotctl is not initialised here: run `iotctl init`'],
     };
   }
-  const store = await loadStore(db);
   const sizes = await storeSizes(db, store);
   const series = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${SERIES}`);
   const jobs = await listJobs(db, store);
@@ -131,8 +121,6 @@ function describeTimescale(s: StatusResult): string {
   if (t.state === 'available') return `${t.version} available, not installed (run iotctl init)`;
   return `${t.version}${t.license ? ` (${t.license} licence)` : ''}`;
 }
-
-const when = (d: Date | null) => (d ? new Date(d).toISOString().replace('.000Z', 'Z') : '-');
 
 export function registerStatus(program: Command): void {
   const cmd = program
@@ -189,8 +177,8 @@ export function registerStatus(program: Command): void {
               { key: 'id', format: (v) => (v === null ? '-' : String(v)) },
               { key: 'after', format: (v) => String(v ?? '') },
               { key: 'schedule' },
-              { key: 'lastRunStarted', header: 'last run', format: (v) => when(v as Date | null) },
-              { key: 'lastSuccess', header: 'last success', format: (v) => when(v as Date | null) },
+              { key: 'lastRunStarted', header: 'last run', format: when },
+              { key: 'lastSuccess', header: 'last success', format: when },
               { key: 'lastStatus', header: 'status', format: (v) => String(v ?? 'never run') },
               { key: 'totalFailures', header: 'failures', align: 'right' },
             ]),

@@ -2,7 +2,8 @@
 // The embedded database has no background workers and `run_job` does not update job_stats there,
 // so iotctl's own ledger (iotctl.job_runs) is the record of what ran; on a server both are read and
 // the newer wins.
-import { JOB_RUNS, POLICIES, refreshSchedule } from './sql/schema.js';
+import { ledgerSummary } from './sql/maintenance.js';
+import { POLICIES, refreshSchedule } from './sql/schema.js';
 import { SCHEMA } from './sql/ident.js';
 import type { Store } from './store.js';
 import type { Db } from './types.js';
@@ -38,16 +39,7 @@ interface LedgerRow {
 }
 
 export async function readLedger(db: Db): Promise<Map<string, LedgerRow>> {
-  const { rows } = await db.query<LedgerRow>(
-    `SELECT job,
-            max(started_at) AS last_started,
-            (array_agg(status ORDER BY started_at DESC))[1] AS last_status,
-            max(finished_at) FILTER (WHERE status = 'success') AS last_success,
-            count(*)::int AS runs,
-            count(*) FILTER (WHERE status = 'failed')::int AS failures,
-            (array_agg(error ORDER BY started_at DESC) FILTER (WHERE status = 'failed'))[1] AS last_error
-       FROM ${JOB_RUNS} GROUP BY job`,
-  );
+  const { rows } = await db.query<LedgerRow>(ledgerSummary());
   return new Map(rows.map((r) => [r.job, r]));
 }
 
@@ -88,12 +80,22 @@ async function tsdbJobs(db: Db): Promise<TsdbJobRow[]> {
        FROM timescaledb_information.jobs j
        LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
       WHERE j.proc_name LIKE 'policy_%' AND j.hypertable_schema = $1
-      -- refresh before compression before retention, so rollups see rows before they are dropped
-      ORDER BY CASE j.proc_name WHEN 'policy_refresh_continuous_aggregate' THEN 0
-                                WHEN 'policy_compression' THEN 1 ELSE 2 END, j.job_id`,
+      ORDER BY j.job_id`,
     [SCHEMA],
   );
   return rows;
+}
+
+const kindOrder = ['refresh', 'compression', 'retention', 'other'];
+
+/**
+ * The order maintain runs jobs in: refresh before compression before retention, so rollups see rows before
+ * they are dropped; refreshes by rollup position, finest first, each seeing its source up to date.
+ */
+function byRunOrder(store: Store) {
+  return (a: { kind: string; target: string }, b: { kind: string; target: string }) =>
+    kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind) ||
+    rollupOrder(store, a.target) - rollupOrder(store, b.target);
 }
 
 export function jobName(kind: JobInfo['kind'], target: string): string {
@@ -127,10 +129,12 @@ export async function listJobs(db: Db, store: Store): Promise<JobInfo[]> {
         totalRuns: (l?.runs ?? 0) + (embedded ? 0 : (r.total_runs ?? 0)),
         totalFailures: (l?.failures ?? 0) + (embedded ? 0 : (r.total_failures ?? 0)),
         lastError: useLedger ? l.last_error : (r.last_error ?? l?.last_error ?? null),
-        nextStart: embedded ? nextFromLedger(l?.last_started ?? null, r.schedule_seconds) : r.next_start,
+        nextStart: embedded ? nextStartFrom(l?.last_started ?? null, r.schedule_seconds) : r.next_start,
         failing: lastStatus === 'failed',
       });
     }
+    // Refresh jobs run finest rollup first whatever their job ids (re-adding a policy gives it a new, higher id).
+    jobs.sort(byRunOrder(store));
   } else {
     const { rows } = await db.query<{
       kind: string;
@@ -148,14 +152,15 @@ export async function listJobs(db: Db, store: Store): Promise<JobInfo[]> {
       .filter((r) => !rows.some((p) => p.kind === 'refresh' && p.target === r.name))
       .map((r) => {
         const schedule = refreshSchedule(r.bucket);
-        return { kind: 'refresh', target: r.name, after: null, schedule, seconds: intervalSeconds(schedule) };
+        return {
+          kind: 'refresh',
+          target: r.name,
+          after: null,
+          schedule: schedule.interval,
+          seconds: schedule.ms / 1000,
+        };
       });
-    const order = ['refresh', 'compression', 'retention'];
-    const plainJobs = [...rows, ...refreshDefaults].sort(
-      (a, b) =>
-        order.indexOf(a.kind) - order.indexOf(b.kind) ||
-        rollupOrder(store, a.target) - rollupOrder(store, b.target),
-    );
+    const plainJobs = [...rows, ...refreshDefaults].sort(byRunOrder(store));
     for (const p of plainJobs) {
       const name = jobName(p.kind as JobInfo['kind'], p.target);
       const l = ledger.get(name);
@@ -173,7 +178,7 @@ export async function listJobs(db: Db, store: Store): Promise<JobInfo[]> {
         totalRuns: l?.runs ?? 0,
         totalFailures: l?.failures ?? 0,
         lastError: l?.last_error ?? null,
-        nextStart: nextFromLedger(l?.last_started ?? null, p.seconds),
+        nextStart: nextStartFrom(l?.last_started ?? null, p.seconds),
         failing: l?.last_status === 'failed',
       });
     }
@@ -196,17 +201,9 @@ function latest(a: Date | null, b: Date | null): Date | null {
 }
 
 /** Next start as iotctl schedules it: one schedule interval after the last run began (null: due now). */
-function nextFromLedger(lastStarted: Date | null, scheduleSeconds: number | null): Date | null {
+export function nextStartFrom(lastStarted: Date | null, scheduleSeconds: number | null): Date | null {
   if (!lastStarted || scheduleSeconds === null) return null;
   return new Date(new Date(lastStarted).getTime() + scheduleSeconds * 1000);
-}
-
-const secondsPer: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 };
-
-/** Seconds in an interval written as `N unit(s)` (the form parseDuration produces). */
-function intervalSeconds(interval: string): number {
-  const m = /^(\d+) (second|minute|hour|day|week)s?$/.exec(interval);
-  return m ? Number(m[1]) * (secondsPer[m[2] as string] as number) : 0;
 }
 
 /** Finest rollup first; points (and anything else) after the rollups. */

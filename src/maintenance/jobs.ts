@@ -1,6 +1,6 @@
 // Running policy jobs: TimescaleDB's own job procedure via run_job, or iotctl's plain-mode equivalent,
 // each recorded in the ledger; and deciding which jobs are due.
-import type { JobInfo } from '../db/jobs.js';
+import { nextStartFrom, type JobInfo } from '../db/jobs.js';
 import { runJob as runJobSql } from '../db/sql/timescale.js';
 import type { Store } from '../db/store.js';
 import type { Db } from '../db/types.js';
@@ -10,15 +10,12 @@ import { refreshRollup } from './rollups.js';
 
 export const maintainedKinds: ReadonlyArray<JobInfo['kind']> = ['refresh', 'compression', 'retention'];
 
-/** Due when it never ran, or its schedule interval has passed since its last run began. */
-export function isDue(job: JobInfo, now: Date): boolean {
-  if (!job.lastRunStarted || job.scheduleSeconds === null) return true;
-  return new Date(job.lastRunStarted).getTime() + job.scheduleSeconds * 1000 <= now.getTime();
-}
+/** When iotctl next runs it: one schedule interval after its last run began (null: it never ran, due now). */
+export const dueAt = (job: JobInfo): Date | null => nextStartFrom(job.lastRunStarted, job.scheduleSeconds);
 
-export function dueAt(job: JobInfo): Date | null {
-  if (!job.lastRunStarted || job.scheduleSeconds === null) return null;
-  return new Date(new Date(job.lastRunStarted).getTime() + job.scheduleSeconds * 1000);
+export function isDue(job: JobInfo, now: Date): boolean {
+  const due = dueAt(job);
+  return due === null || due.getTime() <= now.getTime();
 }
 
 async function runPlainJob(db: Db, store: Store, job: JobInfo): Promise<unknown> {
@@ -30,7 +27,7 @@ async function runPlainJob(db: Db, store: Store, job: JobInfo): Promise<unknown>
   if (job.kind === 'retention') {
     const target = retentionTarget(store, job.target === 'points' ? undefined : job.target);
     const run = await applyRetention(db, store, target, await dbCutoff(db, job.after as string));
-    return { cutoff: run.cutoff, dropped: run.dropped };
+    return { cutoff: run.cutoff, dropped: run.dropped, heldBack: run.heldBack };
   }
   throw new Error(`iotctl cannot run a ${job.kind} job in plain PostgreSQL mode`);
 }

@@ -7,6 +7,10 @@ import type { PolicyChange } from './policies.js';
 export const when = (v: unknown): string =>
   v ? new Date(v as Date).toISOString().replace('.000Z', 'Z') : '-';
 
+/** bytes before / bytes after, to two decimals; null when there is no after. */
+export const compressionRatio = (before: number, after: number | null): number | null =>
+  after ? Math.round((before / after) * 100) / 100 : null;
+
 export async function printPolicyChange(format: Format, change: PolicyChange): Promise<void> {
   if (format !== 'table')
     return printRows(format, [change], [{ key: 'job' }, { key: 'value' }, { key: 'status' }], change);

@@ -82,6 +82,18 @@ describe('maintain on the embedded database', () => {
     });
     expect(c.rangeStart).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
+
+  it('stats --top: the totals row spans every chunk, not only the rows shown', async () => {
+    const all = JSON.parse((await runCli(['stats', '--db', dir, '--json'])).stdout);
+    expect(all.chunks.length).toBeGreaterThanOrEqual(2);
+    const top = await runCli(['stats', '--db', dir, '--sort', 'time', '--top', '1']);
+    expect(top.code).toBe(0);
+    const total = top.stdout.split('\n').find((l) => l.includes('total ('))!;
+    const cells = total.split('│').map((c) => c.trim());
+    const iso = (v: string) => new Date(v).toISOString().replace('.000Z', 'Z');
+    expect(cells).toContain(iso(all.chunks[0].rangeStart));
+    expect(cells).toContain(iso(all.chunks[all.chunks.length - 1].rangeEnd));
+  });
 });
 
 describe('maintain on a PostgreSQL server', () => {

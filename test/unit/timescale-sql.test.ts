@@ -102,6 +102,12 @@ describe('TimescaleDB maintenance SQL by version', () => {
     ).toBe(
       "SELECT add_continuous_aggregate_policy('iotctl.rollup_1m', start_offset => NULL, end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '5 minutes', if_not_exists => true, buckets_per_batch => 0)",
     );
+    // Regression: with retention on the source, an open start refreshed over dropped chunks and deleted history.
+    expect(
+      addRefreshPolicy('iotctl.rollup_1m', '1 minute', '5 minutes', undefined, '2878 minutes').text,
+    ).toBe(
+      "SELECT add_continuous_aggregate_policy('iotctl.rollup_1m', start_offset => INTERVAL '2878 minutes', end_offset => INTERVAL '1 minute', schedule_interval => INTERVAL '5 minutes', if_not_exists => true)",
+    );
     expect(removeRefreshPolicy('iotctl.rollup_1m').text).toBe(
       "SELECT remove_continuous_aggregate_policy('iotctl.rollup_1m', if_exists => true)",
     );

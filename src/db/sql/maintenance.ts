@@ -3,8 +3,16 @@
 import type { Duration } from '../../util/duration.js';
 import type { Sql } from '../types.js';
 import { SCHEMA, qualified } from './ident.js';
-import { JOB_RUNS, META, POINTS, POLICIES, bucketExpr, type StoreMode } from './schema.js';
+import { JOB_RUNS, META, POINTS, POLICIES, ROLLUP_LOCK_KEY, bucketExpr, type StoreMode } from './schema.js';
 import { chunkCompressionStatsFn, type TsdbVersion } from './timescale.js';
+
+/** The advisory lock every maintenance run takes (maintain, jobs run, rollup refresh, retention and compress
+ * runs): the bytes of "iotctlmt" as a bigint. */
+export const MAINTENANCE_LOCK_KEY = 7597419066901163380n;
+export { ROLLUP_LOCK_KEY };
+
+/** Ledger rows older than this are pruned by maintain. */
+export const LEDGER_KEEP = '90 days';
 
 /** Columns every chunk listing returns (TimescaleDB chunks and plain partitions alike). */
 export interface ChunkRow {
@@ -56,28 +64,6 @@ export function dropChunksOlderThan(relation: string, olderThan: Date): Sql {
   };
 }
 
-/** Plain partitions of iotctl.points in the ChunkRow shape; with $1, only those entirely older than it. */
-export function plainPartitions(olderThan?: Date): Sql {
-  return {
-    text: `SELECT * FROM (
-  SELECT n.nspname || '.' || c.relname AS chunk,
-         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz AS range_start,
-         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS range_end,
-         false AS compressed,
-         (CASE WHEN c.reltuples >= 0 THEN c.reltuples END)::bigint AS rows_estimate,
-         pg_total_relation_size(c.oid)::bigint AS bytes_before,
-         pg_total_relation_size(c.oid)::bigint AS bytes
-    FROM pg_inherits i
-    JOIN pg_class c ON c.oid = i.inhrelid
-    JOIN pg_class p ON p.oid = i.inhparent
-    JOIN pg_namespace n ON n.oid = p.relnamespace
-   WHERE n.nspname = '${SCHEMA}' AND p.relname = 'points'
-) parts${olderThan ? ' WHERE range_end <= $1::timestamptz' : ''}
- ORDER BY range_start`,
-    values: olderThan ? [olderThan] : [],
-  };
-}
-
 /** Rollup rows of a plain rollup table whose bucket ends at or before $1, in the ChunkRow shape. */
 export function plainRollupExpired(rollup: string, bucket: Duration, olderThan: Date): Sql {
   const table = qualified(rollup);
@@ -87,7 +73,7 @@ export function plainRollupExpired(rollup: string, bucket: Duration, olderThan: 
     text: `SELECT '${table}' AS chunk, e.range_start, e.range_end, false AS compressed, e.n AS rows_estimate,
        ${bytes} AS bytes_before, ${bytes} AS bytes
   FROM (SELECT min(bucket) AS range_start, max(bucket) + $2::interval AS range_end, count(*)::bigint AS n
-          FROM ${table} WHERE bucket + $2::interval <= $1::timestamptz) e
+          FROM ${table} WHERE bucket <= $1::timestamptz - $2::interval) e
  WHERE e.n > 0`,
     values: [olderThan, bucket.interval],
   };
@@ -95,7 +81,7 @@ export function plainRollupExpired(rollup: string, bucket: Duration, olderThan: 
 
 export function deletePlainRollupExpired(rollup: string, bucket: Duration, olderThan: Date): Sql {
   return {
-    text: `DELETE FROM ${qualified(rollup)} WHERE bucket + $2::interval <= $1::timestamptz`,
+    text: `DELETE FROM ${qualified(rollup)} WHERE bucket <= $1::timestamptz - $2::interval`,
     values: [olderThan, bucket.interval],
   };
 }
@@ -127,13 +113,6 @@ ON CONFLICT (series_id, bucket) DO UPDATE
 }
 
 export const watermarkKey = (rollup: string) => `watermark:${rollup}`;
-
-export function readWatermark(rollup: string): Sql {
-  return {
-    text: `SELECT (value->>'until')::timestamptz AS until FROM ${META} WHERE key = $1`,
-    values: [watermarkKey(rollup)],
-  };
-}
 
 export function writeWatermark(rollup: string, until: Date): Sql {
   return {
@@ -187,18 +166,131 @@ export function deletePlainPolicy(kind: string, target: string): Sql {
   return { text: `DELETE FROM ${POLICIES} WHERE kind = $1 AND target = $2`, values: [kind, target] };
 }
 
-/** Bytes of a rollup: a continuous aggregate's rows live in its materialisation hypertable. */
-export function rollupBytes(mode: StoreMode, rollup: string): Sql {
+/** Bytes of each rollup named, in the order given, in one query; a continuous aggregate's rows live in its
+ * materialisation hypertable. */
+export function rollupSizes(mode: StoreMode, rollups: string[]): Sql {
   if (mode === 'timescaledb') {
     return {
-      text: `SELECT coalesce(hypertable_size(format('%I.%I', materialization_hypertable_schema,
-                                               materialization_hypertable_name)::regclass), 0)::bigint AS bytes
-  FROM timescaledb_information.continuous_aggregates WHERE view_schema = $1 AND view_name = $2`,
-      values: [SCHEMA, rollup],
+      text: `SELECT r.name, coalesce(CASE WHEN ca.view_name IS NOT NULL THEN hypertable_size(format('%I.%I',
+              ca.materialization_hypertable_schema, ca.materialization_hypertable_name)::regclass) END, 0)::bigint AS bytes
+  FROM unnest($2::text[]) WITH ORDINALITY r(name, i)
+  LEFT JOIN timescaledb_information.continuous_aggregates ca ON ca.view_schema = $1 AND ca.view_name = r.name
+ ORDER BY r.i`,
+      values: [SCHEMA, rollups],
     };
   }
   return {
-    text: 'SELECT coalesce(pg_total_relation_size(to_regclass($1)), 0)::bigint AS bytes',
-    values: [qualified(rollup)],
+    text: `SELECT r.name, coalesce(pg_total_relation_size(to_regclass(format('%I.%I', $1::text, r.name))), 0)::bigint AS bytes
+  FROM unnest($2::text[]) WITH ORDINALITY r(name, i) ORDER BY r.i`,
+    values: [SCHEMA, rollups],
+  };
+}
+
+export const dirtyKey = (rollup: string) => `dirty:${rollup}`;
+
+/** Inside a refresh transaction: the exclusive rollup lock, then the database's now(). */
+export function lockRollupsExclusive(): Sql {
+  return {
+    text: 'SELECT pg_advisory_xact_lock($1::bigint), now() AS now',
+    values: [ROLLUP_LOCK_KEY.toString()],
+  };
+}
+
+/** A rollup's watermark, its dirty mark and its source's watermark, in one read. */
+export function readRollupState(rollup: string, source: string | null): Sql {
+  return {
+    text: `SELECT (SELECT (value->>'until')::timestamptz FROM ${META} WHERE key = $1) AS until,
+       (SELECT (value->>'from')::timestamptz FROM ${META} WHERE key = $2) AS dirty_from,
+       (SELECT (value->>'until')::timestamptz FROM ${META} WHERE key = $3) AS source_until`,
+    values: [watermarkKey(rollup), dirtyKey(rollup), source === null ? null : watermarkKey(source)],
+  };
+}
+
+/** Where a plain rollup's source starts: the oldest partition of points, or the source rollup's first bucket. */
+export function plainSourceStart(source: string | null): Sql {
+  if (source !== null) return { text: `SELECT min(bucket) AS start FROM ${qualified(source)}` };
+  return {
+    text: `SELECT min((regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz) AS start
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = to_regclass('${POINTS}')`,
+  };
+}
+
+/** dirty:<rollup> = least(existing, from). */
+export function markDirty(rollup: string, from: Date): Sql {
+  return {
+    text: `INSERT INTO ${META} (key, value) VALUES ($1, jsonb_build_object('from', $2::text))
+ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('from',
+  CASE WHEN (${META}.value->>'from')::timestamptz <= $2::timestamptz THEN ${META}.value->>'from' ELSE $2::text END),
+  updated_at = now()`,
+    values: [dirtyKey(rollup), from.toISOString()],
+  };
+}
+
+export function clearDirty(rollup: string): Sql {
+  return { text: `DELETE FROM ${META} WHERE key = $1`, values: [dirtyKey(rollup)] };
+}
+
+/** Plain mode: how far raw data (or a rollup) may be dropped: until the rollup built on it is complete. */
+export function readCompleteUntil(rollup: string): Sql {
+  return {
+    text: `SELECT CASE WHEN d.from_ts IS NULL OR d.from_ts > w.until THEN w.until ELSE d.from_ts END AS until
+  FROM (SELECT (SELECT (value->>'until')::timestamptz FROM ${META} WHERE key = $1) AS until) w,
+       (SELECT (SELECT (value->>'from')::timestamptz FROM ${META} WHERE key = $2) AS from_ts) d`,
+    values: [watermarkKey(rollup), dirtyKey(rollup)],
+  };
+}
+
+/** Retention ages (ms) of the TimescaleDB retention policies on points and the rollups. */
+export function tsdbRetentionAges(): Sql {
+  return {
+    text: `SELECT hypertable_name AS target,
+       (extract(epoch FROM (config->>'drop_after')::interval) * 1000)::float8 AS ms
+  FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' AND hypertable_schema = $1`,
+    values: [SCHEMA],
+  };
+}
+
+/** The refresh policies with their schedule and start_offset (ms; null for an open start). */
+export function tsdbRefreshPolicies(): Sql {
+  return {
+    text: `SELECT hypertable_name AS rollup, schedule_interval::text AS schedule,
+       (extract(epoch FROM (config->>'start_offset')::interval) * 1000)::float8 AS start_ms
+  FROM timescaledb_information.jobs
+ WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = $1`,
+    values: [SCHEMA],
+  };
+}
+
+/** Leftover 'running' rows: only called while holding the maintenance lock, so none of them is still running. */
+export function ledgerMarkInterrupted(): Sql {
+  return {
+    text: `UPDATE ${JOB_RUNS} SET status = 'failed', finished_at = clock_timestamp(),
+       error = 'interrupted: the run did not finish' WHERE status = 'running'`,
+  };
+}
+
+export function ledgerPrune(): Sql {
+  return { text: `DELETE FROM ${JOB_RUNS} WHERE started_at < now() - $1::interval`, values: [LEDGER_KEEP] };
+}
+
+/**
+ * Per job: the latest run (DISTINCT ON over the (job, started_at DESC) index), the latest failure, and counts
+ * over the ledger, which maintain keeps to LEDGER_KEEP.
+ */
+export function ledgerSummary(): Sql {
+  return {
+    text: `WITH latest AS (
+  SELECT DISTINCT ON (job) job, started_at, status FROM ${JOB_RUNS} ORDER BY job, started_at DESC
+), failure AS (
+  SELECT DISTINCT ON (job) job, error FROM ${JOB_RUNS} WHERE status = 'failed' ORDER BY job, started_at DESC
+), counts AS (
+  SELECT job, count(*)::int AS runs, count(*) FILTER (WHERE status = 'failed')::int AS failures,
+         max(finished_at) FILTER (WHERE status = 'success') AS last_success
+    FROM ${JOB_RUNS} GROUP BY job
+)
+SELECT l.job, l.started_at AS last_started, l.status AS last_status, c.last_success, c.runs, c.failures,
+       f.error AS last_error
+  FROM latest l JOIN counts c USING (job) LEFT JOIN failure f USING (job)`,
   };
 }

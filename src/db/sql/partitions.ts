@@ -3,6 +3,9 @@ import { POINTS } from './schema.js';
 import { SCHEMA } from './ident.js';
 import type { Sql } from '../types.js';
 
+/** Plain mode keeps this many partitions ready ahead of now (init and maintain). */
+export const PARTITIONS_AHEAD = 7;
+
 export function partitionStart(timeMs: number, intervalMs: number): number {
   return Math.floor(timeMs / intervalMs) * intervalMs;
 }
@@ -18,17 +21,31 @@ export function createPartition(startMs: number, intervalMs: number): string {
   return `CREATE TABLE IF NOT EXISTS ${SCHEMA}.${partitionName(startMs)} PARTITION OF ${POINTS} FOR VALUES FROM ('${from}') TO ('${to}')`;
 }
 
-/** Partitions of iotctl.points with their bounds, oldest first. */
-export const listPartitions: Sql = {
-  text: `SELECT c.relname AS name,
-        (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz AS range_start,
-        (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS range_end,
-        c.reltuples::bigint AS rows_estimate,
-        pg_total_relation_size(c.oid)::bigint AS bytes
-   FROM pg_inherits i
-   JOIN pg_class c ON c.oid = i.inhrelid
-   JOIN pg_class p ON p.oid = i.inhparent
-   JOIN pg_namespace n ON n.oid = p.relnamespace
-  WHERE n.nspname = '${SCHEMA}' AND p.relname = 'points'
-  ORDER BY 2`,
-};
+/**
+ * Partitions of iotctl.points with their bounds from the catalog, oldest first, in the chunk-listing shape
+ * (chunk, range_start, range_end, compressed, rows_estimate, bytes_before, bytes); with `olderThan`, only
+ * those entirely older than it. The one catalog query for partition bounds.
+ */
+export function partitionsSql(olderThan?: Date): Sql {
+  return {
+    text: `SELECT * FROM (
+  SELECT n.nspname || '.' || c.relname AS chunk,
+         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz AS range_start,
+         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS range_end,
+         false AS compressed,
+         (CASE WHEN c.reltuples >= 0 THEN c.reltuples END)::bigint AS rows_estimate,
+         pg_total_relation_size(c.oid)::bigint AS bytes_before,
+         pg_total_relation_size(c.oid)::bigint AS bytes
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid
+    JOIN pg_class p ON p.oid = i.inhparent
+    JOIN pg_namespace n ON n.oid = p.relnamespace
+   WHERE n.nspname = '${SCHEMA}' AND p.relname = 'points'
+) parts${olderThan ? ' WHERE range_end <= $1::timestamptz' : ''}
+ ORDER BY range_start`,
+    values: olderThan ? [olderThan] : [],
+  };
+}
+
+/** Every partition of iotctl.points, oldest first. */
+export const listPartitions: Sql = partitionsSql();

@@ -8,14 +8,7 @@ import { BUCKET_ORIGIN_SQL } from '../../util/buckets.js';
 import type { Duration } from '../../util/duration.js';
 import type { Sql } from '../types.js';
 import { SCHEMA, literal, qualified } from './ident.js';
-import {
-  addCompressionPolicy,
-  addRefreshPolicy,
-  addRetentionPolicy,
-  createHypertable,
-  enableCompression,
-  type TsdbVersion,
-} from './timescale.js';
+import { addRefreshPolicy, createHypertable, enableCompression, type TsdbVersion } from './timescale.js';
 
 export type StoreMode = 'timescaledb' | 'plain';
 
@@ -63,14 +56,11 @@ const jobExists = (proc: string, table: string): Sql => ({
   values: [proc, SCHEMA, table],
 });
 
-const policyRowExists = (kind: string, target: string): Sql => ({
-  text: `SELECT EXISTS (SELECT 1 FROM ${POLICIES} WHERE kind = $1 AND target = $2) AS exists`,
-  values: [kind, target],
-});
+const FIVE_MINUTES: Duration = { text: '5m', ms: 300_000, interval: '5 minutes' };
 
 /** Refresh schedule for a rollup: as often as its bucket, but never more than every 5 minutes. */
-export function refreshSchedule(bucket: Duration): string {
-  return bucket.ms < 300_000 ? '5 minutes' : bucket.interval;
+export function refreshSchedule(bucket: Duration): Duration {
+  return bucket.ms < FIVE_MINUTES.ms ? FIVE_MINUTES : bucket;
 }
 
 export function schemaSteps(mode: StoreMode, opts: InitOptions, tsdb?: TsdbVersion): SchemaStep[] {
@@ -197,35 +187,8 @@ FROM ${POINTS} p JOIN ${SERIES} s ON s.id = p.series_id`,
 
   steps.push(...rollupSteps(mode, opts.rollups, tsdb));
 
-  if (opts.compressAfter) {
-    if (mode === 'timescaledb') {
-      steps.push({
-        object: `compression policy on ${POINTS} (after ${opts.compressAfter.text})`,
-        exists: jobExists('policy_compression', 'points'),
-        statements: [addCompressionPolicy(tsdb as TsdbVersion, POINTS, opts.compressAfter.interval)],
-      });
-    }
-  }
-  if (opts.retention) {
-    if (mode === 'timescaledb') {
-      steps.push({
-        object: `retention policy on ${POINTS} (drop after ${opts.retention.text})`,
-        exists: jobExists('policy_retention', 'points'),
-        statements: [addRetentionPolicy(POINTS, opts.retention.interval)],
-      });
-    } else {
-      steps.push({
-        object: `retention policy on ${POINTS} (drop partitions after ${opts.retention.text})`,
-        exists: policyRowExists('retention', 'points'),
-        statements: [
-          {
-            text: `INSERT INTO ${POLICIES} (kind, target, after, schedule) VALUES ('retention', 'points', $1::interval, INTERVAL '1 day') ON CONFLICT DO NOTHING`,
-            values: [opts.retention.interval],
-          },
-        ],
-      });
-    }
-  }
+  // Compression and retention policies are not schema: init applies them through setPolicy.
+  if (mode === 'plain') steps.push(...stalenessSteps(opts.rollups));
   return steps;
 }
 
@@ -267,9 +230,9 @@ WITH NO DATA`,
           ],
         },
         {
-          object: `refresh policy on ${name} (every ${refreshSchedule(bucket)})`,
+          object: `refresh policy on ${name} (every ${refreshSchedule(bucket).text})`,
           exists: jobExists('policy_refresh_continuous_aggregate', rollupName(bucket)),
-          statements: [addRefreshPolicy(name, bucket.interval, refreshSchedule(bucket), tsdb)],
+          statements: [addRefreshPolicy(name, bucket.interval, refreshSchedule(bucket).interval, tsdb)],
         },
       );
     } else {
@@ -294,4 +257,77 @@ WITH NO DATA`,
     source = name;
   }
   return steps;
+}
+
+/**
+ * Plain mode: taken shared (transaction-level) by the staleness trigger on iotctl.points and exclusive by a
+ * rollup refresh, so a refresh never misses a change committed while it computes. Re-exported by ./maintenance.ts.
+ */
+export const ROLLUP_LOCK_KEY = 7597419066901163381n;
+export const DIRTY_FUNCTION = qualified('mark_rollup_dirty');
+
+/**
+ * The body of the plain-mode staleness trigger: changed rows older than the finest rollup's watermark mark that
+ * rollup dirty from their earliest time (dirty:<rollup> = least(existing, min)). Rows at or after the watermark
+ * are covered by the next refresh anyway, so ordinary ingest never writes the row and workers do not contend.
+ */
+export function dirtyFunctionBody(finest: string): string {
+  return `
+DECLARE
+  changed timestamptz;
+  complete timestamptz;
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(${ROLLUP_LOCK_KEY});
+  SELECT (value->>'until')::timestamptz INTO complete FROM ${META} WHERE key = ${literal(`watermark:${finest}`)};
+  IF complete IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    SELECT min(time) INTO changed FROM new_rows;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT min(time) INTO changed FROM old_rows;
+  ELSE
+    SELECT least((SELECT min(time) FROM new_rows), (SELECT min(time) FROM old_rows)) INTO changed;
+  END IF;
+  IF changed < complete THEN
+    INSERT INTO ${META} (key, value) VALUES (${literal(`dirty:${finest}`)}, jsonb_build_object('from', changed))
+    ON CONFLICT (key) DO UPDATE
+      SET value = jsonb_build_object('from', least((${META}.value->>'from')::timestamptz, changed)), updated_at = now();
+  END IF;
+  RETURN NULL;
+END
+`;
+}
+
+/**
+ * Plain mode only: the statement-level triggers (one per event: transition tables allow one event per trigger)
+ * that keep dirty:<finest rollup> for late readings. The function names the finest rollup, so the step compares
+ * the function's body and replaces it when the rollups change.
+ */
+function stalenessSteps(rollups: Duration[]): SchemaStep[] {
+  if (rollups.length === 0) return [];
+  const finest = rollupName([...rollups].sort((a, b) => a.ms - b.ms)[0] as Duration);
+  const body = dirtyFunctionBody(finest);
+  const triggers = [
+    ['INSERT', 'REFERENCING NEW TABLE AS new_rows'],
+    ['UPDATE', 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'],
+    ['DELETE', 'REFERENCING OLD TABLE AS old_rows'],
+  ];
+  return [
+    {
+      object: `staleness trigger on ${POINTS} (marks ${qualified(finest)} dirty for late readings)`,
+      exists: {
+        text: `SELECT coalesce((SELECT prosrc = $1 FROM pg_proc WHERE oid = to_regprocedure($2)), false)
+   AND (SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass($3) AND tgname LIKE 'points_mark_dirty_%') = 3 AS exists`,
+        values: [body, `${DIRTY_FUNCTION}()`, POINTS],
+      },
+      statements: [
+        `CREATE OR REPLACE FUNCTION ${DIRTY_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$${body}$fn$`,
+        ...triggers.flatMap(([event, refs]) => [
+          `DROP TRIGGER IF EXISTS points_mark_dirty_${(event as string).toLowerCase()} ON ${POINTS}`,
+          `CREATE TRIGGER points_mark_dirty_${(event as string).toLowerCase()} AFTER ${event} ON ${POINTS} ${refs} FOR EACH STATEMENT EXECUTE FUNCTION ${DIRTY_FUNCTION}()`,
+        ]),
+      ],
+    },
+  ];
 }

@@ -78,13 +78,22 @@ export function removeRetentionPolicy(table: string): Sql {
 /** From 2.19 refresh policies take buckets_per_batch (default 1 from 2.21, 10 later). */
 export const hasBatchedRefresh = (v: TsdbVersion) => atLeast(v, 2, 19);
 
-export function addRefreshPolicy(view: string, endOffset: string, schedule: string, v?: TsdbVersion): Sql {
-  // start_offset NULL: refresh every invalidated range, so backfilled history reaches the rollup too.
+export function addRefreshPolicy(
+  view: string,
+  endOffset: string,
+  schedule: string,
+  v?: TsdbVersion,
+  startOffset: string | null = null,
+): Sql {
+  // start_offset NULL (no retention on the source): refresh every invalidated range, so backfilled history
+  // reaches the rollup too. With retention on the source the caller passes an offset shorter than it:
+  // a refresh over dropped chunks would delete the rollup's rows for them.
   // buckets_per_batch 0: one batch per run. Measured on the embedded 2.23, the default batching refreshed
   // a 1-minute rollup of 576k readings in 252 s; one batch took 11 s.
   const batching = v && hasBatchedRefresh(v) ? ', buckets_per_batch => 0' : '';
+  const start = startOffset === null ? 'NULL' : `INTERVAL ${literal(startOffset)}`;
   return {
-    text: `SELECT add_continuous_aggregate_policy(${literal(view)}, start_offset => NULL, end_offset => INTERVAL ${literal(endOffset)}, schedule_interval => INTERVAL ${literal(schedule)}, if_not_exists => true${batching})`,
+    text: `SELECT add_continuous_aggregate_policy(${literal(view)}, start_offset => ${start}, end_offset => INTERVAL ${literal(endOffset)}, schedule_interval => INTERVAL ${literal(schedule)}, if_not_exists => true${batching})`,
   };
 }
 
