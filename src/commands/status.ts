@@ -1,10 +1,11 @@
 // `iotctl status`: what am I connected to, and is everything healthy.
 import type { Command } from 'commander';
 import { listJobs, type JobInfo } from '../db/jobs.js';
-import { SCHEMA } from '../db/sql/ident.js';
+import { tsdbChunks, type ChunkRow } from '../db/sql/maintenance.js';
 import { listPartitions } from '../db/sql/partitions.js';
 import { POINTS, SERIES } from '../db/sql/schema.js';
 import { loadStore, type Store } from '../db/store.js';
+import type { TsdbVersion } from '../db/sql/timescale.js';
 import type { Capabilities, Db } from '../db/types.js';
 import { IotctlError } from '../errors.js';
 import { printLine, printRows, renderJson, renderTable, writeOut } from '../output/render.js';
@@ -31,30 +32,19 @@ export interface StatusResult {
   problems: string[];
 }
 
+/** Chunk counts, rows and bytes from the same listing `stats` shows, so the two always agree. */
 async function storeSizes(db: Db, store: Store) {
-  if (store.mode === 'timescaledb') {
-    const { rows } = await db.query<{ total: number; compressed: number; bytes: number; rows: number }>(
-      `SELECT (SELECT count(*)::int FROM timescaledb_information.chunks
-                WHERE hypertable_schema = $1 AND hypertable_name = 'points') AS total,
-              (SELECT count(*)::int FROM timescaledb_information.chunks
-                WHERE hypertable_schema = $1 AND hypertable_name = 'points' AND is_compressed) AS compressed,
-              coalesce(hypertable_size('${POINTS}'), 0)::bigint AS bytes,
-              coalesce(approximate_row_count('${POINTS}'), 0)::bigint AS rows`,
-      [SCHEMA],
-    );
-    const r = rows[0] as { total: number; compressed: number; bytes: number; rows: number };
-    return {
-      chunks: { total: r.total, compressed: r.compressed },
-      bytes: r.bytes,
-      rows: r.rows,
-      rollups: await rollupSizes(db, store),
-    };
-  }
-  const parts = (await db.query<{ rows_estimate: number | null; bytes: number }>(listPartitions)).rows;
+  const chunks =
+    store.mode === 'timescaledb'
+      ? (await db.query<ChunkRow>(tsdbChunks(store.tsdb as TsdbVersion, POINTS))).rows
+      : (await db.query<{ rows_estimate: number | null; bytes: number }>(listPartitions)).rows.map((p) => ({
+          ...p,
+          compressed: false,
+        }));
   return {
-    chunks: { total: parts.length, compressed: 0 },
-    bytes: parts.reduce((s, p) => s + Number(p.bytes), 0),
-    rows: parts.reduce((s, p) => s + Math.max(0, Number(p.rows_estimate ?? 0)), 0),
+    chunks: { total: chunks.length, compressed: chunks.filter((c) => c.compressed).length },
+    bytes: chunks.reduce((s, c) => s + Number(c.bytes), 0),
+    rows: chunks.reduce((s, c) => s + Math.max(0, Number(c.rows_estimate ?? 0)), 0),
     rollups: await rollupSizes(db, store),
   };
 }

@@ -1,6 +1,7 @@
 // `stats`, `compress run` and `compress undo`: per-chunk figures before and after compression, JSON shape pinned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressRun, compressUndo } from '../../src/commands/compress.js';
+import { status } from '../../src/commands/status.js';
 import { stats } from '../../src/commands/stats.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
@@ -90,6 +91,11 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
     }
     expect(after.totals.compressed).toBe(compressed.length);
     expect(after.totals.ratio).toBeGreaterThan(1);
+    // Regression: status counted no rows in compressed chunks (approximate_row_count skips them).
+    const st = await status(db);
+    expect(st.chunks).toEqual({ total: after.chunks.length, compressed: compressed.length });
+    expect(st.rowsEstimate).toBe(after.chunks.reduce((sum, c) => sum + (c.rowsEstimate ?? 0), 0));
+    expect(st.rowsEstimate).toBeGreaterThan(0);
     // Nothing left to do: a second run is a no-op.
     expect((await compressRun(db, { olderThan: parseDuration('3d'), dryRun: false })).chunks).toEqual([]);
 
