@@ -1,19 +1,19 @@
-// Compression figures: loads a generated set (1,000 devices x 3 metrics, random walks) and the four real
-// data sets in ../shared/data into fresh embedded databases, runs `compress run`, and prints bytes
-// before/after, the ratio and the seconds per million rows.
-// Usage: npm run build && node bench/compress.js [rows=5000000] [--no-shared]
+// Compression figures: loads a generated set (1,000 devices x 3 metrics, random walks) and, when
+// IOTCTL_SAMPLE_DATA names a folder holding them, the four public sample data sets (uci_air_quality/,
+// beijing_air_quality/, ampds2_electricity/, uci_occupancy/; sources in fixtures/README.md) into fresh
+// embedded databases, runs `compress run`, and prints bytes before/after, the ratio and the seconds per
+// million rows.
+// Usage: npm run build && [IOTCTL_SAMPLE_DATA=DIR] node bench/compress.js [rows=5000000] [--no-shared]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compressRun } from '../dist/commands/compress.js';
 import { init, parseRollups } from '../dist/commands/init.js';
 import { openDb } from '../dist/db/connect.js';
 import { setLogLevel } from '../dist/output/log.js';
 import { parseDuration } from '../dist/util/duration.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const SHARED = path.resolve(here, '../../shared/data');
+const SHARED = process.env.IOTCTL_SAMPLE_DATA ? path.resolve(process.env.IOTCTL_SAMPLE_DATA) : null;
 const args = process.argv.slice(2);
 const ROWS = Number(args.find((a) => /^\d+$/.test(a)) ?? 5_000_000);
 const BATCH = 200_000;
@@ -230,7 +230,7 @@ process.stdout.write(
 const results = [];
 const gen = generated(ROWS);
 results.push(await measure(`generated (1000 dev x 3)`, '1d', gen.series, gen.rows));
-if (!args.includes('--no-shared') && fs.existsSync(SHARED)) {
+if (!args.includes('--no-shared') && SHARED && fs.existsSync(SHARED)) {
   for (const [name, interval, set] of sharedSets())
     results.push(await measure(name, interval, set.series, set.rows));
 }

@@ -1,5 +1,5 @@
 // `iotctl ingest` against real databases (embedded TimescaleDB and the test PostgreSQL server): every
-// input shape, the committed fixtures of the four shared data sets, malformed input, conflicts, limits.
+// input shape, the committed fixtures of the four public sample data sets, malformed input, conflicts, limits.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -368,7 +368,7 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     },
   );
 
-  describe('the four shared data sets (committed excerpts) load with their documented options', () => {
+  describe('the four public sample data sets (committed excerpts) load with their documented options', () => {
     it('UCI Air Quality: ; separated, Date + Time columns, decimal commas, -200 missing, separator-only lines', async () => {
       const s = await ingest(
         db,
