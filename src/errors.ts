@@ -21,7 +21,10 @@ export const exitCodeTable: ReadonlyArray<[number, string]> = [
   [ExitCode.usage, 'usage or configuration error (unknown command, bad flag value, bad input file)'],
   [ExitCode.connection, 'cannot connect: refused, authentication failed, unknown database'],
   [ExitCode.rejected, 'ingest finished but some rows were rejected (see --rejects)'],
-  [ExitCode.checkFailed, 'a check failed: a job is failing (status, jobs, maintain)'],
+  [
+    ExitCode.checkFailed,
+    'a check failed: a job is failing (status, jobs, maintain), or silent sensors (query latest --stale)',
+  ],
   [ExitCode.busy, 'busy: another iotctl holds the data directory or the maintenance lock'],
   [ExitCode.tooManyErrors, 'ingest stopped: --max-errors exceeded'],
   [ExitCode.database, 'database error: permission denied, missing object, failed statement'],
