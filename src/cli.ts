@@ -36,6 +36,8 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'more detail on stderr, stack traces on errors')
     .showSuggestionAfterError()
     .exitOverride()
+    // commander echoes arguments in its errors ("unknown command 'postgres://u:pw@…'"): scrub them too.
+    .configureOutput({ writeErr: (text) => process.stderr.write(redact(text, undefined)) })
     .addHelpText('after', helpFooter);
   for (const register of commands) register(program);
   for (const sub of program.commands) sub.exitOverride();

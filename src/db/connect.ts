@@ -92,8 +92,15 @@ function serverTarget(spec: string, source: string, env: NodeJS.ProcessEnv): Tar
       });
     }
     if (url.password) {
-      secrets.push(url.password, decodeURIComponent(url.password));
+      secrets.push(url.password, safeDecode(url.password));
       url.password = '***';
+    }
+    for (const key of ['password', 'sslpassword']) {
+      const value = url.searchParams.get(key);
+      if (value) {
+        secrets.push(value, encodeURIComponent(value));
+        url.searchParams.set(key, '***');
+      }
     }
     const host = url.hostname || env.PGHOST || 'localhost';
     if (!url.hostname) url.hostname = host.startsWith('/') ? 'localhost' : host;
@@ -106,14 +113,27 @@ function serverTarget(spec: string, source: string, env: NodeJS.ProcessEnv): Tar
   return { kind: 'server', display, connectionString: urlText || undefined, source, secrets };
 }
 
-/** Replaces every secret of the target in a text that is about to be printed. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Replaces every secret of the target in a text that is about to be printed, and any password that looks
+ * like one (`scheme://user:PASSWORD@`, `password=...`) even when it belongs to no resolved target, such as
+ * a URL that commander echoes back in "unknown command".
+ */
 export function redact(text: string, target: Target | undefined): string {
-  if (!target) return text;
   let out = text;
-  for (const secret of target.secrets) {
+  for (const secret of target?.secrets ?? []) {
     if (secret) out = out.split(secret).join('***');
   }
-  return out;
+  return out
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s'"]*:)[^@\s'"]+@/gi, '$1***@')
+    .replace(/(\b(?:ssl)?password=)('[^']*'|[^\s&'"]+)/gi, '$1***');
 }
 
 export async function openDb(opts: ConnectOptions = {}): Promise<Db> {

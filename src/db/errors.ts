@@ -18,7 +18,9 @@ export function isTransientError(err: unknown): boolean {
   if (code.startsWith('08')) return true;
   if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
   const message = (err as PgLikeError)?.message ?? '';
-  return /Connection terminated|connection ended|server closed the connection/i.test(message);
+  return /Connection terminated|connection ended|server closed the connection|timeout exceeded when trying to connect/i.test(
+    message,
+  );
 }
 
 export function mapDbError(err: unknown, target: Target): IotctlError {
@@ -27,6 +29,25 @@ export function mapDbError(err: unknown, target: Target): IotctlError {
   const code = e.code ?? '';
   const raw = redact(e.message ?? String(err), target);
   const where = target.display;
+  if (/SASL: .*password must be a string|no password (was )?(supplied|provided)/i.test(raw)) {
+    return new IotctlError(
+      'AUTH',
+      `authentication failed for ${where}: the server wants a password and none was given`,
+      {
+        hint: 'put it in the URL, in PGPASSWORD, or in ~/.pgpass',
+        cause: err,
+      },
+    );
+  }
+  if (/timeout exceeded when trying to connect/i.test(raw)) {
+    return new IotctlError('CONNECTION', `cannot connect to ${where}: connection timed out`, {
+      hint: 'check that the server is running and reachable',
+      cause: err,
+    });
+  }
+  if (['ECONNRESET', 'EPIPE'].includes(code)) {
+    return new IotctlError('CONNECTION', `lost connection to ${where}: ${raw}`, { cause: err });
+  }
   if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN'].includes(code)) {
     return new IotctlError('CONNECTION', `cannot connect to ${where}: ${describeSocketError(code)}`, {
       hint: 'check that the server is running and the host and port are right',

@@ -153,6 +153,9 @@ export async function openServerDb(target: Target, opts: { poolSize: number }): 
     types,
     application_name: 'iotctl',
     connectionTimeoutMillis: 15_000,
+    // Half-open connections (a server that vanished without a FIN) are noticed instead of hanging.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);

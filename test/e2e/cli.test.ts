@@ -64,6 +64,16 @@ describe('iotctl as a subprocess', () => {
     expect(fmt.code).toBe(2);
   });
 
+  it('a URL typed where a command goes is echoed without its password (exit 2)', async () => {
+    const r = await runCli([`postgres://bob:${PASSWORD}@127.0.0.1/iot`, 'status']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'postgres://bob:***@127.0.0.1/iot'");
+    expect(r.stderr).not.toContain(PASSWORD);
+    const q = await runCli(['status', '--db', `postgres://bob@127.0.0.1:1/iot?password=${PASSWORD}`]);
+    expect(q.code).toBe(3);
+    expect(q.stderr).not.toContain(PASSWORD);
+  });
+
   it('a refused port gives one line, the redacted target and exit 3', async () => {
     const port = await closedPort();
     const r = await runCli(['status', '--db', `postgres://bob:${PASSWORD}@127.0.0.1:${port}/iot`]);
@@ -115,6 +125,15 @@ describe('iotctl as a subprocess', () => {
         await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
         await admin.end();
       }
+    });
+
+    it('no password for a server that wants one: authentication failed, exit 3', async () => {
+      const u = new URL(serverUrl());
+      u.password = '';
+      const r = await runCli(['status', '--db', u.toString()], { env: { PGPASSWORD: '' } });
+      if (process.env.IOTCTL_TEST_DATABASE_URL && r.code === 0) return; // external server with trust auth
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/^error: authentication failed for postgres:\/\/postgres@/);
     });
 
     it('an unknown database: one line, exit 3', async () => {

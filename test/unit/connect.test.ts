@@ -56,4 +56,19 @@ describe('target resolution', () => {
     expect(t.display).toBe('postgres://:***@db/iot');
     expect(t.secrets).toContain('p w');
   });
+
+  it('redacts passwords given as query parameters, and URL passwords of no resolved target', () => {
+    const t = resolveTarget({ db: 'postgres://bob@db/iot?password=hunter2&sslpassword=k3y', env: {} });
+    expect(t.display).toBe('postgres://bob@db/iot?password=***&sslpassword=***');
+    expect(redact('failed: hunter2 k3y', t)).toBe('failed: *** ***');
+    expect(redact("unknown command 'postgres://u:pw-123@h/db'", undefined)).toBe(
+      "unknown command 'postgres://u:***@h/db'",
+    );
+    expect(redact("host=h password='a b' dbname=x", undefined)).toBe('host=h password=*** dbname=x');
+  });
+
+  it('a malformed percent-encoded password is a secret, not a crash', () => {
+    const t = resolveTarget({ db: 'postgres://bob:a%zz@db/iot', env: {} });
+    expect(t.display).toBe('postgres://bob:***@db/iot');
+  });
 });

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { resolveTarget } from '../../src/db/connect.js';
+import { isTransientError, mapDbError } from '../../src/db/errors.js';
+
+const target = resolveTarget({ db: 'postgres://bob:pw-9@db/iot', env: {} });
+
+describe('database error mapping', () => {
+  it('maps driver errors without a SQLSTATE to the connection exit code', () => {
+    const sasl = mapDbError(
+      new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'),
+      target,
+    );
+    expect(sasl).toMatchObject({ code: 'AUTH', exitCode: 3 });
+    expect(sasl.message).toMatch(/none was given/);
+    const reset = mapDbError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), target);
+    expect(reset).toMatchObject({ code: 'CONNECTION', exitCode: 3 });
+    expect(mapDbError(new Error('timeout exceeded when trying to connect'), target)).toMatchObject({
+      exitCode: 3,
+    });
+  });
+
+  it('maps SQLSTATEs and never shows the password', () => {
+    const e = mapDbError(
+      Object.assign(new Error('password authentication failed for user "bob" (pw-9)'), { code: '28P01' }),
+      target,
+    );
+    expect(e).toMatchObject({ code: 'AUTH', exitCode: 3 });
+    const denied = mapDbError(
+      Object.assign(new Error('permission denied for schema iotctl pw-9'), { code: '42501' }),
+      target,
+    );
+    expect(denied).toMatchObject({ code: 'PERMISSION', exitCode: 8 });
+    expect(denied.message).not.toContain('pw-9');
+  });
+
+  it('knows which errors a retry can fix', () => {
+    for (const code of ['57P01', '53300', '40001', '08006', 'ECONNRESET']) {
+      expect(isTransientError(Object.assign(new Error('x'), { code }))).toBe(true);
+    }
+    expect(isTransientError(Object.assign(new Error('x'), { code: '23505' }))).toBe(false);
+  });
+});
