@@ -26,11 +26,25 @@ export class PartitionManager {
       const start = partitionStart(t, this.intervalMs);
       if (!known.has(start)) missing.add(start);
     }
+    let created = 0;
     for (const start of [...missing].sort((a, b) => a - b)) {
-      await this.db.exec(createPartition(start, this.intervalMs));
+      try {
+        await this.db.exec(createPartition(start, this.intervalMs));
+        created++;
+      } catch (err) {
+        // CREATE TABLE IF NOT EXISTS still races with a concurrent creator (cron's maintain beside an
+        // ingest): the loser sees 42P07 or a unique violation on pg_type. The partition exists then.
+        const code = ((err as { cause?: { code?: string } }).cause ?? {}).code;
+        if (code !== '42P07' && code !== '23505') throw err;
+      }
       known.add(start);
     }
-    return missing.size;
+    return created;
+  }
+
+  /** Forgets what it knew (after retention dropped partitions): the next call reads the catalog again. */
+  forget(): void {
+    this.known = null;
   }
 
   /** Creates partitions from the current one to `ahead` intervals into the future. */
