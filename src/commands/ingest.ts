@@ -31,7 +31,7 @@ import type { EpochUnit } from '../ingest/time.js';
 import { log } from '../output/log.js';
 import { printLine, printRows } from '../output/render.js';
 import { parseDuration } from '../util/duration.js';
-import { examples, globalOptions, parseIntOption, withDb } from './common.js';
+import { examples, globalOptions, parseIntOption, withDb, type GlobalOptions } from './common.js';
 
 export interface IngestOptions {
   inputs: string[];
@@ -51,6 +51,8 @@ export interface IngestOptions {
   stdin?: Readable;
   signal?: AbortSignal;
   onProgress?: (p: IngestProgress) => void;
+  /** Called with the summary of what was committed when a fatal error is about to end the load. */
+  onFatal?: (partial: IngestSummary) => Promise<void> | void;
 }
 
 export interface IngestProgress {
@@ -78,17 +80,18 @@ export interface IngestSummary {
   seconds: number;
   rowsPerSecond: number;
   dryRun: boolean;
-  /** Why reading stopped early: --max-errors exceeded or SIGINT/SIGTERM. */
-  stopped: 'max_errors' | 'interrupted' | null;
+  /** Why reading stopped early: --max-errors exceeded, SIGINT/SIGTERM, or a fatal error (the summary goes to onFatal). */
+  stopped: 'max_errors' | 'interrupted' | 'error' | null;
 }
 
 const SHOWN_REJECTS = 5;
 
 export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
-  const specs = resolveInputs(opts.inputs);
+  const specs = resolveInputs(opts.inputs, opts.rejectsPath);
   const store = await loadStore(db);
   const validator = new Validator(opts.mapping);
+  const stop = new AbortController();
   const loader = opts.dryRun
     ? undefined
     : new Loader(db, {
@@ -100,6 +103,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         partitions: store.mode === 'plain' ? new PartitionManager(db, store.chunkInterval.ms) : undefined,
         onRetry: (err, attempt) =>
           log.warn(`retrying a batch (attempt ${attempt + 1}): ${(err as Error).message}`),
+        signal: stop.signal,
       });
   const rejects = opts.rejectsPath ? new RejectsFile(opts.rejectsPath) : undefined;
   const acc = { read: 0, rejected: 0, nulls: 0, valid: 0, rejects: {} as Record<string, number> };
@@ -109,7 +113,6 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
   let bytes = 0;
   let stopped: IngestSummary['stopped'] = null;
   let lastProgress = 0;
-  const stop = new AbortController();
   // The input being read: closed on a signal so that a read waiting on a quiet stdin ends too.
   let current: Readable | undefined;
   const onAbort = () => {
@@ -163,10 +166,12 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
       let header: string[] | undefined = opts.columns;
       let mapper: RecordMapper | undefined =
         format === 'ndjson' ? ndjsonMapper(opts.mapping, validator) : undefined;
+      // A whole-row reject stands for as many readings as the row carries (one per metric column when wide).
+      let readingsPerRow = 1;
       const handle = async (rec: InputRecord): Promise<boolean> => {
         line = rec.line;
         raw = rec.raw;
-        if (rec.error) sink.reject('csv_syntax', rec.error, 1);
+        if (rec.error) sink.reject('csv_syntax', rec.error, readingsPerRow);
         else if (format === 'csv') {
           const fields = rec.fields as string[];
           if (!header) {
@@ -179,6 +184,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
             try {
               const built = csvMapper(header, fields, opts.mapping, validator);
               mapper = built.mapper;
+              readingsPerRow = built.readingsPerRow;
               log.verbose(`${file}: ${built.describe}`);
             } catch (err) {
               throw wrapUsage(err);
@@ -232,31 +238,40 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
     await loader?.finish();
   } catch (err) {
     await loader?.stop();
-    throw err;
+    // A signal that cut a retry short: the batch was rolled back, and that is an ordinary interruption.
+    const interrupted = err instanceof IotctlError && err.code === 'INTERRUPTED' && stopped === 'interrupted';
+    if (!interrupted) {
+      stopped = 'error';
+      await opts.onFatal?.(summary());
+      throw err;
+    }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await rejects?.close();
   }
+  return summary();
 
-  const seconds = (Date.now() - started) / 1000;
-  const c = loader?.counts ?? { loaded: acc.valid, updated: 0, duplicates: 0, batches: 0, retries: 0 };
-  return {
-    files: specs.map((s) => s.name),
-    read: acc.read,
-    loaded: c.loaded,
-    updated: c.updated,
-    rejected: acc.rejected,
-    duplicates: c.duplicates,
-    nulls: acc.nulls,
-    rejects: acc.rejects,
-    rejectsFile: opts.rejectsPath ?? null,
-    batches: c.batches,
-    retries: c.retries,
-    seconds: Math.round(seconds * 1000) / 1000,
-    rowsPerSecond: seconds > 0 ? Math.round(acc.read / seconds) : acc.read,
-    dryRun: opts.dryRun,
-    stopped,
-  };
+  function summary(): IngestSummary {
+    const seconds = (Date.now() - started) / 1000;
+    const c = loader?.counts ?? { loaded: acc.valid, updated: 0, duplicates: 0, batches: 0, retries: 0 };
+    return {
+      files: specs.map((s) => s.name),
+      read: acc.read,
+      loaded: c.loaded,
+      updated: c.updated,
+      rejected: acc.rejected,
+      duplicates: c.duplicates,
+      nulls: acc.nulls,
+      rejects: acc.rejects,
+      rejectsFile: opts.rejectsPath ?? null,
+      batches: c.batches,
+      retries: c.retries,
+      seconds: Math.round(seconds * 1000) / 1000,
+      rowsPerSecond: seconds > 0 ? Math.round(acc.read / seconds) : acc.read,
+      dryRun: opts.dryRun,
+      stopped,
+    };
+  }
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -311,6 +326,27 @@ function summaryRows(s: IngestSummary): Array<{ item: string; value: string | nu
     { item: 'readings/s', value: s.rowsPerSecond },
   );
   return rows;
+}
+
+/** The summary on stdout (the accounting line for tables) and the reasons for rejects on stderr. */
+async function printSummary(format: GlobalOptions['format'], summary: IngestSummary): Promise<void> {
+  if (format === 'json') await printRows('json', [], [], summary);
+  else {
+    await printRows(format, summaryRows(summary), [{ key: 'item' }, { key: 'value', align: 'right' }]);
+    if (format === 'table') {
+      await printLine(
+        `read ${summary.read} = loaded ${summary.loaded} + rejected ${summary.rejected} + duplicates ${summary.duplicates} + nulls ${summary.nulls}` +
+          (summary.loaded === 0 && summary.read > 0 && !summary.dryRun ? ' (0 new readings)' : ''),
+      );
+    }
+  }
+  const reasons = Object.entries(summary.rejects);
+  if (reasons.length) {
+    log.warn(
+      `${summary.rejected} readings rejected: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}` +
+        (summary.rejectsFile ? ` (details in ${summary.rejectsFile})` : ''),
+    );
+  }
 }
 
 export function registerIngest(program: Command): void {
@@ -410,7 +446,11 @@ export function registerIngest(program: Command): void {
       const t0 = Date.now();
       let summary: IngestSummary;
       try {
-        summary = await withDb(g, (db) => ingest(db, { ...opts, signal: aborter.signal }), {
+        const onFatal = async (partial: IngestSummary) => {
+          spinner?.stop();
+          await printSummary(g.format, partial);
+        };
+        summary = await withDb(g, (db) => ingest(db, { ...opts, signal: aborter.signal, onFatal }), {
           poolSize: opts.workers + 1,
         });
       } finally {
@@ -418,23 +458,7 @@ export function registerIngest(program: Command): void {
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
       }
-      if (g.format === 'json') await printRows('json', [], [], summary);
-      else {
-        await printRows(g.format, summaryRows(summary), [{ key: 'item' }, { key: 'value', align: 'right' }]);
-        if (g.format === 'table') {
-          await printLine(
-            `read ${summary.read} = loaded ${summary.loaded} + rejected ${summary.rejected} + duplicates ${summary.duplicates} + nulls ${summary.nulls}` +
-              (summary.loaded === 0 && summary.read > 0 && !summary.dryRun ? ' (0 new readings)' : ''),
-          );
-        }
-      }
-      const reasons = Object.entries(summary.rejects);
-      if (reasons.length) {
-        log.warn(
-          `${summary.rejected} readings rejected: ${reasons.map(([r, n]) => `${r} ${n}`).join(', ')}` +
-            (summary.rejectsFile ? ` (details in ${summary.rejectsFile})` : ''),
-        );
-      }
+      await printSummary(g.format, summary);
       if (summary.stopped === 'interrupted') {
         throw new IotctlError('INTERRUPTED', `interrupted: ${summary.loaded} readings committed`);
       }

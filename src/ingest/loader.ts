@@ -26,6 +26,8 @@ export interface LoaderOptions {
   /** Plain PostgreSQL mode: partitions are created before rows arrive for them. */
   partitions?: PartitionManager;
   onRetry?: (err: unknown, attempt: number) => void;
+  /** Ends a retry wait at once (SIGINT must not sit out --retry-timeout). */
+  signal?: AbortSignal;
 }
 
 export interface LoaderCounts {
@@ -36,17 +38,34 @@ export interface LoaderCounts {
   retries: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`; false when `signal` was aborted first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(ok);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 function transient(err: unknown): boolean {
   return isTransientError(err) || isTransientError((err as { cause?: unknown })?.cause);
 }
 
-/** Runs fn again after transient errors, backing off from 250 ms to 5 s, until `timeoutMs` has passed. */
+/**
+ * Runs fn again after transient errors, backing off from 250 ms to 5 s, until `timeoutMs` has passed;
+ * an abort during a wait ends it with an INTERRUPTED error (the batch was not committed).
+ */
 export async function withRetry<T>(
   fn: () => Promise<T>,
   timeoutMs: number,
   onRetry?: (err: unknown, attempt: number) => void,
+  signal?: AbortSignal,
 ): Promise<T> {
   const start = Date.now();
   let wait = 250;
@@ -56,7 +75,11 @@ export async function withRetry<T>(
     } catch (err) {
       if (!transient(err) || Date.now() - start + wait > timeoutMs) throw err;
       onRetry?.(err, attempt);
-      await sleep(wait);
+      if (!(await sleep(wait, signal))) {
+        throw new IotctlError('INTERRUPTED', 'interrupted while retrying a batch (rolled back)', {
+          cause: err,
+        });
+      }
       wait = Math.min(wait * 2, 5000);
     }
   }
@@ -131,14 +154,23 @@ export class Loader {
     // Slow inputs (tail -F | iotctl ingest -) still become queryable about --flush-interval after arrival.
     this.timer = setInterval(
       () => {
-        if (this.batch && Date.now() - this.batch.started >= opts.flushIntervalMs) void this.flush();
+        // A failure is kept in this.failure and surfaces through add() and finish(), not as an
+        // unhandled rejection.
+        if (this.batch && Date.now() - this.batch.started >= opts.flushIntervalMs)
+          this.flush().catch(() => undefined);
       },
       Math.max(20, Math.floor(opts.flushIntervalMs / 4)),
     );
     this.timer.unref();
   }
 
-  /** Adds a reading; returns a promise (to await) when the batch was full and has been handed on. */
+  /** Batches handed to flush() whose dispatch (series, partitions, a free worker) has not finished. */
+  private queued = 0;
+
+  /**
+   * Adds a reading; returns a promise (to await) when the batch was full and has been handed on, or
+   * when batches flushed by the timer still wait for a worker (so a slow database holds the reader back).
+   */
   add(
     device: string,
     metric: string,
@@ -163,7 +195,8 @@ export class Loader {
     b.us[b.n] = us;
     b.value[b.n] = value;
     b.n++;
-    return b.n >= this.opts.batchSize ? this.flush() : undefined;
+    if (b.n >= this.opts.batchSize) return this.flush();
+    return this.queued > 0 ? this.chain : undefined;
   }
 
   /** Hands the current batch on; resolves once it is prepared and a worker has taken it. */
@@ -171,11 +204,13 @@ export class Loader {
     const batch = this.batch;
     if (batch) {
       this.batch = null;
+      this.queued++;
       this.chain = this.chain
         .then(() => (this.failure ? undefined : this.dispatch(batch)))
         .catch((err) => {
           this.failure ??= err;
-        });
+        })
+        .finally(() => this.queued--);
     }
     return this.chain.then(() => {
       if (this.failure) throw this.failure;
@@ -303,6 +338,6 @@ export class Loader {
   }
 
   private retrying<T>(fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, this.opts.retryTimeoutMs, this.retried);
+    return withRetry(fn, this.opts.retryTimeoutMs, this.retried, this.opts.signal);
   }
 }

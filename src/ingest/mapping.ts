@@ -122,7 +122,8 @@ export class Validator {
   private readonly nullText: Set<string>;
   private readonly nullNumbers: number[];
   readonly parseTime: TimeParser;
-  private readonly latestUs: number;
+  /** The --max-future cutoff, moved on with the clock when a time passes it (a stdin ingest runs for days). */
+  private latestUs: number;
 
   constructor(readonly opts: MapOptions) {
     this.nullText = new Set(['', 'na', 'n/a', 'null', 'none', ...opts.nulls.map(norm)]);
@@ -152,7 +153,10 @@ export class Validator {
   timeProblem(us: number | null, text: string): [RejectReason, string] | null {
     if (us === null || !Number.isFinite(us)) return ['bad_time', `cannot read time '${text}'`];
     if (us < MIN_US) return ['bad_time', `time ${text} is before the year 1`];
-    if (us > this.latestUs) return ['future_time', `time ${text} is more than --max-future ahead`];
+    if (us > this.latestUs) {
+      this.latestUs = (Date.now() + this.opts.maxFutureMs) * 1000;
+      if (us > this.latestUs) return ['future_time', `time ${text} is more than --max-future ahead`];
+    }
     return null;
   }
 
@@ -168,6 +172,16 @@ export class Validator {
   ) {
     let value: number | RejectReason;
     if (valueIn === null || valueIn === undefined) return sink.nulls(1);
+    // PostgreSQL cannot store NUL in text (22021) or \u0000 in jsonb (22P05): one such reading must
+    // not abort the load.
+    if (
+      device.includes('\0') ||
+      metric.includes('\0') ||
+      (unit !== null && unit.includes('\0')) ||
+      (tags !== null && hasNul(tags))
+    ) {
+      return sink.reject('invalid_utf8', `${metric}: a NUL character in the device, metric, unit or tags`, 1);
+    }
     if (typeof valueIn === 'number') value = Number.isFinite(valueIn) ? valueIn : 'not_finite';
     else if (typeof valueIn === 'boolean') value = valueIn ? 1 : 0;
     else if (typeof valueIn === 'string') {
@@ -191,6 +205,8 @@ export class Validator {
     sink.reading(device, metric, us, value, unit, tags);
   }
 }
+
+const hasNul = (json: string) => json.includes('\0') || json.includes('\\u0000');
 
 function short(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
@@ -262,7 +278,7 @@ export function csvMapper(
   firstRow: string[],
   opts: MapOptions,
   v: Validator,
-): { mapper: RecordMapper; describe: string } {
+): { mapper: RecordMapper; describe: string; readingsPerRow: number } {
   const time = timeReader(header, opts, v);
   const deviceCol = opts.device === undefined ? findColumn('device_id', header, opts.map) : undefined;
   if (opts.device === undefined && deviceCol === undefined) {
@@ -319,6 +335,7 @@ export function csvMapper(
     };
     return {
       mapper,
+      readingsPerRow: 1,
       describe: `long format: time=${time.columns.map((i) => header[i]).join('+')}, device=${constDevice ?? deviceCol}, metric=${metricCol}, value=${valueCol}`,
     };
   }
@@ -362,6 +379,7 @@ export function csvMapper(
   };
   return {
     mapper,
+    readingsPerRow: n,
     describe: `wide format: time=${time.columns.map((i) => header[i]).join('+')}, device=${constDevice ?? deviceCol}, metrics=${metricNames.join(',')}`,
   };
 }

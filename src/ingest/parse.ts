@@ -81,9 +81,11 @@ export function splitCsvRecord(text: string, delimiter: string): string[] {
   }
 }
 
-/** True when `text` ends inside a quoted field (one that opened at a field start), so the record goes on. */
-export function endsInsideQuotes(text: string, delimiter: string): boolean {
-  let inQuotes = false;
+/**
+ * True when `text` ends inside a quoted field (one that opened at a field start), so the record goes on.
+ * `inQuotes` is the state at its start: continuation lines are scanned once each, not the whole record.
+ */
+export function endsInsideQuotes(text: string, delimiter: string, inQuotes = false): boolean {
   let fieldStart = true;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -100,33 +102,54 @@ export function endsInsideQuotes(text: string, delimiter: string): boolean {
   return inQuotes;
 }
 
-const MAX_RECORD = 1 << 20;
+/** A quoted field may span lines up to these limits; past them its opening quote is taken as stray. */
+const MAX_QUOTED_BYTES = 64 * 1024;
+const MAX_QUOTED_LINES = 1000;
+/** A longer line (no newline in sight) is rejected rather than held in memory. */
+const MAX_LINE = 1 << 20;
 
 /**
  * A transform from CSV bytes to arrays of InputRecord (one array per chunk, to keep stream overhead
- * per row low). Handles a BOM, CRLF, blank lines and quoted fields spanning lines; a record that
- * cannot be read (an unclosed quote) becomes an error record.
+ * per row low). Handles a BOM, CRLF, blank lines and quoted fields spanning lines. A quote that never
+ * closes (within the limits above, or by the end) rejects only its opening line; the lines after it are
+ * read again as records, so one stray quote cannot swallow good rows.
  */
 export function csvRecordStream(delimiter: string): Transform {
   const decoder = new StringDecoder('utf8');
   let rest = '';
   let line = 0;
-  let open: { start: number; text: string } | null = null;
+  /** Dropping the rest of an over-long line, up to its newline. */
+  let overlong: { line: number; head: string } | null = null;
+  let open: { start: number; first: string; lines: Array<[number, string]>; bytes: number } | null = null;
   const take = (out: InputRecord[], raw0: string) => {
     line++;
-    const raw = raw0.endsWith('\r') ? raw0.slice(0, -1) : raw0;
+    record(out, line, raw0.endsWith('\r') ? raw0.slice(0, -1) : raw0);
+  };
+  const record = (out: InputRecord[], at: number, raw: string) => {
     if (open) {
-      open.text += '\n' + raw;
-      if (endsInsideQuotes(open.text, delimiter) && open.text.length < MAX_RECORD) return;
-      const { start, text } = open;
+      open.lines.push([at, raw]);
+      open.bytes += raw.length + 1;
+      if (endsInsideQuotes(raw, delimiter, true)) {
+        if (open.bytes > MAX_QUOTED_BYTES || open.lines.length >= MAX_QUOTED_LINES) reopen(out);
+        return;
+      }
+      const { start, first, lines } = open;
       open = null;
-      return push(out, start, text);
+      return push(out, start, [first, ...lines.map((l) => l[1])].join('\n'));
     }
+    if (at === 1) raw = raw.replace(/^\uFEFF/, '');
     if (raw.includes('"') && endsInsideQuotes(raw, delimiter)) {
-      open = { start: line, text: raw };
+      open = { start: at, first: raw, lines: [], bytes: raw.length };
       return;
     }
-    push(out, line, line === 1 ? raw.replace(/^\uFEFF/, '') : raw);
+    push(out, at, raw);
+  };
+  /** The open quote is stray: reject its line, read the lines it held again. */
+  const reopen = (out: InputRecord[]) => {
+    const { start, first, lines } = open!;
+    open = null;
+    push(out, start, first);
+    for (const [at, raw] of lines) record(out, at, raw);
   };
   const push = (out: InputRecord[], at: number, raw: string) => {
     if (raw.trim() === '') return;
@@ -141,21 +164,36 @@ export function csvRecordStream(delimiter: string): Transform {
     // Each object is a whole chunk of records: buffer few of them, or memory grows with the queue.
     readableHighWaterMark: 2,
     transform(chunk: Buffer, _enc, cb) {
-      const text = rest + decoder.write(chunk);
+      let text = rest + decoder.write(chunk);
       const out: InputRecord[] = [];
       let start = 0;
+      if (overlong) {
+        const nl = text.indexOf('\n');
+        if (nl < 0) return cb(null, out);
+        line = overlong.line;
+        out.push({ line, raw: overlong.head, error: `line longer than ${MAX_LINE} characters` });
+        overlong = null;
+        text = text.slice(nl + 1);
+      }
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
         take(out, text.slice(start, nl));
         start = nl + 1;
       }
       rest = text.slice(start);
+      if (rest.length > MAX_LINE) {
+        overlong = { line: line + 1, head: rest.slice(0, 200) };
+        rest = '';
+      }
       cb(null, out);
     },
     flush(cb) {
       const out: InputRecord[] = [];
       const text = rest + decoder.end();
-      if (text !== '') take(out, text);
-      if (open) push(out, open.start, open.text);
+      if (overlong) {
+        line = overlong.line;
+        out.push({ line, raw: overlong.head, error: `line longer than ${MAX_LINE} characters` });
+      } else if (text !== '') take(out, text);
+      while (open) reopen(out);
       cb(null, out);
     },
   });

@@ -46,16 +46,30 @@ function expandGlob(pattern: string): string[] {
   return bases.filter((f) => fs.existsSync(f) && fs.statSync(f).isFile());
 }
 
-/** Expands the command-line inputs: globs in order, `-` kept as stdin; missing files are a usage error. */
-export function resolveInputs(args: string[]): InputSpec[] {
+const realpath = (file: string) => {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Expands the command-line inputs: globs in order, `-` kept as stdin; missing files are a usage error.
+ * The rejects file (`exclude`) is never an input, though a glob matches it (it is rewritten as we read).
+ */
+export function resolveInputs(args: string[], exclude?: string): InputSpec[] {
   if (args.length === 0) throw usageError('no input given', 'name one or more files, a glob, or - for stdin');
+  const excluded = exclude === undefined ? undefined : realpath(exclude);
   const out: InputSpec[] = [];
   for (const arg of args) {
     if (arg === '-') {
       out.push({ name: '-' });
       continue;
     }
-    const files = /[*?]/.test(arg) ? expandGlob(arg) : [arg];
+    const files = (/[*?]/.test(arg) ? expandGlob(arg) : [arg]).filter(
+      (f) => excluded === undefined || realpath(f) !== excluded,
+    );
     if (files.length === 0) throw new IotctlError('INPUT', `no files match ${arg}`);
     for (const f of files) {
       let st: fs.Stats;

@@ -74,9 +74,16 @@ export function zoneConverter(tz: string): LocalToUtc {
     if (new Date(local).getUTCDate() !== d) return null; // 31 April and the like
     let ms = local;
     if (offsetOf) {
-      ms = local - offsetOf(local);
-      const again = offsetOf(ms);
-      if (local - again !== ms) ms = local - again;
+      // The offsets a day before and after bracket any transition. Of the two candidate instants keep
+      // those whose own offset matches; in an overlap the later one (as PostgreSQL does), in a gap the
+      // time moved forward by the gap (local - the earlier offset).
+      const oA = offsetOf(local - 86_400_000);
+      const oB = offsetOf(local + 86_400_000);
+      const a = local - oA;
+      const b = local - oB;
+      const aFits = offsetOf(a) === oA;
+      const bFits = offsetOf(b) === oB;
+      ms = aFits && bFits ? Math.max(a, b) : bFits ? b : a;
     }
     return ms * 1000 + us;
   };

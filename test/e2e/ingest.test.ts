@@ -88,6 +88,17 @@ describe.each(['embedded', 'server'] as const)('iotctl ingest (%s)', (kind) => {
     expect(missing.stderr).toMatch(/cannot read .*nope\.csv: no such file/);
   });
 
+  it('a fatal error in the second file still prints the summary of what was committed', async () => {
+    const good = path.join(tmp, 'fatal-good.csv');
+    const bad = path.join(tmp, 'fatal-bad.csv');
+    fs.writeFileSync(good, 'time,device_id,metric,value\n2024-05-02T00:00:00Z,fatal-1,t,1\n');
+    fs.writeFileSync(bad, 'when,what\n1,2\n');
+    const r = await cli(['ingest', good, bad, '--json', '--batch-size', '1']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ stopped: 'error', read: 1, loaded: 1 });
+    expect(r.stderr).toMatch(/fatal-bad\.csv: no time column in the header/);
+  });
+
   it('SIGINT: commits what was read, prints the summary, exits 130', async () => {
     const child = spawn(
       process.execPath,

@@ -8,8 +8,10 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, type IngestOptions, type IngestSummary } from '../../src/commands/ingest.js';
 import { init, parseRollups } from '../../src/commands/init.js';
+import { PartitionManager } from '../../src/db/partitions.js';
 import type { Db } from '../../src/db/types.js';
 import { IotctlError } from '../../src/errors.js';
+import { Loader, type LoaderOptions } from '../../src/ingest/loader.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 
@@ -284,6 +286,64 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect(await count()).toBe(before);
   });
 
+  it('a fatal error (a bad header in the second file) still reports what was committed', async () => {
+    const good = path.join(tmp, 'fatal-1.csv');
+    const bad = path.join(tmp, 'fatal-2.csv');
+    fs.writeFileSync(good, 'time,device_id,metric,value\n2024-03-06T00:00:00Z,fatal-1,t,1\n');
+    fs.writeFileSync(bad, 'when,what\n1,2\n');
+    const partials: IngestSummary[] = [];
+    const err = await ingest(
+      db,
+      options([good, bad], { batchSize: 1, onFatal: (p) => void partials.push(p) }),
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(IotctlError);
+    expect(err.message).toMatch(/fatal-2\.csv: no time column/);
+    expect(partials).toHaveLength(1);
+    expect(partials[0]).toMatchObject({ stopped: 'error', read: 1, loaded: 1 });
+    expect(await count('fatal-1')).toBe(1);
+  });
+
+  it('a wide row the CSV parser cannot read is rejected as one reading per metric column', async () => {
+    const file = path.join(tmp, 'wide-syntax.csv');
+    fs.writeFileSync(
+      file,
+      'time,device,a,b,c\n2024-03-07T00:00:00Z,w1,1,2,3\n2024-03-07T00:01:00Z,"w1,1,2,3\n',
+    );
+    const s = await ingest(db, options([file], { dryRun: true }));
+    expect(s).toMatchObject({ read: 6, loaded: 3, rejected: 3, rejects: { csv_syntax: 3 } });
+    accounted(s);
+  });
+
+  it.runIf(kind === 'server')(
+    'a signal during a retry wait ends the load at once as interrupted, the batch rolled back',
+    async () => {
+      // A real transient error (40001) on every write, so the batch retries until --retry-timeout.
+      await db.exec(
+        "CREATE FUNCTION test_fail_40001() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = '40001'; END $$",
+      );
+      await db.exec(
+        'CREATE TRIGGER fail_40001 BEFORE INSERT ON iotctl.points FOR EACH ROW EXECUTE FUNCTION test_fail_40001()',
+      );
+      try {
+        const file = path.join(tmp, 'retried.csv');
+        fs.writeFileSync(file, 'time,device_id,metric,value\n2024-03-01T15:00:00Z,retry-1,t,1\n');
+        const ac = new AbortController();
+        const run = ingest(db, options([file], { retryTimeoutMs: 60_000, signal: ac.signal }));
+        await new Promise((r) => setTimeout(r, 1000));
+        const aborted = Date.now();
+        ac.abort();
+        const s = await run;
+        expect(Date.now() - aborted).toBeLessThan(2000);
+        expect(s).toMatchObject({ stopped: 'interrupted', read: 1, loaded: 0 });
+        expect(s.retries).toBeGreaterThan(0);
+        expect(await count('retry-1')).toBe(0);
+      } finally {
+        await db.exec('DROP TRIGGER fail_40001 ON iotctl.points');
+        await db.exec('DROP FUNCTION test_fail_40001()');
+      }
+    },
+  );
+
   it('--max-errors stops reading and keeps what was committed', async () => {
     const file = path.join(tmp, 'many-bad.csv');
     const rows = ['time,device_id,metric,value'];
@@ -334,6 +394,77 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect(s).toMatchObject({ stopped: 'interrupted', read: 3, loaded: 3 });
     expect(await count('slow-1')).toBe(3);
   });
+
+  const loaderOptions = (over: Partial<LoaderOptions> = {}): LoaderOptions => ({
+    batchSize: 10_000,
+    flushIntervalMs: 50,
+    workers: 1,
+    onConflict: 'skip',
+    retryTimeoutMs: 1000,
+    ...over,
+  });
+
+  it('a failed timer flush surfaces through finish(), not as an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const loader = new Loader(db, loaderOptions());
+      // PostgreSQL refuses NUL in text: the series upsert of the timer-flushed batch fails.
+      loader.add('nul\0device', 'm', Date.parse('2024-03-01T10:00:00Z') * 1000, 1, null, null);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(unhandled).toEqual([]);
+      await expect(loader.finish()).rejects.toThrow();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it.runIf(kind === 'server')(
+    'batches flushed by the timer hold the reader back while the database is slow',
+    async () => {
+      let release = () => undefined as void;
+      const gate = new Promise<void>((r) => (release = r));
+      let locked = () => undefined as void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const partitions = new PartitionManager(db, 86_400_000);
+      await partitions.ensureFor([Date.parse('2024-03-01T00:00:00Z')]);
+      const loader = new Loader(db, loaderOptions({ flushIntervalMs: 30, partitions }));
+      const holder = db.transaction(async (tx) => {
+        await tx.query('LOCK TABLE iotctl.points IN ACCESS EXCLUSIVE MODE');
+        locked();
+        await gate;
+      });
+      await isLocked;
+      const t0 = Date.parse('2024-03-01T11:00:00Z') * 1000;
+      let added = 0;
+      let waiting: Promise<void> | undefined;
+      // One batch is in flight (blocked) and the next waits for a worker: add() must then hold the
+      // reader back until the database catches up, however long that takes.
+      let heldBack = false;
+      try {
+        for (; added < 60 && !heldBack;) {
+          waiting = loader.add('slow-db', 'm', t0 + added * 1e6, added, null, null);
+          added++;
+          if (waiting) {
+            const settled = await Promise.race([
+              waiting.then(() => 'settled'),
+              new Promise((r) => setTimeout(() => r('pending'), 300)),
+            ]);
+            heldBack = settled === 'pending';
+          } else await new Promise((r) => setTimeout(r, 25));
+        }
+        expect(heldBack).toBe(true);
+      } finally {
+        release();
+        await holder;
+      }
+      await waiting;
+      await loader.finish();
+      expect(loader.counts.loaded).toBe(added);
+      expect(await count('slow-db')).toBe(added);
+    },
+  );
 
   it.runIf(kind === 'embedded')(
     'TimescaleDB: loads into compressed chunks without duplicating stored readings',

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   csvMapper,
   ndjsonMapper,
@@ -81,6 +81,42 @@ describe('ingest mapping and validation', () => {
     mapper([new Date(Date.now() + 7_200_000).toISOString(), 't', '1'], '', sink);
     mapper(['2024-01-01T00:00:00Z', 't', '90'], '', sink);
     expect(out.rejects.map((r) => r[0])).toEqual(['future_time', 'out_of_range']);
+  });
+
+  describe('--max-future follows the clock', () => {
+    afterEach(() => vi.useRealTimers());
+    it('a long-running ingest still accepts live readings hours after it started', () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(new Date('2024-06-01T00:00:00Z'));
+      const v = new Validator(opts());
+      vi.setSystemTime(new Date('2024-06-01T05:00:00Z'));
+      const at = (t: string) => v.timeProblem(Date.parse(t) * 1000, t)?.[0] ?? null;
+      expect(at('2024-06-01T05:00:00Z')).toBeNull();
+      expect(at('2024-06-01T05:59:00Z')).toBeNull();
+      expect(at('2024-06-01T06:01:00Z')).toBe('future_time');
+    });
+  });
+
+  it('rejects a NUL in device, metric or tags as invalid_utf8 (PostgreSQL would abort the load)', () => {
+    const v = new Validator(opts());
+    const { mapper } = csvMapper(['time', 'device', 'metric', 'value', 'tags'], [], v.opts, v);
+    const { out, sink } = recorder();
+    const t = '2024-01-01T00:00:00Z';
+    mapper([t, 'd\0x', 'm', '1', ''], '', sink);
+    mapper([t, 'd', 'm\0', '1', ''], '', sink);
+    mapper([t, 'd', 'm', '1', '{"a":"b\\u0000"}'], '', sink);
+    mapper([t, 'd', 'm', '1', '{"a":"b"}'], '', sink);
+    const withUnit = csvMapper(['time', 'device', 'metric', 'value', 'unit'], [], v.opts, v).mapper;
+    withUnit([t, 'd', 'm', '1', 'k\0g'], '', sink);
+    const nd = ndjsonMapper(v.opts, v);
+    nd([], '{"time":"2024-01-01T00:00:00Z","device":"d\\u0000","metric":"m","value":1}', sink);
+    nd(
+      [],
+      '{"time":"2024-01-01T00:00:00Z","device":"d","metric":"m","value":1,"tags":{"k":"\\u0000"}}',
+      sink,
+    );
+    expect(out.rejects.map((r) => [r[0], r[2]])).toEqual(Array(6).fill(['invalid_utf8', 1]));
+    expect(out.readings).toEqual([['d', 'm', Date.parse(t) * 1000, 1]]);
   });
 
   it('NDJSON: bad JSON is a rejected row, JSON null a skipped reading', () => {

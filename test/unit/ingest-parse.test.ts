@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   csvRecords,
+  csvRecordStream,
   endsInsideQuotes,
   formatFromName,
   ndjsonRecords,
@@ -69,6 +70,49 @@ describe('ingest parsers', () => {
       [2, ['1', 'a\nb']],
       [5, ['2', 'c']],
       [6, 'unclosed quoted field'],
+    ]);
+  });
+
+  it('a stray opening quote rejects only its own line; the rows after it are read', async () => {
+    const text = 'time,v\n1,"stray\n2,b\n3,c\n';
+    const recs = await collect(await csvRecords(Readable.from([Buffer.from(text)])));
+    expect(recs.map((r) => [r.line, r.fields ?? r.error])).toEqual([
+      [1, ['time', 'v']],
+      [2, 'unclosed quoted field'],
+      [3, ['2', 'b']],
+      [4, ['3', 'c']],
+    ]);
+    // Past 1,000 lines the quote is taken as stray without waiting for the end of the input.
+    const rows = Array.from({ length: 1500 }, (_, i) => `${i},x`);
+    const stream = csvRecordStream(',');
+    const seen: InputRecord[] = [];
+    stream.on('data', (chunk: InputRecord[]) => seen.push(...chunk));
+    stream.write('1,"stray\n' + rows.join('\n') + '\n');
+    await new Promise((r) => setImmediate(r));
+    expect(seen[0]).toMatchObject({ line: 1, error: 'unclosed quoted field' });
+    expect(seen.length).toBeGreaterThanOrEqual(1000);
+    stream.end();
+  });
+
+  it('reads an unclosed quote over 30,000 lines in linear time', async () => {
+    const text = 'time,v\n1,"open\n' + 'x,y\n'.repeat(30_000) + '9,z"\n';
+    const started = Date.now();
+    const recs = await collect(await csvRecords(Readable.from([Buffer.from(text)])));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(recs.filter((r) => r.error).map((r) => r.line)).toEqual([2]);
+    expect(recs.at(-1)).toMatchObject({ line: 30_003, raw: '9,z"' });
+  });
+
+  it('rejects a line longer than 1 MiB instead of holding it', async () => {
+    const long = 'x'.repeat(1_200_000);
+    const chunks = ['a,b\n1,', long.slice(0, 600_000), long.slice(600_000), ',2\n3,4\n'].map((c) =>
+      Buffer.from(c),
+    );
+    const recs = await collect(await csvRecords(Readable.from(chunks), ','));
+    expect(recs.map((r) => [r.line, r.fields ?? r.error])).toEqual([
+      [1, ['a', 'b']],
+      [2, 'line longer than 1048576 characters'],
+      [3, ['3', '4']],
     ]);
   });
 

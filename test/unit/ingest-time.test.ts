@@ -46,6 +46,23 @@ describe('ingest time parsing', () => {
     expect(() => makeTimeParser({ tz: 'Mars/Olympus' })).toThrow(/unknown time zone/);
   });
 
+  it('DST in New York and Rome: a gap moves forward, an overlap takes the later instant (as PostgreSQL)', () => {
+    const ny = makeTimeParser({ tz: 'America/New_York' });
+    expect(iso(ny('2024-03-10 01:30:00'))).toBe('2024-03-10T06:30:00.000Z');
+    expect(iso(ny('2024-03-10 02:30:00'))).toBe('2024-03-10T07:30:00.000Z');
+    expect(iso(ny('2024-03-10 03:30:00'))).toBe('2024-03-10T07:30:00.000Z');
+    expect(iso(ny('2024-11-03 00:30:00'))).toBe('2024-11-03T04:30:00.000Z');
+    expect(iso(ny('2024-11-03 01:30:00'))).toBe('2024-11-03T06:30:00.000Z');
+    expect(iso(ny('2024-11-03 02:30:00'))).toBe('2024-11-03T07:30:00.000Z');
+    const rome = makeTimeParser({ tz: 'Europe/Rome' });
+    expect(iso(rome('2024-03-31 01:30:00'))).toBe('2024-03-31T00:30:00.000Z');
+    expect(iso(rome('2024-03-31 02:30:00'))).toBe('2024-03-31T01:30:00.000Z');
+    expect(iso(rome('2024-03-31 03:30:00'))).toBe('2024-03-31T01:30:00.000Z');
+    expect(iso(rome('2024-10-27 01:30:00'))).toBe('2024-10-26T23:30:00.000Z');
+    expect(iso(rome('2024-10-27 02:30:00'))).toBe('2024-10-27T01:30:00.000Z');
+    expect(iso(rome('2024-10-27 03:30:00'))).toBe('2024-10-27T02:30:00.000Z');
+  });
+
   it('reads --time-format patterns', () => {
     const p = makeTimeParser({ tz: 'UTC', format: 'DD/MM/YYYY HH.mm.ss' });
     expect(iso(p('10/03/2004 18.00.00'))).toBe('2004-03-10T18:00:00.000Z');
