@@ -1,4 +1,6 @@
 // Test data for the query and anomalies suites, written with SQL (generate_series), independent of ingest.
+import { expect } from 'vitest';
+import { queryAgg, type AggOptions, type AggResult } from '../../src/commands/query.js';
 import { bucketExpr, rollupName } from '../../src/db/sql/schema.js';
 import { type Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
@@ -90,4 +92,27 @@ export const labelled = [
 export async function addLabelledSeries(db: Db, store: Store): Promise<void> {
   for (const s of labelled)
     await addSeries(db, store, { ...s, metric: 'temp', unit: '°C', first: 0, last: 479 });
+}
+
+/** The aggregates that recombine exactly from rollups. */
+export const basic = ['avg', 'min', 'max', 'count', 'sum', 'stddev'];
+
+/** The same query answered from raw data only: a percentile forces the raw path. */
+export async function fromRaw(db: Db, opts: AggOptions): Promise<AggResult> {
+  const res = await queryAgg(db, { ...opts, fns: [...opts.fns, 'p50'] });
+  expect(res.sources.map((s) => s.source)).toEqual(['raw']);
+  return res;
+}
+
+export function expectSameAggregates(a: AggResult, b: AggResult): void {
+  expect(a.rows.length).toBeGreaterThan(0);
+  expect(a.rows.length).toBe(b.rows.length);
+  a.rows.forEach((row, i) => {
+    const other = b.rows[i] as Record<string, unknown>;
+    expect([row.time, row.device, row.metric]).toEqual([other.time, other.device, other.metric]);
+    for (const fn of basic) {
+      if (row[fn] === null) expect(other[fn]).toBeNull();
+      else expect(row[fn] as number).toBeCloseTo(other[fn] as number, 8);
+    }
+  });
 }

@@ -6,9 +6,16 @@ import type { Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
-import { addSeries, at, initStore, refreshRollups } from './query-data.js';
+import {
+  addSeries,
+  at,
+  initStore,
+  refreshRollups,
+  basic,
+  fromRaw,
+  expectSameAggregates,
+} from './query-data.js';
 
-const basic = ['avg', 'min', 'max', 'count', 'sum', 'stddev'];
 const noisy = `20 + 5 * sin(i / 100.0) + ((i * 7919) % 13) / 10.0`;
 const days = { since: at(0), until: at(3 * 1440) };
 const every = (e: string, range = days): AggOptions => ({
@@ -17,26 +24,6 @@ const every = (e: string, range = days): AggOptions => ({
   every: parseDuration(e),
   fns: basic,
 });
-
-/** The same query answered from raw data only: a percentile forces the raw path. */
-async function fromRaw(db: Db, opts: AggOptions): Promise<AggResult> {
-  const res = await queryAgg(db, { ...opts, fns: [...opts.fns, 'p50'] });
-  expect(res.sources.map((s) => s.source)).toEqual(['raw']);
-  return res;
-}
-
-function expectSameAggregates(a: AggResult, b: AggResult): void {
-  expect(a.rows.length).toBeGreaterThan(0);
-  expect(a.rows.length).toBe(b.rows.length);
-  a.rows.forEach((row, i) => {
-    const other = b.rows[i] as Record<string, unknown>;
-    expect([row.time, row.device, row.metric]).toEqual([other.time, other.device, other.metric]);
-    for (const fn of basic) {
-      if (row[fn] === null) expect(other[fn]).toBeNull();
-      else expect(row[fn] as number).toBeCloseTo(other[fn] as number, 8);
-    }
-  });
-}
 
 const shape = (res: AggResult) =>
   res.sources.map((s) => [

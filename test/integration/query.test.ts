@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryAgg, queryGaps, queryLatest, queryRaw, type AggResult } from '../../src/commands/query.js';
+import { queryAgg, queryGaps, queryLatest, queryRaw } from '../../src/commands/query.js';
 import type { Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
@@ -11,30 +11,12 @@ import {
   ensurePartitions,
   initStore,
   refreshRollups,
+  basic,
+  fromRaw,
+  expectSameAggregates,
 } from './query-data.js';
 
-const basic = ['avg', 'min', 'max', 'count', 'sum', 'stddev'];
 const noisy = `20 + 5 * sin(i / 100.0) + ((i * 7919) % 13) / 10.0`;
-
-/** The same query answered from raw data only: a percentile forces the raw path. */
-async function fromRaw(db: Db, opts: Parameters<typeof queryAgg>[1]): Promise<AggResult> {
-  const res = await queryAgg(db, { ...opts, fns: [...opts.fns, 'p50'] });
-  expect(res.sources.map((s) => s.source)).toEqual(['raw']);
-  return res;
-}
-
-function expectSameAggregates(a: AggResult, b: AggResult): void {
-  expect(a.rows.length).toBeGreaterThan(0);
-  expect(a.rows.length).toBe(b.rows.length);
-  a.rows.forEach((row, i) => {
-    const other = b.rows[i] as Record<string, unknown>;
-    expect([row.time, row.device, row.metric]).toEqual([other.time, other.device, other.metric]);
-    for (const fn of basic) {
-      if (row[fn] === null) expect(other[fn]).toBeNull();
-      else expect(row[fn] as number).toBeCloseTo(other[fn] as number, 8);
-    }
-  });
-}
 
 describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
   let target: TestTarget;
