@@ -11,6 +11,7 @@ import { ingest, type IngestOptions } from '../../src/commands/ingest.js';
 import { init, parseRollups } from '../../src/commands/init.js';
 import { openDb } from '../../src/db/connect.js';
 import { parseDuration } from '../../src/util/duration.js';
+import { ingestOptions } from '../helpers/ingest.js';
 
 const ROWS = 300_000;
 
@@ -73,23 +74,7 @@ describe('ingest survives a server restart', () => {
     fs.rmSync(pgDir, { recursive: true, force: true });
   });
 
-  const options = (): IngestOptions => ({
-    inputs: [file],
-    batchSize: 10_000,
-    flushIntervalMs: 1000,
-    workers: 2,
-    onConflict: 'skip',
-    retryTimeoutMs: 60_000,
-    dryRun: false,
-    mapping: {
-      map: {},
-      exclude: [],
-      time: { tz: 'UTC' },
-      nulls: [],
-      maxFutureMs: 3_600_000,
-      ranges: new Map(),
-    },
-  });
+  const options = (): IngestOptions => ingestOptions([file], { batchSize: 10_000, retryTimeoutMs: 60_000 });
 
   const countPoints = async () => {
     const c = new pg.Client({ connectionString: url });

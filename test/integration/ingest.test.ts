@@ -6,43 +6,20 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingest, type IngestOptions, type IngestSummary } from '../../src/commands/ingest.js';
+import { ingest, type IngestSummary } from '../../src/commands/ingest.js';
 import { init, parseRollups } from '../../src/commands/init.js';
 import { PartitionManager } from '../../src/db/partitions.js';
 import type { Db } from '../../src/db/types.js';
 import { IotctlError } from '../../src/errors.js';
 import { Loader, type LoaderOptions } from '../../src/ingest/loader.js';
 import { parseDuration } from '../../src/util/duration.js';
+import { ingestOptions } from '../helpers/ingest.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 
 const FIX = path.resolve(import.meta.dirname, '../../fixtures/ingest');
 const fx = (name: string) => path.join(FIX, name);
 
-function options(
-  inputs: string[],
-  over: Partial<IngestOptions> = {},
-  mapping: Partial<IngestOptions['mapping']> = {},
-): IngestOptions {
-  return {
-    inputs,
-    batchSize: 50_000,
-    flushIntervalMs: 1000,
-    workers: 2,
-    onConflict: 'skip',
-    retryTimeoutMs: 5000,
-    dryRun: false,
-    ...over,
-    mapping: {
-      map: {},
-      exclude: [],
-      time: { tz: 'UTC' },
-      nulls: [],
-      maxFutureMs: 3_600_000,
-      ranges: new Map(),
-      ...mapping,
-    },
-  };
-}
+const options = ingestOptions;
 
 const accounted = (s: IngestSummary) => expect(s.loaded + s.rejected + s.duplicates + s.nulls).toBe(s.read);
 

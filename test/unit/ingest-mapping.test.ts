@@ -1,22 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  csvMapper,
-  ndjsonMapper,
-  Validator,
-  type MapOptions,
-  type MapSink,
-} from '../../src/ingest/mapping.js';
+import { csvMapper, ndjsonMapper, Validator, type MapSink } from '../../src/ingest/mapping.js';
 import { parseMap, parseMaxErrors, parseRanges } from '../../src/commands/ingest.js';
+import { mapOptions } from '../helpers/ingest.js';
 
-const opts = (over: Partial<MapOptions> = {}): MapOptions => ({
-  map: {},
-  exclude: [],
-  time: { tz: 'UTC' },
-  nulls: [],
-  maxFutureMs: 3_600_000,
-  ranges: new Map(),
-  ...over,
-});
+const opts = mapOptions;
 
 function recorder() {
   const out = { readings: [] as unknown[][], rejects: [] as unknown[][], nulls: 0 };
