@@ -1,16 +1,14 @@
 // `iotctl compress`: the compression policy, and compressing or decompressing chunks now (TimescaleDB only).
 import type { Command } from 'commander';
-import { tsdbChunks, type ChunkRow } from '../db/sql/maintenance.js';
-import { POINTS } from '../db/sql/schema.js';
-import { compressChunk, decompressChunk } from '../db/sql/timescale.js';
+import type { ChunkRow } from '../db/sql/maintenance.js';
 import { loadStore, type Store } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
 import { log } from '../output/log.js';
-import { printLine, printRows } from '../output/render.js';
+import { printCompressResult } from '../output/compress.js';
 import {
   findPolicy,
-  needsTimescale,
+  needsCompression,
   removePolicy,
   setPolicy,
   showPolicies,
@@ -19,7 +17,7 @@ import { dbCutoff } from '../maintenance/retention.js';
 import { formatBytes } from '../util/format.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { withMaintenanceLock } from '../maintenance/lock.js';
-import { compressionRatio, printPolicies, printPolicyChange, when } from '../maintenance/output.js';
+import { compressionRatio, printPolicies, printPolicyChange } from '../output/maintenance.js';
 import { examples, globalOptions, withDb } from './common.js';
 
 /** Without --older-than and without a policy, chunks older than this are compressed. */
@@ -42,9 +40,9 @@ export interface CompressResult {
   seconds: number;
 }
 
-async function timescaleStore(db: Db): Promise<Store> {
+async function compressingStore(db: Db): Promise<Store> {
   const store = await loadStore(db);
-  needsTimescale(store, 'compression');
+  needsCompression(store, 'compression');
   return store;
 }
 
@@ -52,25 +50,24 @@ async function applyToChunks(
   db: Db,
   store: Store,
   chunks: ChunkRow[],
-  opts: { dryRun: boolean; cutoff: Date | null; verb: string; statement: typeof compressChunk },
+  opts: { dryRun: boolean; cutoff: Date | null; compress: boolean; onNotice?: (m: string) => void },
 ): Promise<CompressResult> {
   const started = Date.now();
+  const verb = opts.compress ? 'compressing' : 'decompressing';
   if (!opts.dryRun) {
-    await withMaintenanceLock(
-      db,
-      `compress ${opts.statement === compressChunk ? 'run' : 'undo'}`,
-      async () => {
-        for (const [i, c] of chunks.entries()) {
-          log.info(`${opts.verb} ${c.chunk} (${i + 1}/${chunks.length}, ${formatBytes(c.bytes)})`);
-          // One statement per chunk, each its own transaction: an interruption keeps the chunks already done.
-          await db.query(opts.statement(store.tsdb!, c.chunk));
-        }
-      },
-    );
+    await withMaintenanceLock(db, `compress ${opts.compress ? 'run' : 'undo'}`, async () => {
+      for (const [i, c] of chunks.entries()) {
+        opts.onNotice?.(`${verb} ${c.chunk} (${i + 1}/${chunks.length}, ${formatBytes(c.bytes)})`);
+        // One statement per chunk, each its own transaction: an interruption keeps the chunks already done.
+        await db.query(
+          opts.compress ? store.engine.compressChunk(c.chunk) : store.engine.decompressChunk(c.chunk),
+        );
+      }
+    });
   }
   const after = opts.dryRun
     ? new Map<string, ChunkRow>()
-    : new Map((await db.query<ChunkRow>(tsdbChunks(store.tsdb!, POINTS))).rows.map((r) => [r.chunk, r]));
+    : new Map((await store.engine.listChunks(db, 'points')).map((r) => [r.chunk, r]));
   const changes = chunks.map((c): ChunkChange => {
     const bytesAfter = after.get(c.chunk)?.bytes ?? null;
     return {
@@ -79,7 +76,7 @@ async function applyToChunks(
       rangeEnd: c.range_end,
       bytesBefore: c.bytes,
       bytesAfter,
-      ratio: opts.statement === compressChunk ? compressionRatio(c.bytes, bytesAfter) : null,
+      ratio: opts.compress ? compressionRatio(c.bytes, bytesAfter) : null,
     };
   });
   const bytesBefore = changes.reduce((s, c) => s + c.bytesBefore, 0);
@@ -93,7 +90,7 @@ async function applyToChunks(
       bytesBefore,
       bytesAfter,
       // A ratio describes compression; after decompressing it would only be its inverse.
-      ratio: opts.statement === compressChunk ? compressionRatio(bytesBefore, bytesAfter) : null,
+      ratio: opts.compress ? compressionRatio(bytesBefore, bytesAfter) : null,
     },
     seconds: (Date.now() - started) / 1000,
   };
@@ -102,41 +99,34 @@ async function applyToChunks(
 /** Compresses every uncompressed chunk entirely older than --older-than (or the policy's age, or 7d). */
 export async function compressRun(
   db: Db,
-  opts: { olderThan?: Duration; dryRun: boolean },
+  opts: { olderThan?: Duration; dryRun: boolean; onNotice?: (m: string) => void },
 ): Promise<CompressResult> {
-  const store = await timescaleStore(db);
+  const store = await compressingStore(db);
   const age =
     opts.olderThan?.interval ??
     (await findPolicy(db, store, 'compression', 'points'))?.after ??
     parseDuration(DEFAULT_COMPRESS_AFTER).interval;
   const cutoff = await dbCutoff(db, age);
-  const chunks = (await db.query<ChunkRow>(tsdbChunks(store.tsdb!, POINTS, cutoff))).rows.filter(
-    (c) => !c.compressed,
-  );
-  return applyToChunks(db, store, chunks, {
-    dryRun: opts.dryRun,
-    cutoff,
-    verb: 'compressing',
-    statement: compressChunk,
-  });
+  const chunks = (await store.engine.listChunks(db, 'points', cutoff)).filter((c) => !c.compressed);
+  return applyToChunks(db, store, chunks, { ...opts, cutoff, compress: true });
 }
 
 /** Decompresses one chunk (--chunk) or every compressed chunk with rows newer than --newer-than. */
 export async function compressUndo(
   db: Db,
-  opts: { chunk?: string; newerThan?: Duration; dryRun: boolean },
+  opts: { chunk?: string; newerThan?: Duration; dryRun: boolean; onNotice?: (m: string) => void },
 ): Promise<CompressResult> {
   if (!!opts.chunk === !!opts.newerThan)
     throw usageError('give exactly one of --chunk NAME or --newer-than DURATION');
-  const store = await timescaleStore(db);
-  const all = (await db.query<ChunkRow>(tsdbChunks(store.tsdb!, POINTS))).rows;
+  const store = await compressingStore(db);
+  const all = await store.engine.listChunks(db, 'points');
   let chunks: ChunkRow[];
   let cutoff: Date | null = null;
   if (opts.chunk) {
     const wanted = opts.chunk;
     const found = all.find((c) => c.chunk === wanted || c.chunk.split('.')[1] === wanted);
     if (!found)
-      throw usageError(`no chunk '${wanted}' in ${POINTS}`, 'see `iotctl stats` for the chunk names');
+      throw usageError(`no chunk '${wanted}' in iotctl.points`, 'see `iotctl stats` for the chunk names');
     chunks = found.compressed ? [found] : [];
   } else {
     cutoff = await dbCutoff(db, (opts.newerThan as Duration).interval);
@@ -145,47 +135,10 @@ export async function compressUndo(
   }
   return applyToChunks(db, store, chunks, {
     dryRun: opts.dryRun,
+    onNotice: opts.onNotice,
     cutoff,
-    verb: 'decompressing',
-    statement: decompressChunk,
+    compress: false,
   });
-}
-
-async function printCompressResult(
-  format: ReturnType<typeof globalOptions>['format'],
-  r: CompressResult,
-  verb: string,
-) {
-  await printRows(
-    format,
-    r.chunks,
-    [
-      { key: 'chunk' },
-      { key: 'rangeStart', header: 'from', format: when },
-      { key: 'rangeEnd', header: 'to', format: when },
-      { key: 'bytesBefore', header: 'before', align: 'right', format: (v) => formatBytes(v as number) },
-      {
-        key: 'bytesAfter',
-        header: 'after',
-        align: 'right',
-        format: (v) => (v === null ? '-' : formatBytes(v as number)),
-      },
-      { key: 'ratio', align: 'right', format: (v) => (v === null ? '-' : `${v}x`) },
-    ],
-    r,
-  );
-  if (format !== 'table') return;
-  const t = r.totals;
-  if (r.dryRun)
-    await printLine(
-      `would ${verb} ${t.chunks} chunk${t.chunks === 1 ? '' : 's'} (${formatBytes(t.bytesBefore)}).`,
-    );
-  else if (t.chunks === 0) await printLine(`nothing to ${verb}.`);
-  else {
-    await printLine(
-      `${verb === 'compress' ? 'compressed' : 'decompressed'} ${t.chunks} chunk${t.chunks === 1 ? '' : 's'}: ${formatBytes(t.bytesBefore)} -> ${formatBytes(t.bytesAfter ?? 0)}${t.ratio ? ` (${t.ratio}x)` : ''} in ${r.seconds.toFixed(1)} s.`,
-    );
-  }
 }
 
 export function registerCompress(program: Command): void {
@@ -199,7 +152,7 @@ export function registerCompress(program: Command): void {
       const g = globalOptions(command);
       const after = parseDuration(o.after, '--after');
       const change = await withDb(g, async (db) =>
-        setPolicy(db, await timescaleStore(db), 'compression', 'points', after),
+        setPolicy(db, await compressingStore(db), 'compression', 'points', after),
       );
       await printPolicyChange(g.format, change);
     });
@@ -208,7 +161,7 @@ export function registerCompress(program: Command): void {
     .description('show the compression policy and its health')
     .action(async (_o, command: Command) => {
       const g = globalOptions(command);
-      const list = await withDb(g, async (db) => showPolicies(db, await timescaleStore(db), 'compression'));
+      const list = await withDb(g, async (db) => showPolicies(db, await compressingStore(db), 'compression'));
       await printPolicies(
         g.format,
         list,
@@ -221,7 +174,7 @@ export function registerCompress(program: Command): void {
     .action(async (_o, command: Command) => {
       const g = globalOptions(command);
       const change = await withDb(g, async (db) =>
-        removePolicy(db, await timescaleStore(db), 'compression', 'points'),
+        removePolicy(db, await compressingStore(db), 'compression', 'points'),
       );
       await printPolicyChange(g.format, change);
     });
@@ -236,7 +189,9 @@ export function registerCompress(program: Command): void {
     .action(async (o, command: Command) => {
       const g = globalOptions(command);
       const olderThan = o.olderThan ? parseDuration(o.olderThan, '--older-than') : undefined;
-      const result = await withDb(g, (db) => compressRun(db, { olderThan, dryRun: !!o.dryRun }));
+      const result = await withDb(g, (db) =>
+        compressRun(db, { olderThan, dryRun: !!o.dryRun, onNotice: (m) => log.info(m) }),
+      );
       await printCompressResult(g.format, result, 'compress');
     });
   const undo = cmd
@@ -249,7 +204,7 @@ export function registerCompress(program: Command): void {
       const g = globalOptions(command);
       const newerThan = o.newerThan ? parseDuration(o.newerThan, '--newer-than') : undefined;
       const result = await withDb(g, (db) =>
-        compressUndo(db, { chunk: o.chunk, newerThan, dryRun: !!o.dryRun }),
+        compressUndo(db, { chunk: o.chunk, newerThan, dryRun: !!o.dryRun, onNotice: (m) => log.info(m) }),
       );
       await printCompressResult(g.format, result, 'decompress');
     });

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import ora, { type Ora } from 'ora';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PartitionManager } from '../db/partitions.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { IotctlError, usageError } from '../errors.js';
@@ -100,7 +99,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         workers: Math.max(1, Math.min(opts.workers, db.maxParallel)),
         onConflict: opts.onConflict,
         retryTimeoutMs: opts.retryTimeoutMs,
-        partitions: store.mode === 'plain' ? new PartitionManager(db, store.chunkInterval.ms) : undefined,
+        partitions: store.engine.rowPlacer(db, store) ?? undefined,
         onRetry: (err, attempt) =>
           log.warn(`retrying a batch (attempt ${attempt + 1}): ${(err as Error).message}`),
         signal: stop.signal,

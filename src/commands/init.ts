@@ -1,30 +1,16 @@
-// `iotctl init`: idempotent set-up of the readings store, rollups and optional policies.
+// `iotctl init`: idempotent set-up of the readings store, rollups and optional policies. The same steps
+// serve the real run and --dry-run, which records the statements instead of running them.
 import type { Command } from 'commander';
-import { PartitionManager } from '../db/partitions.js';
-import { sameInterval, upsertPlainPolicy } from '../db/sql/maintenance.js';
-import { PARTITIONS_AHEAD } from '../db/sql/partitions.js';
-import { META, POINTS, schemaSteps, type InitOptions, rollupName, type StoreMode } from '../db/sql/schema.js';
-import {
-  addCompressionPolicy,
-  addRetentionPolicy,
-  parseTsdbVersion,
-  setChunkInterval,
-  type TsdbVersion,
-} from '../db/sql/timescale.js';
-import {
-  SCHEMA_VERSION,
-  loadStore,
-  readStoredConfig,
-  serialiseConfig,
-  storeModeFor,
-  type Store,
-  type StoreConfig,
-} from '../db/store.js';
-import { findPolicy, setPolicy, syncRefreshPolicies } from '../maintenance/policies.js';
+import { sameInterval } from '../db/sql/maintenance.js';
+import { rollupName, upsertConfig, type InitOptions } from '../db/sql/schema.js';
+import { SCHEMA_VERSION, loadStore, readStoredConfig, serialiseConfig } from '../db/store.js';
 import type { Db, Sql } from '../db/types.js';
-import { IotctlError, usageError } from '../errors.js';
+import { defaultEngineName, engineFor } from '../engine/index.js';
+import type { InitObject, StorageEngine, StoreConfig } from '../engine/types.js';
+import { usageError } from '../errors.js';
+import { findPolicy, setPolicy } from '../maintenance/policies.js';
 import { log } from '../output/log.js';
-import { printLine, printRows } from '../output/render.js';
+import { printInitResult } from '../output/init.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { examples, givenByUser, globalOptions, withDb } from './common.js';
 
@@ -33,9 +19,10 @@ export interface InitCommandOptions extends InitOptions {
   plain: boolean;
   /** Which options the user typed; others come from the stored config when there is one. */
   explicit: { chunkInterval: boolean; rollups: boolean };
+  onNotice?: (message: string) => void;
 }
 
-export type ObjectStatus = 'created' | 'exists' | 'updated' | 'would create' | 'would update' | 'skipped';
+export type ObjectStatus = InitObject['status'];
 
 export interface InitResult {
   target: string;
@@ -44,12 +31,10 @@ export interface InitResult {
   timescaledb: string | null;
   dryRun: boolean;
   changed: boolean;
-  objects: Array<{ object: string; status: ObjectStatus; note?: string }>;
+  objects: InitObject[];
   /** With --dry-run: every statement that would run, in order. */
   sql: string[];
 }
-
-const sqlText = (s: Sql | string) => (typeof s === 'string' ? s : s.text);
 
 export function parseRollups(text: string): Duration[] {
   if (text.trim() === '' || text.trim() === 'none') return [];
@@ -63,77 +48,42 @@ export function parseRollups(text: string): Duration[] {
 }
 
 export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult> {
+  const onNotice = opts.onNotice ?? (() => undefined);
   let caps = await db.capabilities();
   const stored = await readStoredConfig(db);
-  const objects: InitResult['objects'] = [];
+  const mode = stored?.mode ?? (opts.plain ? 'plain' : defaultEngineName(caps));
+  const objects: InitObject[] = [];
   const sql: string[] = [];
-  let mode = stored?.mode ?? (opts.plain ? 'plain' : storeModeFor(caps));
-  let changed = false;
-
-  const run = async (statements: Array<Sql | string>) => {
+  const run = async (statements: Sql[]) => {
     for (const s of statements) {
-      sql.push(sqlText(s));
+      sql.push(s.text);
       if (!opts.dryRun) await db.query(s);
     }
   };
+  const report = (o: InitObject[]) => objects.push(...o);
 
-  if (mode === 'timescaledb' && caps.timescale.state === 'available') {
-    const statement = 'CREATE EXTENSION IF NOT EXISTS timescaledb';
-    if (opts.dryRun) {
-      objects.push({ object: 'extension timescaledb', status: 'would create' });
-      sql.push(statement);
-    } else {
-      try {
-        await db.exec(statement);
-      } catch (err) {
-        if (err instanceof IotctlError && err.code === 'PERMISSION') {
-          throw new IotctlError(
-            'PERMISSION',
-            `cannot create the timescaledb extension on ${db.target.display}`,
-            {
-              hint: 'it needs a superuser or the CREATE privilege on the database; run `CREATE EXTENSION timescaledb` as one, or use --plain',
-            },
-          );
-        }
-        throw err;
-      }
-      objects.push({ object: 'extension timescaledb', status: 'created' });
-      changed = true;
-      caps = await db.capabilities({ refresh: true });
-    }
+  let engine: StorageEngine = engineFor(mode, caps);
+  report(await engine.prepare(db, { dryRun: opts.dryRun, sql, onNotice }));
+  if (objects.length && !opts.dryRun) {
+    // The extension was created: its version is the installed one now.
+    caps = await db.capabilities({ refresh: true });
+    engine = engineFor(mode, caps);
   }
-  if (mode === 'timescaledb' && caps.timescale.license === 'apache') {
-    log.warn(
-      'this TimescaleDB has the Apache licence: compression, retention and refresh policies need the community licence',
-    );
-  }
-  const tsdb: TsdbVersion | undefined =
-    mode === 'timescaledb' && caps.timescale.version ? parseTsdbVersion(caps.timescale.version) : undefined;
-  if (mode === 'timescaledb' && !tsdb) mode = 'plain';
 
   const config: StoreConfig = {
     mode,
     chunkInterval: stored && !opts.explicit.chunkInterval ? stored.chunkInterval : opts.chunkInterval,
     rollups: (stored && !opts.explicit.rollups ? stored.rollups.map((r) => r.bucket) : opts.rollups).map(
-      (bucket) => ({
-        name: rollupName(bucket),
-        bucket,
-      }),
+      (bucket) => ({ name: rollupName(bucket), bucket }),
     ),
     schemaVersion: SCHEMA_VERSION,
   };
 
-  const steps = schemaSteps(
-    mode,
-    {
-      chunkInterval: config.chunkInterval,
-      rollups: config.rollups.map((r) => r.bucket),
-      compressAfter: opts.compressAfter,
-      retention: opts.retention,
-    },
-    tsdb,
-  );
-  for (const step of steps) {
+  for (const step of engine.schemaSteps({
+    ...opts,
+    ...config,
+    rollups: config.rollups.map((r) => r.bucket),
+  })) {
     let exists = false;
     try {
       exists = !!(await db.query<{ exists: boolean }>(step.exists)).rows[0]?.exists;
@@ -141,171 +91,113 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
       // In a dry run the extension may not exist yet, so its catalog views cannot be read.
       if (!opts.dryRun) throw err;
     }
-    if (exists) {
-      objects.push({ object: step.object, status: 'exists' });
-      continue;
-    }
-    await run(step.statements);
-    objects.push({ object: step.object, status: opts.dryRun ? 'would create' : 'created' });
-    changed = true;
+    if (!exists) await run(step.statements);
+    report([{ object: step.object, status: exists ? 'exists' : opts.dryRun ? 'would create' : 'created' }]);
   }
 
-  if (opts.compressAfter && mode === 'plain') {
-    objects.push({
-      object: 'compression policy',
-      status: 'skipped',
-      note: 'compression needs TimescaleDB; plain PostgreSQL mode stores partitions uncompressed',
-    });
+  if (opts.compressAfter && !engine.compresses) {
+    report([
+      {
+        object: 'compression policy',
+        status: 'skipped',
+        note: 'compression needs TimescaleDB; plain PostgreSQL mode stores partitions uncompressed',
+      },
+    ]);
   }
-
   if (stored && stored.chunkInterval.ms !== config.chunkInterval.ms) {
-    if (mode === 'plain') {
-      throw usageError(
-        `this store uses ${stored.chunkInterval.text} partitions; plain PostgreSQL mode cannot change the interval`,
-      );
-    }
-    await run([setChunkInterval('iotctl.points', config.chunkInterval.interval)]);
-    objects.push({
-      object: `chunk interval ${stored.chunkInterval.text} -> ${config.chunkInterval.text}`,
-      status: opts.dryRun ? 'would update' : 'updated',
-      note: 'applies to chunks created from now on',
-    });
-    changed = true;
+    await run([engine.chunkIntervalChange(stored.chunkInterval, config.chunkInterval)]);
+    report([
+      {
+        object: `chunk interval ${stored.chunkInterval.text} -> ${config.chunkInterval.text}`,
+        status: opts.dryRun ? 'would update' : 'updated',
+        note: 'applies to chunks created from now on',
+      },
+    ]);
   }
   if (stored) {
     const dropped = stored.rollups.filter((r) => !config.rollups.some((c) => c.name === r.name));
-    for (const r of dropped) {
-      objects.push({
+    report(
+      dropped.map((r) => ({
         object: `rollup iotctl.${r.name}`,
-        status: 'exists',
+        status: 'exists' as const,
         note: 'not in --rollups; kept (drop it by hand)',
-      });
-    }
+      })),
+    );
     config.rollups = [...config.rollups, ...dropped].sort((a, b) => a.bucket.ms - b.bucket.ms);
   }
-
   const configValue = serialiseConfig(config);
+  let configChanged = false;
   if (!stored || JSON.stringify(serialiseConfig(stored)) !== JSON.stringify(configValue)) {
-    await run([
-      {
-        text: `INSERT INTO ${META} (key, value) VALUES ('config', $1::jsonb)
-               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-        values: [JSON.stringify(configValue)],
-      },
-    ]);
-    changed = true;
+    await run([upsertConfig(configValue)]);
+    configChanged = true;
   }
 
+  report(await initPolicies(db, engine, stored !== null, opts, sql));
   if (!opts.dryRun) {
-    const store = await loadStore(db);
-    for (const p of await applyPolicies(db, store, opts)) {
-      objects.push(p);
-      if (p.status !== 'exists') changed = true;
-    }
     // Rollups added by this run get the refresh window their source's retention allows.
-    if ((await syncRefreshPolicies(db, store)).length) changed = true;
-  } else {
-    for (const p of await planPolicies(db, stored !== null, mode, opts, tsdb)) {
-      objects.push(p.object);
-      sql.push(...p.sql);
-    }
+    const store = await loadStore(db);
+    if ((await engine.syncRefreshPolicies(db, store, onNotice)).length) configChanged = true;
   }
-
-  if (mode === 'plain' && !opts.dryRun) {
-    const created = await new PartitionManager(db, config.chunkInterval.ms).ensureAhead(
-      Date.now(),
-      PARTITIONS_AHEAD,
-    );
-    if (created > 0) {
-      objects.push({
-        object: `partitions of iotctl.points (now + ${PARTITIONS_AHEAD} ahead)`,
-        status: 'created',
-        note: `${created} new`,
-      });
-      changed = true;
-    }
-  }
+  report(await engine.afterInit(db, config, opts.dryRun));
 
   return {
     target: db.target.display,
     targetKind: db.target.kind,
     mode,
-    timescaledb: mode === 'timescaledb' ? caps.timescale.version : null,
+    timescaledb: engine.timescaleVersion,
     dryRun: opts.dryRun,
-    changed,
+    changed: configChanged || objects.some((o) => !['exists', 'skipped'].includes(o.status)),
     objects,
     sql: opts.dryRun ? sql : [],
   };
 }
 
-type InitObject = InitResult['objects'][number];
-
-/** The --compress-after / --retention policies asked for (compression only on TimescaleDB). */
-function wantedPolicies(mode: StoreMode, opts: InitCommandOptions) {
+/**
+ * The --compress-after / --retention policies: set through setPolicy, so a changed age replaces the policy and
+ * is reported as updated; with --dry-run, what would happen and the statement it would run.
+ */
+async function initPolicies(
+  db: Db,
+  engine: StorageEngine,
+  initialised: boolean,
+  opts: InitCommandOptions,
+  sql: string[],
+): Promise<InitObject[]> {
   const wanted: Array<{ kind: 'compression' | 'retention'; value: Duration; object: string }> = [];
-  if (opts.compressAfter && mode === 'timescaledb') {
-    wanted.push({
-      kind: 'compression',
-      value: opts.compressAfter,
-      object: `compression policy on ${POINTS} (after ${opts.compressAfter.text})`,
-    });
+  if (opts.compressAfter && engine.compresses) {
+    const object = `compression policy on iotctl.points (after ${opts.compressAfter.text})`;
+    wanted.push({ kind: 'compression', value: opts.compressAfter, object });
   }
   if (opts.retention) {
-    wanted.push({
-      kind: 'retention',
-      value: opts.retention,
-      object: `retention policy on ${POINTS} (${mode === 'plain' ? 'drop partitions' : 'drop'} after ${opts.retention.text})`,
-    });
+    const verb = engine.compresses ? 'drop' : 'drop partitions';
+    const object = `retention policy on iotctl.points (${verb} after ${opts.retention.text})`;
+    wanted.push({ kind: 'retention', value: opts.retention, object });
   }
-  return wanted;
-}
-
-/** Sets the policies through setPolicy, so a changed age replaces the policy (and is reported as updated). */
-async function applyPolicies(db: Db, store: Store, opts: InitCommandOptions): Promise<InitObject[]> {
+  const store = wanted.length && initialised ? await loadStore(db) : null;
   const objects: InitObject[] = [];
-  for (const w of wantedPolicies(store.mode, opts)) {
-    const change = await setPolicy(db, store, w.kind, 'points', w.value);
-    if (change.status === 'unchanged')
-      objects.push({ object: w.object, status: 'exists', note: 'unchanged' });
-    else if (change.status === 'updated')
-      objects.push({ object: w.object, status: 'updated', note: `now ${w.value.text}` });
-    else objects.push({ object: w.object, status: 'created' });
-  }
-  return objects;
-}
-
-/** --dry-run: what applyPolicies would do, with the statement it would run. */
-async function planPolicies(
-  db: Db,
-  initialised: boolean,
-  mode: StoreMode,
-  opts: InitCommandOptions,
-  tsdb?: TsdbVersion,
-): Promise<Array<{ object: InitObject; sql: string[] }>> {
-  const store = initialised ? await loadStore(db) : null;
-  const plans: Array<{ object: InitObject; sql: string[] }> = [];
-  for (const w of wantedPolicies(mode, opts)) {
-    const existing = store ? await findPolicy(db, store, w.kind, 'points') : undefined;
-    const same = existing
-      ? (await db.query<{ same: boolean }>(sameInterval(existing.after ?? '0', w.value.interval))).rows[0]
-          ?.same
-      : false;
-    if (existing && same) {
-      plans.push({ object: { object: w.object, status: 'exists', note: 'unchanged' }, sql: [] });
+  for (const w of wanted) {
+    if (!opts.dryRun) {
+      const change = await setPolicy(db, store ?? (await loadStore(db)), w.kind, 'points', w.value);
+      if (change.status === 'unchanged')
+        objects.push({ object: w.object, status: 'exists', note: 'unchanged' });
+      else if (change.status === 'updated')
+        objects.push({ object: w.object, status: 'updated', note: `now ${w.value.text}` });
+      else objects.push({ object: w.object, status: 'created' });
       continue;
     }
-    const statement =
-      mode === 'plain'
-        ? upsertPlainPolicy('retention', 'points', w.value.interval, '1 day').text
-        : w.kind === 'compression'
-          ? addCompressionPolicy(tsdb as TsdbVersion, POINTS, w.value.interval).text
-          : addRetentionPolicy(POINTS, w.value.interval).text;
-    plans.push({
-      object: { object: w.object, status: existing ? 'would update' : 'would create' },
-      sql: [statement],
-    });
+    const existing = store ? await findPolicy(db, store, w.kind, 'points') : undefined;
+    const same =
+      existing &&
+      (await db.query<{ same: boolean }>(sameInterval(existing.after ?? '0', w.value.interval))).rows[0]
+        ?.same;
+    if (existing && same) {
+      objects.push({ object: w.object, status: 'exists', note: 'unchanged' });
+      continue;
+    }
+    sql.push(engine.policyStatement(w.kind, 'points', w.value).text);
+    objects.push({ object: w.object, status: existing ? 'would update' : 'would create' });
   }
-  return plans;
+  return objects;
 }
 
 export function registerInit(program: Command): void {
@@ -331,31 +223,9 @@ export function registerInit(program: Command): void {
           chunkInterval: givenByUser(command, 'chunkInterval'),
           rollups: givenByUser(command, 'rollups'),
         },
+        onNotice: (m) => log.warn(m),
       };
-      const result = await withDb(g, (db) => init(db, opts));
-      if (g.format === 'json') return printRows('json', [], [], result);
-      if (opts.dryRun) {
-        await printLine(
-          result.sql.length ? result.sql.map((s) => s.trim() + ';').join('\n\n') : '-- nothing to do',
-        );
-        return;
-      }
-      await printRows(g.format, result.objects, [
-        { key: 'object' },
-        { key: 'status' },
-        { key: 'note', format: (v) => (v ? String(v) : '') },
-      ]);
-      if (g.format === 'table') {
-        const where =
-          result.targetKind === 'embedded' ? `embedded database in ${result.target}` : result.target;
-        const modeText =
-          result.mode === 'timescaledb' ? `TimescaleDB ${result.timescaledb}` : 'plain PostgreSQL mode';
-        await printLine(
-          result.changed
-            ? `iotctl is set up on ${where} (${modeText}).`
-            : `Nothing changed: iotctl was already set up on ${where} (${modeText}).`,
-        );
-      }
+      await printInitResult(g.format, await withDb(g, (db) => init(db, opts)));
     });
   examples(cmd, [
     'iotctl init',

@@ -1,15 +1,15 @@
 // `iotctl jobs`: every policy job with its schedule and health; `iotctl jobs run ID|NAME` runs one now.
 import type { Command } from 'commander';
-import { listJobs, type JobInfo } from '../db/jobs.js';
+import type { JobInfo } from '../db/jobs.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { IotctlError, usageError } from '../errors.js';
 import { log } from '../output/log.js';
 import { printRows } from '../output/render.js';
 import type { JobRunResult } from '../maintenance/ledger.js';
-import { maintainedKinds, runOneJob } from '../maintenance/jobs.js';
+import { listJobs, maintainedKinds, runOneJob } from '../maintenance/jobs.js';
 import { withMaintenanceLock } from '../maintenance/lock.js';
-import { when } from '../maintenance/output.js';
+import { when } from '../output/maintenance.js';
 import { examples, globalOptions, withDb } from './common.js';
 import { failedJobsError } from './maintain.js';
 

@@ -1,17 +1,14 @@
 // `iotctl maintain`: the one cron entry. Runs the policy jobs that are due (refresh, compression,
 // retention), records each in the ledger, and creates plain-mode partitions ahead of time.
 import type { Command } from 'commander';
-import { listJobs } from '../db/jobs.js';
-import { PartitionManager } from '../db/partitions.js';
 import { ledgerMarkInterrupted, ledgerPrune } from '../db/sql/maintenance.js';
-import { PARTITIONS_AHEAD } from '../db/sql/partitions.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { IotctlError } from '../errors.js';
 import { log } from '../output/log.js';
-import { printLine, printRows } from '../output/render.js';
+import { printMaintainResult } from '../output/maintain.js';
 import type { JobRunResult } from '../maintenance/ledger.js';
-import { dueAt, isDue, maintainedKinds, runOneJob } from '../maintenance/jobs.js';
+import { dueAt, isDue, listJobs, maintainedKinds, runOneJob } from '../maintenance/jobs.js';
 import { withMaintenanceLock } from '../maintenance/lock.js';
 import { examples, globalOptions, withDb } from './common.js';
 
@@ -20,6 +17,8 @@ export { MAINTENANCE_LOCK_KEY } from '../db/sql/maintenance.js';
 export interface MaintainOptions {
   dryRun: boolean;
   force: boolean;
+  /** Progress and warnings (a job starting, a job failing, interrupted runs). */
+  onNotice?: (message: string, level: 'info' | 'warn') => void;
 }
 
 export interface MaintainResult {
@@ -42,13 +41,14 @@ export interface MaintainResult {
 }
 
 export async function maintain(db: Db, opts: MaintainOptions): Promise<MaintainResult> {
+  const notice = opts.onNotice ?? (() => undefined);
   return withMaintenanceLock(db, 'maintain', async () => {
     const store = await loadStore(db);
     if (!opts.dryRun) {
       // We hold the lock, so no run is in progress: a 'running' row is one that was killed.
       const interrupted = await db.query(ledgerMarkInterrupted());
       if (interrupted.rowCount)
-        log.warn(`${interrupted.rowCount} earlier job run(s) did not finish; marked failed`);
+        notice(`${interrupted.rowCount} earlier job run(s) did not finish; marked failed`, 'warn');
       await db.query(ledgerPrune());
     }
     const now = new Date();
@@ -69,9 +69,9 @@ export async function maintain(db: Db, opts: MaintainOptions): Promise<MaintainR
         result.jobs.push({ job: job.name, id: job.id, status: 'would run', error: null, seconds: null });
         continue;
       }
-      log.info(`running ${job.name}${job.id !== null ? ` (job ${job.id})` : ''}...`);
+      notice(`running ${job.name}${job.id !== null ? ` (job ${job.id})` : ''}...`, 'info');
       const run: JobRunResult = await runOneJob(db, store, job);
-      if (run.status === 'failed') log.warn(`${job.name} failed: ${run.error}`);
+      if (run.status === 'failed') notice(`${job.name} failed: ${run.error}`, 'warn');
       result.jobs.push({
         job: run.job,
         id: run.jobId,
@@ -80,12 +80,7 @@ export async function maintain(db: Db, opts: MaintainOptions): Promise<MaintainR
         seconds: run.seconds,
       });
     }
-    if (store.mode === 'plain' && !opts.dryRun) {
-      result.partitionsCreated = await new PartitionManager(db, store.chunkInterval.ms).ensureAhead(
-        now.getTime(),
-        PARTITIONS_AHEAD,
-      );
-    }
+    if (!opts.dryRun) result.partitionsCreated = await store.engine.maintainExtras(db, store, now.getTime());
     result.failed = result.jobs.filter((j) => j.status === 'failed').length;
     return result;
   });
@@ -111,29 +106,13 @@ export function registerMaintain(program: Command): void {
     .option('--force', 'run every job now, whatever its schedule (useful after a backfill)')
     .action(async (o, command: Command) => {
       const g = globalOptions(command);
-      const opts: MaintainOptions = { dryRun: !!o.dryRun, force: !!o.force };
+      const opts: MaintainOptions = {
+        dryRun: !!o.dryRun,
+        force: !!o.force,
+        onNotice: (m, level) => log[level](m),
+      };
       const result = await withDb(g, (db) => maintain(db, opts));
-      if (g.format === 'table' && !g.quiet) {
-        // --quiet (cron) prints nothing on success; failures still reach stderr and the exit code.
-        await printRows('table', result.jobs, [
-          { key: 'job' },
-          { key: 'id', format: (v) => (v === null ? '-' : String(v)) },
-          { key: 'status' },
-          { key: 'seconds', align: 'right', format: (v) => (v === null ? '' : (v as number).toFixed(2)) },
-          { key: 'error', format: (v) => (v ? String(v) : '') },
-        ]);
-        const verb = result.dryRun ? 'would run' : 'ran';
-        const extra = result.partitionsCreated ? `, created ${result.partitionsCreated} partitions` : '';
-        const n = result.jobs.length;
-        await printLine(`${verb} ${n} job${n === 1 ? '' : 's'}, ${result.notDue.length} not due${extra}.`);
-      } else if (g.format !== 'table') {
-        await printRows(
-          g.format,
-          result.jobs,
-          [{ key: 'job' }, { key: 'id' }, { key: 'status' }, { key: 'seconds' }, { key: 'error' }],
-          result,
-        );
-      }
+      await printMaintainResult(g, result);
       if (result.failed > 0) throw failedJobsError(result.jobs);
     });
   examples(cmd, [

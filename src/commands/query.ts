@@ -117,13 +117,13 @@ export async function queryAgg(db: Db, opts: AggOptions): Promise<AggResult> {
   const onlyRaw = sources.every((s) => s.source === 'raw');
   const sql = onlyRaw
     ? aggRaw(
-        store.mode,
+        (i, c) => store.engine.bucketExpr(i, c),
         opts.every.interval,
         { from: opts.range.since, to: opts.range.until },
         opts.filter,
         percentiles.map((p) => Number(p.slice(1)) / 100),
       )
-    : aggCombined(store.mode, opts.every.interval, sources, opts.filter);
+    : aggCombined((i, c) => store.engine.bucketExpr(i, c), opts.every.interval, sources, opts.filter);
   const { rows } = await db.query<AggSqlRow>(sql);
   const result = rows.map((r) => {
     const row: AggRow = { time: new Date(r.time), device: r.device, metric: r.metric, unit: r.unit };

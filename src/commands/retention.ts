@@ -4,13 +4,12 @@ import type { ChunkRow } from '../db/sql/maintenance.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
-import { printLine, printRows } from '../output/render.js';
+import { printRetentionResult } from '../output/retention.js';
 import { findPolicy, removePolicy, setPolicy, showPolicies } from '../maintenance/policies.js';
 import { withMaintenanceLock } from '../maintenance/lock.js';
 import { applyRetention, dbCutoff, retentionTarget, type HeldBack } from '../maintenance/retention.js';
 import { parseDuration, type Duration } from '../util/duration.js';
-import { formatBytes } from '../util/format.js';
-import { printPolicies, printPolicyChange, when } from '../maintenance/output.js';
+import { printPolicies, printPolicyChange } from '../output/maintenance.js';
 import { examples, globalOptions, withDb } from './common.js';
 
 export interface RetentionResult {
@@ -136,38 +135,7 @@ export function registerRetention(program: Command): void {
       const result = await withDb(g, (db) =>
         retentionRun(db, { olderThan, rollup: o.rollup, dryRun: !!o.dryRun, yes: !!o.yes }),
       );
-      await printRows(
-        g.format,
-        result.chunks,
-        [
-          { key: 'chunk' },
-          { key: 'rangeStart', header: 'from', format: when },
-          { key: 'rangeEnd', header: 'to', format: when },
-          {
-            key: 'rowsEstimate',
-            header: 'rows (est.)',
-            align: 'right',
-            format: (v) => (v === null ? '?' : String(v)),
-          },
-          { key: 'bytes', align: 'right', format: (v) => formatBytes(v as number) },
-        ],
-        result,
-      );
-      if (g.format === 'table') {
-        const n = result.chunks.length;
-        const verb = result.dryRun ? 'would drop' : 'dropped';
-        await printLine(
-          `${verb} ${n} chunk${n === 1 ? '' : 's'} of ${result.target} older than ${result.olderThan} (before ${when(result.cutoff)}).`,
-        );
-        const held = result.heldBack;
-        if (held) {
-          await printLine(
-            held.until
-              ? `held back to ${when(held.until)}: ${held.rollup} is complete only until then; older data stays until it is refreshed.`
-              : `held back: ${held.rollup} was never refreshed; nothing is dropped before it is (iotctl rollup refresh).`,
-          );
-        }
-      }
+      await printRetentionResult(g.format, result);
     });
   examples(cmd, [
     'iotctl retention policy set --drop-after 90d',

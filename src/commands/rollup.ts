@@ -15,21 +15,25 @@ import {
   type RollupRefresh,
 } from '../maintenance/rollups.js';
 import { parseDuration } from '../util/duration.js';
-import { printPolicies, printPolicyChange, when } from '../maintenance/output.js';
+import { printPolicies, printPolicyChange, when } from '../output/maintenance.js';
 import { examples, globalOptions, withDb } from './common.js';
 
 /**
  * Refreshes the named rollups (all when none), finest first, so each sees its source up to date; with
  * --since/--all the finer rollups too, over the same window. Holds the maintenance lock.
  */
-export async function rollupRefresh(db: Db, names: string[], opts: RefreshOptions): Promise<RollupRefresh[]> {
+export async function rollupRefresh(
+  db: Db,
+  names: string[],
+  opts: RefreshOptions & { onNotice?: (message: string) => void },
+): Promise<RollupRefresh[]> {
   if (opts.all && opts.since) throw usageError('give --since or --all, not both');
   const store = await loadStore(db);
   const rollups = rollupsToRefresh(store, names, opts);
   return withMaintenanceLock(db, 'rollup refresh', async () => {
     const results: RollupRefresh[] = [];
     for (const r of rollups) {
-      log.info(`refreshing ${r.name}...`);
+      opts.onNotice?.(`refreshing ${r.name}...`);
       results.push(await refreshRollup(db, store, r, opts));
     }
     return results;
@@ -51,7 +55,9 @@ export function registerRollup(program: Command): void {
     .action(async (names: string[], o, command: Command) => {
       const g = globalOptions(command);
       const since = o.since ? parseDuration(o.since, '--since') : undefined;
-      const result = await withDb(g, (db) => rollupRefresh(db, names, { since, all: !!o.all }));
+      const result = await withDb(g, (db) =>
+        rollupRefresh(db, names, { since, all: !!o.all, onNotice: (m) => log.info(m) }),
+      );
       await printRows(g.format, result, [
         { key: 'rollup' },
         { key: 'from', format: (v) => (v ? when(v) : 'start') },

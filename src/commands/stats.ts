@@ -1,15 +1,11 @@
 // `iotctl stats`: one row per chunk (or plain partition) with rows, bytes before and after compression
 // and the ratio, a totals row, and the size of each rollup.
 import type { Command } from 'commander';
-import { tsdbChunks, type ChunkRow } from '../db/sql/maintenance.js';
-import { partitionsSql } from '../db/sql/partitions.js';
-import { POINTS } from '../db/sql/schema.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
-import { printLine, printRows, renderTable } from '../output/render.js';
-import { formatBytes } from '../util/format.js';
-import { compressionRatio, when } from '../maintenance/output.js';
+import { compressionRatio } from '../output/maintenance.js';
+import { printStats } from '../output/stats.js';
 import { rollupSizes } from '../maintenance/rollups.js';
 import { examples, globalOptions, parseIntOption, withDb } from './common.js';
 
@@ -63,8 +59,7 @@ function sortKey(c: ChunkStats, by: SortColumn): number | string {
 /** Every chunk, sorted, with totals and rollup sizes. */
 async function allStats(db: Db, sort: SortColumn): Promise<StatsResult> {
   const store = await loadStore(db);
-  const sql = store.mode === 'timescaledb' ? tsdbChunks(store.tsdb!, POINTS) : partitionsSql();
-  const rows = (await db.query<ChunkRow>(sql)).rows;
+  const rows = await store.engine.listChunks(db, 'points');
   const chunks = rows.map((r): ChunkStats => ({
     chunk: r.chunk,
     rangeStart: r.range_start,
@@ -97,23 +92,12 @@ async function allStats(db: Db, sort: SortColumn): Promise<StatsResult> {
   return { mode: store.mode, chunks, totals, rollups };
 }
 
-const topOf = (all: StatsResult, top?: number): StatsResult =>
+export const topOf = (all: StatsResult, top?: number): StatsResult =>
   top ? { ...all, chunks: all.chunks.slice(0, top) } : all;
 
 /** The first `top` chunks after sorting; totals and rollups cover every chunk. */
 export async function stats(db: Db, opts: { sort: SortColumn; top?: number }): Promise<StatsResult> {
   return topOf(await allStats(db, opts.sort), opts.top);
-}
-
-/** The time range of every chunk (for the totals row), with loops: a spread would overflow on many chunks. */
-function timeRange(chunks: ChunkStats[]): { from: Date; to: Date } {
-  let from = Infinity;
-  let to = -Infinity;
-  for (const c of chunks) {
-    from = Math.min(from, new Date(c.rangeStart).getTime());
-    to = Math.max(to, new Date(c.rangeEnd).getTime());
-  }
-  return { from: new Date(from), to: new Date(to) };
 }
 
 export function registerStats(program: Command): void {
@@ -127,60 +111,7 @@ export function registerStats(program: Command): void {
       if (!sortColumns.includes(o.sort))
         throw usageError(`invalid --sort '${o.sort}'`, `use one of ${sortColumns.join(', ')}`);
       const all = await withDb(g, (db) => allStats(db, o.sort as SortColumn));
-      const result = topOf(all, o.top);
-      const columns = [
-        { key: 'chunk' as const },
-        { key: 'rangeStart' as const, header: 'from', format: when },
-        { key: 'rangeEnd' as const, header: 'to', format: when },
-        { key: 'compressed' as const, format: (v: unknown) => (v ? 'yes' : 'no') },
-        {
-          key: 'rowsEstimate' as const,
-          header: 'rows (est.)',
-          align: 'right' as const,
-          format: (v: unknown) => (v === null ? '?' : String(v)),
-        },
-        {
-          key: 'bytesBefore' as const,
-          header: 'before',
-          align: 'right' as const,
-          format: (v: unknown) => formatBytes(v as number),
-        },
-        {
-          key: 'bytesAfter' as const,
-          header: 'after',
-          align: 'right' as const,
-          format: (v: unknown) => formatBytes(v as number),
-        },
-        {
-          key: 'ratio' as const,
-          align: 'right' as const,
-          format: (v: unknown) => (v === null ? '-' : `${v}x`),
-        },
-      ];
-      if (g.format !== 'table') return printRows(g.format, result.chunks, columns, result);
-      const t = result.totals;
-      // The totals cover every chunk, and so does their time range (not just the --top rows shown).
-      const range = timeRange(all.chunks);
-      const totalRow: ChunkStats = {
-        chunk: `total (${t.chunks} chunks, ${t.compressed} compressed)`,
-        rangeStart: range.from,
-        rangeEnd: range.to,
-        compressed: t.compressed > 0,
-        rowsEstimate: t.rowsEstimate,
-        bytesBefore: t.bytesBefore,
-        bytesAfter: t.bytesAfter,
-        ratio: t.ratio,
-      };
-      if (result.chunks.length === 0) await printLine('no chunks yet');
-      else await printLine(renderTable([...result.chunks, totalRow], columns));
-      if (result.rollups.length) {
-        await printLine(
-          renderTable(result.rollups, [
-            { key: 'name', header: 'rollup' },
-            { key: 'bytes', align: 'right', format: (v) => formatBytes(v as number) },
-          ]),
-        );
-      }
+      await printStats(g.format, topOf(all, o.top), all);
     });
   examples(cmd, ['iotctl stats', 'iotctl stats --sort before --top 10', 'iotctl stats --json | jq .totals']);
 }

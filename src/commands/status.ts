@@ -1,17 +1,13 @@
 // `iotctl status`: what am I connected to, and is everything healthy.
 import type { Command } from 'commander';
-import { listJobs, type JobInfo } from '../db/jobs.js';
-import { tsdbChunks, type ChunkRow } from '../db/sql/maintenance.js';
-import { listPartitions } from '../db/sql/partitions.js';
-import { POINTS, SERIES } from '../db/sql/schema.js';
+import type { JobInfo } from '../db/jobs.js';
+import { countSeries } from '../db/sql/schema.js';
 import { loadStore, type Store } from '../db/store.js';
-import type { TsdbVersion } from '../db/sql/timescale.js';
 import type { Capabilities, Db } from '../db/types.js';
 import { IotctlError } from '../errors.js';
-import { printLine, printRows, renderJson, renderTable, writeOut } from '../output/render.js';
-import { formatBytes } from '../util/format.js';
-import { when } from '../maintenance/output.js';
+import { listJobs } from '../maintenance/jobs.js';
 import { rollupSizes } from '../maintenance/rollups.js';
+import { printStatus } from '../output/status.js';
 import { examples, globalOptions, withDb } from './common.js';
 
 export interface StatusResult {
@@ -34,13 +30,7 @@ export interface StatusResult {
 
 /** Chunk counts, rows and bytes from the same listing `stats` shows, so the two always agree. */
 async function storeSizes(db: Db, store: Store) {
-  const chunks =
-    store.mode === 'timescaledb'
-      ? (await db.query<ChunkRow>(tsdbChunks(store.tsdb as TsdbVersion, POINTS))).rows
-      : (await db.query<{ rows_estimate: number | null; bytes: number }>(listPartitions)).rows.map((p) => ({
-          ...p,
-          compressed: false,
-        }));
+  const chunks = await store.engine.listChunks(db, 'points');
   return {
     chunks: { total: chunks.length, compressed: chunks.filter((c) => c.compressed).length },
     bytes: chunks.reduce((s, c) => s + Number(c.bytes), 0),
@@ -79,7 +69,7 @@ export async function status(db: Db): Promise<StatusResult> {
     };
   }
   const sizes = await storeSizes(db, store);
-  const series = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${SERIES}`);
+  const series = await db.query<{ n: number }>(countSeries);
   const jobs = await listJobs(db, store);
   const problems = jobs
     .filter((j) => j.failing)
@@ -105,13 +95,6 @@ export async function status(db: Db): Promise<StatusResult> {
   };
 }
 
-function describeTimescale(s: StatusResult): string {
-  const t = s.timescaledb;
-  if (t.state === 'absent') return 'not available (plain PostgreSQL mode)';
-  if (t.state === 'available') return `${t.version} available, not installed (run iotctl init)`;
-  return `${t.version}${t.license ? ` (${t.license} licence)` : ''}`;
-}
-
 export function registerStatus(program: Command): void {
   const cmd = program
     .command('status')
@@ -119,63 +102,7 @@ export function registerStatus(program: Command): void {
     .action(async (_o, command: Command) => {
       const g = globalOptions(command);
       const result = await withDb(g, (db) => status(db));
-      if (g.format === 'json') await writeOut(renderJson(result));
-      else if (g.format === 'csv') {
-        await printRows(
-          'csv',
-          [result],
-          [
-            { key: 'target' },
-            { key: 'mode' },
-            { key: 'postgres' },
-            { key: 'series' },
-            { key: 'rowsEstimate' },
-            { key: 'healthy' },
-          ],
-        );
-      } else {
-        const rows: Array<[string, string]> = [
-          ['target', `${result.target} (${result.targetKind}, from ${result.targetSource})`],
-          ['postgres', result.postgres],
-          ['timescaledb', describeTimescale(result)],
-          ['mode', result.mode ?? 'not initialised'],
-        ];
-        if (result.config) {
-          rows.push(
-            ['chunk interval', result.config.chunkInterval],
-            ['rollups', result.config.rollups.join(', ') || 'none'],
-            ['series', String(result.series)],
-            ['rows (estimate)', String(result.rowsEstimate)],
-            ['chunks', `${result.chunks.total} (${result.chunks.compressed} compressed)`],
-            ['size', formatBytes(result.bytes.points)],
-            ...result.bytes.rollups.map((r): [string, string] => [`size ${r.name}`, formatBytes(r.bytes)]),
-          );
-        }
-        await printLine(
-          renderTable(
-            rows.map(([k, v]) => ({ k, v })),
-            [
-              { key: 'k', header: '' },
-              { key: 'v', header: '' },
-            ],
-          ),
-        );
-        if (result.jobs.length) {
-          await printLine(
-            renderTable(result.jobs, [
-              { key: 'name', header: 'job' },
-              { key: 'id', format: (v) => (v === null ? '-' : String(v)) },
-              { key: 'after', format: (v) => String(v ?? '') },
-              { key: 'schedule' },
-              { key: 'lastRunStarted', header: 'last run', format: when },
-              { key: 'lastSuccess', header: 'last success', format: when },
-              { key: 'lastStatus', header: 'status', format: (v) => String(v ?? 'never run') },
-              { key: 'totalFailures', header: 'failures', align: 'right' },
-            ]),
-          );
-        }
-        for (const p of result.problems) await printLine(`problem: ${p}`);
-      }
+      await printStatus(g.format, result);
       if (!result.healthy) {
         // The report above is the output; the exit code is what monitoring reads.
         process.exitCode = new IotctlError('CHECK_FAILED', 'unhealthy').exitCode;

@@ -29,7 +29,7 @@ export class PartitionManager {
     let created = 0;
     for (const start of [...missing].sort((a, b) => a - b)) {
       try {
-        await this.db.exec(createPartition(start, this.intervalMs));
+        await this.db.query(createPartition(start, this.intervalMs));
         created++;
       } catch (err) {
         // CREATE TABLE IF NOT EXISTS still races with a concurrent creator (cron's maintain beside an

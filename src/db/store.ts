@@ -1,32 +1,18 @@
-// What `init` recorded about this database (mode, chunk interval, rollups), read by every other command.
+// What `init` recorded about this database (engine, chunk interval, rollups), read by every other command,
+// and the storage engine that keeps it.
+import { engineFor } from '../engine/index.js';
+import type { EngineName, Store, StoreConfig } from '../engine/types.js';
 import { IotctlError } from '../errors.js';
-import { parseDuration, type Duration } from '../util/duration.js';
-import { META, rollupName, type StoreMode } from './sql/schema.js';
-import { parseTsdbVersion, type TsdbVersion } from './sql/timescale.js';
-import type { Capabilities, Db } from './types.js';
+import { parseDuration } from '../util/duration.js';
+import { metaExists, readConfig, rollupName } from './sql/schema.js';
+import type { Db } from './types.js';
 
-export interface StoreConfig {
-  mode: StoreMode;
-  chunkInterval: Duration;
-  /** Finest first. */
-  rollups: Array<{ name: string; bucket: Duration }>;
-  schemaVersion: number;
-}
-
-export interface Store extends StoreConfig {
-  caps: Capabilities;
-  /** Set in timescaledb mode. */
-  tsdb?: TsdbVersion;
-}
+export type { Store, StoreConfig } from '../engine/types.js';
 
 export const SCHEMA_VERSION = 1;
 
-export function storeModeFor(caps: Capabilities): StoreMode {
-  return caps.timescale.state === 'absent' ? 'plain' : 'timescaledb';
-}
-
 interface StoredConfig {
-  mode: StoreMode;
+  mode: EngineName;
   chunk_interval: string;
   rollups: string[];
   schema_version: number;
@@ -52,9 +38,9 @@ export function configFromStored(v: StoredConfig): StoreConfig {
 }
 
 export async function readStoredConfig(db: Db): Promise<StoreConfig | null> {
-  const exists = await db.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [META]);
+  const exists = await db.query<{ ok: boolean }>(metaExists);
   if (!exists.rows[0]?.ok) return null;
-  const { rows } = await db.query<{ value: StoredConfig }>(`SELECT value FROM ${META} WHERE key = 'config'`);
+  const { rows } = await db.query<{ value: StoredConfig }>(readConfig);
   return rows[0] ? configFromStored(rows[0].value) : null;
 }
 
@@ -67,9 +53,5 @@ export async function loadStore(db: Db): Promise<Store> {
     });
   }
   const caps = await db.capabilities();
-  const tsdb =
-    cfg.mode === 'timescaledb' && caps.timescale.version
-      ? parseTsdbVersion(caps.timescale.version)
-      : undefined;
-  return { ...cfg, caps, tsdb };
+  return { ...cfg, caps, engine: engineFor(cfg.mode, caps) };
 }

@@ -3,7 +3,7 @@
 // into a staging table and INSERT ... ON CONFLICT),
 // with up to `workers` transactions in flight and transient errors retried.
 import { isTransientError } from '../db/errors.js';
-import { PartitionManager } from '../db/partitions.js';
+import type { RowPlacer } from '../engine/types.js';
 import type { Db } from '../db/types.js';
 import { IotctlError } from '../errors.js';
 import type { Reading } from './mapping.js';
@@ -24,7 +24,7 @@ export interface LoaderOptions {
   onConflict: OnConflict;
   retryTimeoutMs: number;
   /** Plain PostgreSQL mode: partitions are created before rows arrive for them. */
-  partitions?: PartitionManager;
+  partitions?: RowPlacer;
   onRetry?: (err: unknown, attempt: number) => void;
   /** Ends a retry wait at once (SIGINT must not sit out --retry-timeout). */
   signal?: AbortSignal;

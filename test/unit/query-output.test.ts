@@ -4,6 +4,8 @@ import { aggCombined, rawPage, selectSeries, Params } from '../../src/db/sql/que
 import { extent, lineChart, sparkline } from '../../src/output/chart.js';
 import { lttb } from '../../src/query/lttb.js';
 import { parseFns } from '../../src/commands/query.js';
+import { dateBin } from '../../src/db/sql/plain.js';
+import { timeBucket } from '../../src/db/sql/timescale.js';
 
 describe('lttb', () => {
   const data = Array.from({ length: 1000 }, (_, i) => ({ x: i, y: i === 500 ? 100 : Math.sin(i / 50) }));
@@ -85,7 +87,7 @@ describe('SQL builders', () => {
     const mid = new Date('2026-01-05T10:00:00Z');
     const to = new Date('2026-01-05T10:30:00Z');
     const sql = aggCombined(
-      'plain',
+      dateBin,
       '1 hour',
       [
         { source: 'rollup_1h', from, to: mid },
@@ -102,7 +104,7 @@ describe('SQL builders', () => {
     );
     expect(sql.text).toContain('sum(a.s) / sum(a.n) AS avg');
     expect(sql.values).toEqual([from, mid, mid, to]);
-    expect(aggCombined('timescaledb', '1 hour', [{ source: 'raw', from, to }], {}).text).toContain(
+    expect(aggCombined(timeBucket, '1 hour', [{ source: 'raw', from, to }], {}).text).toContain(
       "time_bucket(INTERVAL '1 hour', r.time)",
     );
   });

@@ -3,7 +3,8 @@
 import type { Duration } from '../../util/duration.js';
 import type { Sql } from '../types.js';
 import { SCHEMA, qualified } from './ident.js';
-import { JOB_RUNS, META, POINTS, POLICIES, ROLLUP_LOCK_KEY, bucketExpr, type StoreMode } from './schema.js';
+import { ROLLUP_LOCK_KEY, dateBin } from './plain.js';
+import { JOB_RUNS, META, POINTS, POLICIES } from './schema.js';
 import { chunkCompressionStatsFn, type TsdbVersion } from './timescale.js';
 
 /** The advisory lock every maintenance run takes (maintain, jobs run, rollup refresh, retention and compress
@@ -86,30 +87,36 @@ export function deletePlainRollupExpired(rollup: string, bucket: Duration, older
   };
 }
 
-export function dropPartition(chunk: string): string {
+export function dropPartition(chunk: string): Sql {
   const [schema, name] = chunk.split('.');
   if (schema !== SCHEMA || !name) throw new Error(`not an iotctl partition: ${chunk}`);
-  return `DROP TABLE IF EXISTS ${qualified(name)}`;
+  return { text: `DROP TABLE IF EXISTS ${qualified(name)}` };
 }
 
 /**
  * Plain-mode rollup refresh: recomputes every bucket in [$1, $2) from the source (raw points for the
  * finest rollup, the previous rollup otherwise) and upserts it. $1 NULL means from the beginning.
  */
-export function refreshPlainRollup(rollup: string, bucket: Duration, source: string | null): string {
+export function refreshPlainRollup(
+  rollup: string,
+  bucket: Duration,
+  source: string | null,
+  range: { from: Date | null; until: Date },
+): Sql {
   const from = source === null ? POINTS : qualified(source);
   const timeCol = source === null ? 'time' : 'bucket';
   const aggregates =
     source === null
       ? 'count(*), sum(value), min(value), max(value), sum(value * value)'
       : 'sum(count), sum(sum), min(min), max(max), sum(sumsq)';
-  return `INSERT INTO ${qualified(rollup)} (bucket, series_id, count, sum, min, max, sumsq)
-SELECT ${bucketExpr('plain', bucket.interval, timeCol)} AS b, series_id, ${aggregates}
+  const text = `INSERT INTO ${qualified(rollup)} (bucket, series_id, count, sum, min, max, sumsq)
+SELECT ${dateBin(bucket.interval, timeCol)} AS b, series_id, ${aggregates}
   FROM ${from}
  WHERE ($1::timestamptz IS NULL OR ${timeCol} >= $1::timestamptz) AND ${timeCol} < $2::timestamptz
  GROUP BY 1, 2
 ON CONFLICT (series_id, bucket) DO UPDATE
    SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, sumsq = EXCLUDED.sumsq`;
+  return { text, values: [range.from, range.until] };
 }
 
 export const watermarkKey = (rollup: string) => `watermark:${rollup}`;
@@ -168,17 +175,19 @@ export function deletePlainPolicy(kind: string, target: string): Sql {
 
 /** Bytes of each rollup named, in the order given, in one query; a continuous aggregate's rows live in its
  * materialisation hypertable. */
-export function rollupSizes(mode: StoreMode, rollups: string[]): Sql {
-  if (mode === 'timescaledb') {
-    return {
-      text: `SELECT r.name, coalesce(CASE WHEN ca.view_name IS NOT NULL THEN hypertable_size(format('%I.%I',
+export function tsdbRollupSizes(rollups: string[]): Sql {
+  return {
+    text: `SELECT r.name, coalesce(CASE WHEN ca.view_name IS NOT NULL THEN hypertable_size(format('%I.%I',
               ca.materialization_hypertable_schema, ca.materialization_hypertable_name)::regclass) END, 0)::bigint AS bytes
   FROM unnest($2::text[]) WITH ORDINALITY r(name, i)
   LEFT JOIN timescaledb_information.continuous_aggregates ca ON ca.view_schema = $1 AND ca.view_name = r.name
  ORDER BY r.i`,
-      values: [SCHEMA, rollups],
-    };
-  }
+    values: [SCHEMA, rollups],
+  };
+}
+
+/** Bytes of each plain rollup table named, in the order given. */
+export function plainRollupSizes(rollups: string[]): Sql {
   return {
     text: `SELECT r.name, coalesce(pg_total_relation_size(to_regclass(format('%I.%I', $1::text, r.name))), 0)::bigint AS bytes
   FROM unnest($2::text[]) WITH ORDINALITY r(name, i) ORDER BY r.i`,
@@ -294,3 +303,6 @@ SELECT l.job, l.started_at AS last_started, l.status AS last_status, c.last_succ
   FROM latest l JOIN counts c USING (job) LEFT JOIN failure f USING (job)`,
   };
 }
+
+/** The database's clock. */
+export const dbNow: Sql = { text: 'SELECT now() AS now' };

@@ -15,10 +15,12 @@ export function partitionName(startMs: number): string {
   return `points_p${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 13)}${iso.slice(14, 16)}`;
 }
 
-export function createPartition(startMs: number, intervalMs: number): string {
+export function createPartition(startMs: number, intervalMs: number): Sql {
   const from = new Date(startMs).toISOString();
   const to = new Date(startMs + intervalMs).toISOString();
-  return `CREATE TABLE IF NOT EXISTS ${SCHEMA}.${partitionName(startMs)} PARTITION OF ${POINTS} FOR VALUES FROM ('${from}') TO ('${to}')`;
+  return {
+    text: `CREATE TABLE IF NOT EXISTS ${SCHEMA}.${partitionName(startMs)} PARTITION OF ${POINTS} FOR VALUES FROM ('${from}') TO ('${to}')`,
+  };
 }
 
 /**

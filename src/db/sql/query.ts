@@ -1,7 +1,10 @@
 // SQL for `iotctl query`: series selection, aggregates (raw and recombined from rollups), latest, gaps, raw pages.
 import type { Sql } from '../types.js';
 import { SCHEMA, literal, qualified } from './ident.js';
-import { POINTS, POLICIES, SERIES, bucketExpr, type StoreMode } from './schema.js';
+import { POINTS, SERIES } from './schema.js';
+
+/** The storage engine's bucket expression (time_bucket or date_bin with the same origin). */
+export type BucketFn = (interval: string, column: string) => string;
 
 export interface SeriesFilter {
   metric?: string;
@@ -40,7 +43,7 @@ export interface AggSegment {
  * exact. avg = sum/count; sample stddev = sqrt((sumsq - sum²/count) / (count - 1)), null below 2 readings.
  */
 export function aggCombined(
-  mode: StoreMode,
+  bucket: BucketFn,
   every: string,
   segments: AggSegment[],
   filter: SeriesFilter,
@@ -51,13 +54,13 @@ export function aggCombined(
     const from = p.add(s.from, '::timestamptz');
     const to = p.add(s.to, '::timestamptz');
     if (s.source === 'raw') {
-      return `SELECT ${bucketExpr(mode, every, 'r.time')} AS bucket, r.series_id, count(*)::float8 AS n,
+      return `SELECT ${bucket(every, 'r.time')} AS bucket, r.series_id, count(*)::float8 AS n,
          sum(r.value) AS s, min(r.value) AS lo, max(r.value) AS hi, sum(r.value * r.value) AS ss
     FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
    WHERE r.time >= ${from} AND r.time < ${to}
    GROUP BY 1, 2`;
     }
-    return `SELECT ${bucketExpr(mode, every, 'r.bucket')} AS bucket, r.series_id, sum(r.count)::float8 AS n,
+    return `SELECT ${bucket(every, 'r.bucket')} AS bucket, r.series_id, sum(r.count)::float8 AS n,
          sum(r.sum) AS s, min(r.min) AS lo, max(r.max) AS hi, sum(r.sumsq) AS ss
     FROM ${qualified(s.source)} r JOIN sel ON sel.id = r.series_id
    WHERE r.bucket >= ${from} AND r.bucket < ${to}
@@ -79,7 +82,7 @@ SELECT a.bucket AS time, sel.device_id AS device, sel.metric, sel.unit,
 
 /** Aggregates straight from raw readings, with percentiles (`percentiles` as fractions, e.g. [0.95]). */
 export function aggRaw(
-  mode: StoreMode,
+  bucket: BucketFn,
   every: string,
   range: { from: Date; to: Date },
   filter: SeriesFilter,
@@ -93,7 +96,7 @@ export function aggRaw(
     ? `percentile_cont(${p.add(percentiles, '::float8[]')}) WITHIN GROUP (ORDER BY r.value)`
     : 'NULL::float8[]';
   const text = `WITH ${sel}
-SELECT ${bucketExpr(mode, every, 'r.time')} AS time, sel.device_id AS device, sel.metric, sel.unit,
+SELECT ${bucket(every, 'r.time')} AS time, sel.device_id AS device, sel.metric, sel.unit,
        count(*)::bigint AS count, sum(r.value) AS sum, avg(r.value) AS avg, min(r.value) AS min,
        max(r.value) AS max, stddev_samp(r.value) AS stddev, ${pct} AS percentiles
   FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
@@ -113,25 +116,6 @@ export const plainRollupMarks: Sql = {
        coalesce(value->>'until', value->>'from')::timestamptz AS at
   FROM ${qualified('meta')} WHERE key LIKE 'watermark:%' OR key LIKE 'dirty:%'`,
 };
-
-/**
- * The retention cutoff of each relation with a retention policy (points or a rollup), by the database's
- * clock: TimescaleDB retention jobs, or the rows of iotctl.policies in plain mode.
- */
-export function retentionCutoffs(mode: StoreMode): Sql {
-  if (mode === 'plain') {
-    return {
-      text: `SELECT target, now() - after AS cutoff, after::text AS after
-  FROM ${POLICIES} WHERE kind = 'retention'`,
-    };
-  }
-  return {
-    text: `SELECT hypertable_name AS target, now() - (config->>'drop_after')::interval AS cutoff,
-       config->>'drop_after' AS after
-  FROM timescaledb_information.jobs
- WHERE proc_name = 'policy_retention' AND hypertable_schema = ${literal(SCHEMA)}`,
-  };
-}
 
 /**
  * TimescaleDB mode: ranges changed below a continuous aggregate's watermark and not yet refreshed, as

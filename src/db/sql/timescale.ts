@@ -1,8 +1,17 @@
 // Every TimescaleDB statement whose spelling depends on the version is chosen here and nowhere else:
 // create_hypertable(by_range) from 2.13, the columnstore API (ALTER ... enable_columnstore,
 // add_columnstore_policy, convert_to_columnstore, CALL procedures) from 2.18.
-import { literal } from './ident.js';
+import type { Duration } from '../../util/duration.js';
 import type { Sql } from '../types.js';
+import { SCHEMA, literal, qualified } from './ident.js';
+import {
+  POINTS,
+  POINTS_COLUMNS,
+  regclassExists,
+  refreshSchedule,
+  rollupName,
+  type SchemaStep,
+} from './schema.js';
 
 export interface TsdbVersion {
   major: number;
@@ -23,28 +32,31 @@ function atLeast(v: TsdbVersion, major: number, minor: number): boolean {
 export const hasByRange = (v: TsdbVersion) => atLeast(v, 2, 13);
 export const hasColumnstore = (v: TsdbVersion) => atLeast(v, 2, 18);
 
-export function createHypertable(
-  v: TsdbVersion,
-  table: string,
-  timeColumn: string,
-  interval: string,
-): string {
+export function createHypertable(v: TsdbVersion, table: string, timeColumn: string, interval: string): Sql {
   if (hasByRange(v)) {
-    return `SELECT create_hypertable(${literal(table)}, by_range(${literal(timeColumn)}, INTERVAL ${literal(interval)}), create_default_indexes => false, if_not_exists => true)`;
+    return {
+      text: `SELECT create_hypertable(${literal(table)}, by_range(${literal(timeColumn)}, INTERVAL ${literal(interval)}), create_default_indexes => false, if_not_exists => true)`,
+    };
   }
-  return `SELECT create_hypertable(${literal(table)}, ${literal(timeColumn)}, chunk_time_interval => INTERVAL ${literal(interval)}, create_default_indexes => false, if_not_exists => true)`;
+  return {
+    text: `SELECT create_hypertable(${literal(table)}, ${literal(timeColumn)}, chunk_time_interval => INTERVAL ${literal(interval)}, create_default_indexes => false, if_not_exists => true)`,
+  };
 }
 
-export function setChunkInterval(table: string, interval: string): string {
-  return `SELECT set_chunk_time_interval(${literal(table)}, INTERVAL ${literal(interval)})`;
+export function setChunkInterval(table: string, interval: string): Sql {
+  return { text: `SELECT set_chunk_time_interval(${literal(table)}, INTERVAL ${literal(interval)})` };
 }
 
 /** Compression (columnstore) settings: one segment per series, newest first inside it. */
-export function enableCompression(v: TsdbVersion, table: string, segmentBy: string, orderBy: string): string {
+export function enableCompression(v: TsdbVersion, table: string, segmentBy: string, orderBy: string): Sql {
   if (hasColumnstore(v)) {
-    return `ALTER TABLE ${table} SET (timescaledb.enable_columnstore = true, timescaledb.segmentby = ${literal(segmentBy)}, timescaledb.orderby = ${literal(orderBy)})`;
+    return {
+      text: `ALTER TABLE ${table} SET (timescaledb.enable_columnstore = true, timescaledb.segmentby = ${literal(segmentBy)}, timescaledb.orderby = ${literal(orderBy)})`,
+    };
   }
-  return `ALTER TABLE ${table} SET (timescaledb.compress = true, timescaledb.compress_segmentby = ${literal(segmentBy)}, timescaledb.compress_orderby = ${literal(orderBy)})`;
+  return {
+    text: `ALTER TABLE ${table} SET (timescaledb.compress = true, timescaledb.compress_segmentby = ${literal(segmentBy)}, timescaledb.compress_orderby = ${literal(orderBy)})`,
+  };
 }
 
 export function addCompressionPolicy(v: TsdbVersion, table: string, after: string): Sql {
@@ -138,3 +150,122 @@ export function refreshContinuousAggregate(view: string, start: Date | null, end
 export function removeRefreshPolicy(view: string): Sql {
   return { text: `SELECT remove_continuous_aggregate_policy(${literal(view)}, if_exists => true)` };
 }
+
+/** time_bucket with its default origin (Monday 2000-01-03 UTC). */
+export function timeBucket(interval: string, column: string): string {
+  return `time_bucket(INTERVAL ${literal(interval)}, ${column})`;
+}
+
+export const createExtension: Sql = { text: 'CREATE EXTENSION IF NOT EXISTS timescaledb' };
+
+const jobExists = (proc: string, table: string): Sql => ({
+  text: `SELECT EXISTS (SELECT 1 FROM timescaledb_information.jobs
+          WHERE proc_name = $1 AND hypertable_schema = $2 AND hypertable_name = $3) AS exists`,
+  values: [proc, SCHEMA, table],
+});
+
+/** points as a hypertable of `chunkInterval` chunks. */
+export function hypertableSteps(v: TsdbVersion, chunkInterval: Duration): SchemaStep[] {
+  return [
+    {
+      object: `table ${POINTS}`,
+      exists: regclassExists(POINTS),
+      statements: [{ text: `CREATE TABLE IF NOT EXISTS ${POINTS} ${POINTS_COLUMNS}` }],
+    },
+    {
+      object: `hypertable ${POINTS} (chunks of ${chunkInterval.text})`,
+      exists: {
+        text: `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
+                  WHERE hypertable_schema = $1 AND hypertable_name = 'points') AS exists`,
+        values: [SCHEMA],
+      },
+      statements: [createHypertable(v, POINTS, 'time', chunkInterval.interval)],
+    },
+  ];
+}
+
+/** Compression settings on points: one segment per series, newest first inside it. */
+export function compressionStep(v: TsdbVersion): SchemaStep {
+  return {
+    object: `compression on ${POINTS} (segment by series_id, order by time DESC)`,
+    exists: {
+      text: `SELECT coalesce((SELECT compression_enabled FROM timescaledb_information.hypertables
+                 WHERE hypertable_schema = $1 AND hypertable_name = 'points'), false) AS exists`,
+      values: [SCHEMA],
+    },
+    statements: [enableCompression(v, POINTS, 'series_id', 'time DESC')],
+  };
+}
+
+/**
+ * Rollups, finest first, each a continuous aggregate on the one before it (hierarchical), with the columns that
+ * recombine exactly: count, sum, min, max and the sum of squares (for stddev). WITH NO DATA (refresh cannot run
+ * in a transaction), real-time (materialized_only = false) so the not-yet-materialised tail is read live, and a
+ * refresh policy each.
+ */
+export function continuousAggregateSteps(v: TsdbVersion, rollups: Duration[]): SchemaStep[] {
+  const steps: SchemaStep[] = [];
+  let source: string | null = null;
+  for (const bucket of [...rollups].sort((a, b) => a.ms - b.ms)) {
+    const name = qualified(rollupName(bucket));
+    const select: string =
+      source === null
+        ? `SELECT ${timeBucket(bucket.interval, 'time')} AS bucket, series_id,
+       count(*)::bigint AS count, sum(value) AS sum, min(value) AS min, max(value) AS max,
+       sum(value * value) AS sumsq
+FROM ${POINTS}
+GROUP BY 1, 2`
+        : `SELECT ${timeBucket(bucket.interval, 'bucket')} AS bucket, series_id,
+       sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
+       sum(sumsq) AS sumsq
+FROM ${source}
+GROUP BY 1, 2`;
+    steps.push(
+      {
+        object: `rollup ${name} (continuous aggregate${source ? ` on ${source}` : ''})`,
+        exists: regclassExists(name),
+        statements: [
+          {
+            text: `CREATE MATERIALIZED VIEW IF NOT EXISTS ${name}
+WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+${select}
+WITH NO DATA`,
+          },
+        ],
+      },
+      {
+        object: `refresh policy on ${name} (every ${refreshSchedule(bucket).text})`,
+        exists: jobExists('policy_refresh_continuous_aggregate', rollupName(bucket)),
+        statements: [addRefreshPolicy(name, bucket.interval, refreshSchedule(bucket).interval, v)],
+      },
+    );
+    source = name;
+  }
+  return steps;
+}
+
+/** The iotctl policy jobs with their stats and latest error. */
+export const tsdbJobs: Sql = {
+  text: `SELECT j.job_id, j.proc_name,
+            j.hypertable_name AS target,
+            j.schedule_interval::text AS schedule,
+            extract(epoch FROM j.schedule_interval)::float8 AS schedule_seconds,
+            coalesce(j.config->>'compress_after', j.config->>'drop_after', j.config->>'end_offset') AS after,
+            s.last_run_started_at, s.last_successful_finish, s.last_run_status,
+            s.total_runs::int AS total_runs, s.total_failures::int AS total_failures, s.next_start,
+            (SELECT e.err_message FROM timescaledb_information.job_errors e
+              WHERE e.job_id = j.job_id ORDER BY e.start_time DESC LIMIT 1) AS last_error
+       FROM timescaledb_information.jobs j
+       LEFT JOIN timescaledb_information.job_stats s ON s.job_id = j.job_id
+      WHERE j.proc_name LIKE 'policy_%' AND j.hypertable_schema = $1
+      ORDER BY j.job_id`,
+  values: [SCHEMA],
+};
+
+/** Retention cutoff of points and of each rollup with a retention job, by the database's clock. */
+export const tsdbRetentionCutoffs: Sql = {
+  text: `SELECT hypertable_name AS target, now() - (config->>'drop_after')::interval AS cutoff,
+       config->>'drop_after' AS after
+  FROM timescaledb_information.jobs
+ WHERE proc_name = 'policy_retention' AND hypertable_schema = ${literal(SCHEMA)}`,
+};

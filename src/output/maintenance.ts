@@ -1,7 +1,7 @@
 // Output shared by the maintenance commands: times, policy changes and policy listings.
 import type { JobInfo } from '../db/jobs.js';
-import { printLine, printRows, type Format } from '../output/render.js';
-import type { PolicyChange } from './policies.js';
+import { printLine, printRows, type Format } from './render.js';
+import type { PolicyChange } from '../engine/types.js';
 
 /** A timestamp to the second, or '-' for none: 2026-11-22T03:00:00Z. */
 export const when = (v: unknown): string =>

@@ -1,0 +1,31 @@
+// Choosing the storage engine: the one place that maps the stored engine name (and the server's
+// capabilities) to an implementation. A new engine is one more case here plus its own module.
+import { parseTsdbVersion } from '../db/sql/timescale.js';
+import type { Capabilities } from '../db/types.js';
+import { IotctlError } from '../errors.js';
+import { PlainEngine } from './plain.js';
+import { TimescaleEngine } from './timescaledb.js';
+import type { EngineName, StorageEngine } from './types.js';
+
+export const engineNames: readonly EngineName[] = ['timescaledb', 'plain'];
+
+/** The engine a new store gets on this target: TimescaleDB where it is installed or available, else plain. */
+export function defaultEngineName(caps: Capabilities): EngineName {
+  return caps.timescale.state === 'absent' ? 'plain' : 'timescaledb';
+}
+
+export function engineFor(name: EngineName, caps: Capabilities): StorageEngine {
+  switch (name) {
+    case 'timescaledb': {
+      if (!caps.timescale.version) {
+        throw new IotctlError(
+          'NEEDS_TIMESCALEDB',
+          'this store was set up with TimescaleDB, which this server does not have',
+        );
+      }
+      return new TimescaleEngine(parseTsdbVersion(caps.timescale.version), caps);
+    }
+    case 'plain':
+      return new PlainEngine();
+  }
+}

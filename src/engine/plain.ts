@@ -1,0 +1,384 @@
+// The plain PostgreSQL engine: points range-partitioned by time with partitions iotctl creates ahead of the
+// data, rollups as tables iotctl refreshes (watermark and dirty marks in iotctl.meta, kept by a statement
+// trigger on points), and policies as rows of iotctl.policies that `maintain` carries out.
+import { byRunOrder, jobName, nextStartFrom, readLedger, type JobInfo } from '../db/jobs.js';
+import { PartitionManager } from '../db/partitions.js';
+import { qualified } from '../db/sql/ident.js';
+import {
+  clearDirty,
+  deletePlainPolicy,
+  deletePlainRollupExpired,
+  dropPartition,
+  lockRollupsExclusive,
+  markDirty,
+  plainPolicyExists,
+  plainRollupExpired,
+  plainRollupSizes,
+  plainSourceStart,
+  readCompleteUntil,
+  readRollupState,
+  refreshPlainRollup,
+  upsertPlainPolicy,
+  writeWatermark,
+  type ChunkRow,
+} from '../db/sql/maintenance.js';
+import { PARTITIONS_AHEAD, partitionsSql } from '../db/sql/partitions.js';
+import {
+  dateBin,
+  partitionedPointsStep,
+  plainPolicies,
+  plainRetentionCutoffs,
+  rollupTableSteps,
+  stalenessSteps,
+} from '../db/sql/plain.js';
+import { plainRollupMarks } from '../db/sql/query.js';
+import {
+  baseSteps,
+  commonSteps,
+  refreshSchedule,
+  type InitOptions,
+  type SchemaStep,
+} from '../db/sql/schema.js';
+import type { Db, Sql } from '../db/types.js';
+import { IotctlError, usageError } from '../errors.js';
+import { sameInterval } from '../maintenance/policies.js';
+import { applyRetention, dbCutoff, retentionTarget } from '../maintenance/retention.js';
+import { ceilToBucket, floorToBucket } from '../util/buckets.js';
+import type { Duration } from '../util/duration.js';
+import type {
+  HeldBack,
+  InitObject,
+  PolicyChange,
+  PolicyKind,
+  RefreshOptions,
+  RetentionTarget,
+  Rollup,
+  RollupBase,
+  RollupCompleteness,
+  RollupRefresh,
+  StorageEngine,
+  Store,
+  StoreConfig,
+} from './types.js';
+
+const noCompression = () =>
+  new IotctlError(
+    'NEEDS_TIMESCALEDB',
+    'compression needs TimescaleDB; this store is in plain PostgreSQL mode',
+  );
+
+export class PlainEngine implements StorageEngine {
+  readonly name = 'plain' as const;
+  readonly label = 'plain PostgreSQL mode';
+  readonly timescaleVersion = null;
+  readonly compresses = false;
+  readonly chunkWord = 'partition';
+
+  async prepare(): Promise<InitObject[]> {
+    return [];
+  }
+
+  schemaSteps(opts: InitOptions): SchemaStep[] {
+    return [
+      ...baseSteps(),
+      partitionedPointsStep(opts.chunkInterval),
+      ...commonSteps(),
+      ...rollupTableSteps(opts.rollups),
+      ...stalenessSteps(opts.rollups),
+    ];
+  }
+
+  chunkIntervalChange(from: Duration): Sql {
+    throw usageError(
+      `this store uses ${from.text} partitions; plain PostgreSQL mode cannot change the interval`,
+    );
+  }
+
+  async afterInit(db: Db, config: StoreConfig, dryRun: boolean): Promise<InitObject[]> {
+    if (dryRun) return [];
+    const created = await new PartitionManager(db, config.chunkInterval.ms).ensureAhead(
+      Date.now(),
+      PARTITIONS_AHEAD,
+    );
+    if (created === 0) return [];
+    return [
+      {
+        object: `partitions of iotctl.points (now + ${PARTITIONS_AHEAD} ahead)`,
+        status: 'created',
+        note: `${created} new`,
+      },
+    ];
+  }
+
+  bucketExpr(interval: string, column: string): string {
+    return dateBin(interval, column);
+  }
+
+  retentionCutoffs(): Sql {
+    return plainRetentionCutoffs;
+  }
+
+  async listChunks(db: Db, _relation: string, olderThan?: Date): Promise<ChunkRow[]> {
+    return (await db.query<ChunkRow>(partitionsSql(olderThan))).rows;
+  }
+
+  compressChunk(): Sql {
+    throw noCompression();
+  }
+
+  decompressChunk(): Sql {
+    throw noCompression();
+  }
+
+  /** The rollup built on the target, which must have taken rows in before they may go. */
+  private dependentRollup(store: Store, target: RetentionTarget): Rollup | undefined {
+    if (!target.rollup) return store.rollups[0];
+    return store.rollups[store.rollups.findIndex((r) => r.name === target.name) + 1];
+  }
+
+  /** No later than where the rollup built on the target is complete (its watermark, or its dirty mark). */
+  async retentionLimit(
+    db: Db,
+    store: Store,
+    target: RetentionTarget,
+    cutoff: Date,
+  ): Promise<{ cutoff: Date | null; heldBack: HeldBack | null }> {
+    const rollup = this.dependentRollup(store, target);
+    if (!rollup) return { cutoff, heldBack: null };
+    const { rows } = await db.query<{ until: Date | null }>(readCompleteUntil(rollup.name));
+    const until = rows[0]?.until ? new Date(rows[0].until) : null;
+    if (until !== null && until >= cutoff) return { cutoff, heldBack: null };
+    return { cutoff: until, heldBack: { rollup: rollup.name, until } };
+  }
+
+  async listExpired(db: Db, target: RetentionTarget, cutoff: Date): Promise<ChunkRow[]> {
+    if (target.rollup)
+      return (await db.query<ChunkRow>(plainRollupExpired(target.name, target.rollup.bucket, cutoff))).rows;
+    return this.listChunks(db, 'points', cutoff);
+  }
+
+  async dropExpired(db: Db, target: RetentionTarget, cutoff: Date, chunks: ChunkRow[]): Promise<string[]> {
+    if (target.rollup) {
+      if (!chunks.length) return [];
+      await db.query(deletePlainRollupExpired(target.name, target.rollup.bucket, cutoff));
+      return [qualified(target.name)];
+    }
+    for (const c of chunks) await db.query(dropPartition(c.chunk));
+    return chunks.map((c) => c.chunk);
+  }
+
+  async findPolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<JobInfo | undefined> {
+    // Refresh jobs exist for every rollup: only an explicit row in iotctl.policies is a policy.
+    if (kind === 'refresh' && !(await db.query(plainPolicyExists('refresh', target))).rows.length) {
+      return undefined;
+    }
+    const name = jobName(kind, target);
+    return (await this.listJobs(db, store)).find((j) => j.name === name);
+  }
+
+  policyStatement(kind: 'compression' | 'retention', target: string, value: Duration): Sql {
+    if (kind === 'compression') throw noCompression();
+    return upsertPlainPolicy('retention', target, value.interval, '1 day');
+  }
+
+  async setPolicy(
+    db: Db,
+    store: Store,
+    kind: PolicyKind,
+    target: string,
+    value: Duration,
+  ): Promise<PolicyChange> {
+    if (kind === 'compression') throw noCompression();
+    const existing = await this.findPolicy(db, store, kind, target);
+    const current = existing ? (kind === 'refresh' ? existing.schedule : existing.after) : null;
+    const change = { job: jobName(kind, target), kind, target, value: value.text };
+    if (existing && (await sameInterval(db, current, value.interval)))
+      return { ...change, status: 'unchanged' };
+    const rollup = store.rollups.find((r) => r.name === target);
+    // Refresh rows keep the bucket as `after` (the column is NOT NULL); the schedule is what counts.
+    const [after, schedule] =
+      kind === 'refresh'
+        ? [rollup?.bucket.interval ?? value.interval, value.interval]
+        : [value.interval, '1 day'];
+    await db.query(upsertPlainPolicy(kind, target, after, schedule));
+    return { ...change, status: existing ? 'updated' : 'created' };
+  }
+
+  async removePolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<PolicyChange> {
+    if (kind === 'compression') throw noCompression();
+    const existing = await this.findPolicy(db, store, kind, target);
+    const change = {
+      job: jobName(kind, target),
+      kind,
+      target,
+      value: existing?.after ?? existing?.schedule ?? '',
+    };
+    if (!existing) return { ...change, status: 'absent' };
+    await db.query(deletePlainPolicy(kind, target));
+    return { ...change, status: 'removed' };
+  }
+
+  async syncRefreshPolicies(): Promise<string[]> {
+    // Plain refreshes read their window from the watermarks; there is no start_offset to keep in line.
+    return [];
+  }
+
+  async listJobs(db: Db, store: Store): Promise<JobInfo[]> {
+    const ledger = await readLedger(db);
+    const { rows } = await db.query<{
+      kind: string;
+      target: string;
+      after: string | null;
+      schedule: string;
+      seconds: number;
+    }>(plainPolicies);
+    // Every rollup is refreshed; a 'refresh' row in iotctl.policies only changes its schedule.
+    const refreshDefaults = store.rollups
+      .filter((r) => !rows.some((p) => p.kind === 'refresh' && p.target === r.name))
+      .map((r) => {
+        const schedule = refreshSchedule(r.bucket);
+        return {
+          kind: 'refresh',
+          target: r.name,
+          after: null,
+          schedule: schedule.interval,
+          seconds: schedule.ms / 1000,
+        };
+      });
+    return [...rows, ...refreshDefaults].sort(byRunOrder(store)).map((p) => {
+      const name = jobName(p.kind as JobInfo['kind'], p.target);
+      const l = ledger.get(name);
+      return {
+        id: null,
+        name,
+        kind: p.kind as JobInfo['kind'],
+        target: p.target,
+        schedule: p.schedule,
+        scheduleSeconds: p.seconds,
+        after: p.after,
+        lastRunStarted: l?.last_started ?? null,
+        lastSuccess: l?.last_success ?? null,
+        lastStatus: l?.last_status ?? null,
+        totalRuns: l?.runs ?? 0,
+        totalFailures: l?.failures ?? 0,
+        lastError: l?.last_error ?? null,
+        nextStart: nextStartFrom(l?.last_started ?? null, p.seconds),
+        failing: l?.last_status === 'failed',
+      };
+    });
+  }
+
+  async runJob(db: Db, store: Store, job: JobInfo): Promise<unknown> {
+    if (job.kind === 'refresh') {
+      const rollup = store.rollups.find((r) => r.name === job.target);
+      if (!rollup) throw new Error(`rollup ${job.target} is not in this store's configuration`);
+      return this.refreshRollup(db, store, rollup, {});
+    }
+    if (job.kind === 'retention') {
+      const target = retentionTarget(store, job.target === 'points' ? undefined : job.target);
+      const run = await applyRetention(db, store, target, await dbCutoff(db, job.after as string));
+      return { cutoff: run.cutoff, dropped: run.dropped, heldBack: run.heldBack };
+    }
+    throw new Error(`iotctl cannot run a ${job.kind} job in plain PostgreSQL mode`);
+  }
+
+  maintainExtras(db: Db, store: Store, nowMs: number): Promise<number> {
+    return new PartitionManager(db, store.chunkInterval.ms).ensureAhead(nowMs, PARTITIONS_AHEAD);
+  }
+
+  /**
+   * Recomputes [from, until) from the source and upserts it, in one transaction holding the rollup lock
+   * (exclusive; the staleness trigger takes it shared), by the database's clock. The window starts one bucket
+   * below the watermark (late rows for the last bucket), lower for --since or a dirty mark, never below where
+   * the source is complete (retention may have removed part of a bucket), and ends at the last complete bucket
+   * (for a coarser rollup: no later than its source's watermark).
+   */
+  async refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh> {
+    const index = store.rollups.findIndex((r) => r.name === rollup.name);
+    const source = index > 0 ? (store.rollups[index - 1] as Rollup).name : null;
+    const coarser = store.rollups[index + 1]?.name;
+    const bucket = rollup.bucket.ms;
+    return db.transaction(async (tx) => {
+      const { rows: lock } = await tx.query<{ now: Date }>(lockRollupsExclusive());
+      const now = new Date((lock[0] as { now: Date }).now).getTime();
+      const { rows } = await tx.query<{
+        until: Date | null;
+        dirty_from: Date | null;
+        source_until: Date | null;
+      }>(readRollupState(rollup.name, source));
+      const state = rows[0] as { until: Date | null; dirty_from: Date | null; source_until: Date | null };
+      const watermark = state.until ? new Date(state.until).getTime() : null;
+      let untilMs = floorToBucket(now, bucket);
+      // A coarser rollup is complete only as far as the rollup it is built from.
+      if (source !== null) {
+        untilMs = state.source_until
+          ? Math.min(untilMs, floorToBucket(new Date(state.source_until).getTime(), bucket))
+          : -Infinity;
+      }
+      if (!Number.isFinite(untilMs)) return { rollup: rollup.name, from: null, until: null, buckets: 0 };
+      let fromMs: number | null = null;
+      if (!opts.all && watermark !== null) {
+        fromMs = watermark - bucket;
+        if (opts.since) fromMs = Math.min(fromMs, floorToBucket(now - opts.since.ms, bucket));
+        if (state.dirty_from)
+          fromMs = Math.min(fromMs, floorToBucket(new Date(state.dirty_from).getTime(), bucket));
+      }
+      const { rows: start } = await tx.query<{ start: Date | null }>(plainSourceStart(source));
+      const sourceStart = start[0]?.start ? new Date(start[0].start).getTime() : null;
+      // Never recompute a bucket whose source rows are partly gone: start where the source is complete.
+      const completeFrom = sourceStart === null ? null : ceilToBucket(sourceStart, bucket);
+      const startMs = completeFrom === null ? fromMs : Math.max(fromMs ?? completeFrom, completeFrom);
+      const until = new Date(untilMs);
+      const res = await tx.query(
+        refreshPlainRollup(rollup.name, rollup.bucket, source, {
+          from: startMs === null ? null : new Date(startMs),
+          until,
+        }),
+      );
+      if (watermark === null || untilMs > watermark) await tx.query(writeWatermark(rollup.name, until));
+      await tx.query(clearDirty(rollup.name));
+      // Buckets recomputed below the old watermark changed under the next coarser rollup: it recomputes them too.
+      if (coarser && watermark !== null && startMs !== null && startMs < watermark)
+        await tx.query(markDirty(coarser, new Date(startMs)));
+      return {
+        rollup: rollup.name,
+        from: fromMs === null ? null : new Date(startMs as number),
+        until,
+        buckets: res.rowCount,
+      };
+    });
+  }
+
+  async rollupSizes(db: Db, rollups: string[]): Promise<Array<{ name: string; bytes: number }>> {
+    return (await db.query<{ name: string; bytes: number }>(plainRollupSizes(rollups))).rows;
+  }
+
+  /**
+   * Rollup R is exact for buckets that end at or before min(watermark:R, floor(dirty:F.from)) over R and every
+   * finer rollup F: a change below a finer rollup's watermark reaches R only through that rollup.
+   */
+  async rollupCompleteness(db: Db, base: RollupBase[]): Promise<RollupCompleteness[]> {
+    const { rows } = await db.query<{ kind: string; rollup: string; at: Date | null }>(plainRollupMarks);
+    const mark = (kind: string, rollup: string) => {
+      const row = rows.find((r) => r.kind === kind && r.rollup === rollup && r.at !== null);
+      return row ? new Date(row.at as Date).getTime() : undefined;
+    };
+    let dirty: RollupCompleteness['dirty'];
+    return base.map((r) => {
+      const from = mark('dirty', r.name);
+      if (from !== undefined && (!dirty || from < dirty.from)) dirty = { rollup: r.name, from };
+      // No watermark row: nothing is known to be complete, so the rollup is not read at all.
+      const watermark = mark('watermark', r.name) ?? -Infinity;
+      const dirtyUntil = dirty ? floorToBucket(dirty.from, r.bucketMs) : Infinity;
+      return {
+        completeUntil: Math.min(watermark, dirtyUntil),
+        dirty: dirtyUntil < watermark ? dirty : undefined,
+        pending: [],
+      };
+    });
+  }
+
+  rowPlacer(db: Db, config: StoreConfig): PartitionManager {
+    return new PartitionManager(db, config.chunkInterval.ms);
+  }
+}

@@ -1,0 +1,403 @@
+// The TimescaleDB engine: points as a hypertable, rollups as hierarchical real-time continuous aggregates,
+// compression, and policies as TimescaleDB jobs run by its scheduler (or by `maintain` through run_job).
+import {
+  byRunOrder,
+  jobName,
+  kindOf,
+  latestOf,
+  nextStartFrom,
+  normaliseStatus,
+  readLedger,
+  type JobInfo,
+} from '../db/jobs.js';
+import { qualified } from '../db/sql/ident.js';
+import {
+  dbNow,
+  dropChunksOlderThan,
+  tsdbChunks,
+  tsdbRefreshPolicies,
+  tsdbRetentionAges,
+  tsdbRollupSizes,
+  type ChunkRow,
+} from '../db/sql/maintenance.js';
+import { pendingInvalidations } from '../db/sql/query.js';
+import { POINTS, baseSteps, commonSteps, type InitOptions, type SchemaStep } from '../db/sql/schema.js';
+import {
+  addCompressionPolicy,
+  addRefreshPolicy,
+  addRetentionPolicy,
+  compressChunk,
+  compressionStep,
+  continuousAggregateSteps,
+  createExtension,
+  decompressChunk,
+  hypertableSteps,
+  refreshContinuousAggregate,
+  removeCompressionPolicy,
+  removeRefreshPolicy,
+  removeRetentionPolicy,
+  runJob,
+  setChunkInterval,
+  timeBucket,
+  tsdbJobs,
+  tsdbRetentionCutoffs,
+  type TsdbVersion,
+} from '../db/sql/timescale.js';
+import type { Capabilities, Db, Sql } from '../db/types.js';
+import { IotctlError } from '../errors.js';
+import { refreshStartOffset, rollupSource, sameInterval } from '../maintenance/policies.js';
+import type { Duration } from '../util/duration.js';
+import type {
+  InitObject,
+  PolicyChange,
+  PolicyKind,
+  RefreshOptions,
+  Rollup,
+  RollupBase,
+  RollupCompleteness,
+  RollupRefresh,
+  StorageEngine,
+  Store,
+} from './types.js';
+
+interface TsdbJobRow {
+  job_id: number;
+  proc_name: string;
+  target: string;
+  schedule: string | null;
+  schedule_seconds: number | null;
+  after: string | null;
+  last_run_started_at: Date | null;
+  last_successful_finish: Date | null;
+  last_run_status: string | null;
+  total_runs: number | null;
+  total_failures: number | null;
+  next_start: Date | null;
+  last_error: string | null;
+}
+
+export class TimescaleEngine implements StorageEngine {
+  readonly name = 'timescaledb' as const;
+  readonly compresses = true;
+  readonly chunkWord = 'chunk';
+  readonly label: string;
+  readonly timescaleVersion: string | null;
+
+  constructor(
+    readonly version: TsdbVersion,
+    private readonly caps: Capabilities,
+  ) {
+    this.label = `TimescaleDB ${caps.timescale.version}`;
+    this.timescaleVersion = caps.timescale.version;
+  }
+
+  async prepare(
+    db: Db,
+    ctx: { dryRun: boolean; sql: string[]; onNotice: (message: string) => void },
+  ): Promise<InitObject[]> {
+    const objects: InitObject[] = [];
+    if (this.caps.timescale.state === 'available') {
+      if (ctx.dryRun) {
+        objects.push({ object: 'extension timescaledb', status: 'would create' });
+        ctx.sql.push(createExtension.text);
+      } else {
+        try {
+          await db.exec(createExtension.text);
+        } catch (err) {
+          if (err instanceof IotctlError && err.code === 'PERMISSION') {
+            throw new IotctlError(
+              'PERMISSION',
+              `cannot create the timescaledb extension on ${db.target.display}`,
+              {
+                hint: 'it needs a superuser or the CREATE privilege on the database; run `CREATE EXTENSION timescaledb` as one, or use --plain',
+              },
+            );
+          }
+          throw err;
+        }
+        objects.push({ object: 'extension timescaledb', status: 'created' });
+      }
+    }
+    if (this.caps.timescale.license === 'apache') {
+      ctx.onNotice(
+        'this TimescaleDB has the Apache licence: compression, retention and refresh policies need the community licence',
+      );
+    }
+    return objects;
+  }
+
+  schemaSteps(opts: InitOptions): SchemaStep[] {
+    return [
+      ...baseSteps(),
+      ...hypertableSteps(this.version, opts.chunkInterval),
+      ...commonSteps(),
+      compressionStep(this.version),
+      ...continuousAggregateSteps(this.version, opts.rollups),
+    ];
+  }
+
+  chunkIntervalChange(_from: Duration, to: Duration): Sql {
+    return setChunkInterval(POINTS, to.interval);
+  }
+
+  async afterInit(): Promise<InitObject[]> {
+    return [];
+  }
+
+  bucketExpr(interval: string, column: string): string {
+    return timeBucket(interval, column);
+  }
+
+  retentionCutoffs(): Sql {
+    return tsdbRetentionCutoffs;
+  }
+
+  async listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]> {
+    return (await db.query<ChunkRow>(tsdbChunks(this.version, qualified(relation), olderThan))).rows;
+  }
+
+  compressChunk(chunk: string): Sql {
+    return compressChunk(this.version, chunk);
+  }
+
+  decompressChunk(chunk: string): Sql {
+    return decompressChunk(this.version, chunk);
+  }
+
+  async retentionLimit(_db: Db, _store: Store, _target: { name: string }, cutoff: Date) {
+    // Continuous aggregates keep their rows when raw chunks go (refresh windows stop short of retention).
+    return { cutoff, heldBack: null };
+  }
+
+  listExpired(db: Db, target: { name: string }, cutoff: Date): Promise<ChunkRow[]> {
+    return this.listChunks(db, target.name, cutoff);
+  }
+
+  async dropExpired(db: Db, target: { name: string }, cutoff: Date): Promise<string[]> {
+    const res = await db.query<{ chunk: string }>(dropChunksOlderThan(qualified(target.name), cutoff));
+    return res.rows.map((r) => r.chunk);
+  }
+
+  async findPolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<JobInfo | undefined> {
+    const name = jobName(kind, target);
+    return (await this.listJobs(db, store)).find((j) => j.name === name);
+  }
+
+  /** The start_offset each rollup's refresh policy needs, from the retention policies in force (or `override`). */
+  async refreshStartOffsets(
+    db: Db,
+    store: Store,
+    override?: { target: string; ms: number | null },
+  ): Promise<Map<string, Duration | null>> {
+    const ages = new Map(
+      (await db.query<{ target: string; ms: number }>(tsdbRetentionAges())).rows.map((r) => [r.target, r.ms]),
+    );
+    if (override?.ms === null) ages.delete(override.target);
+    else if (override) ages.set(override.target, override.ms);
+    return new Map(
+      store.rollups.map((r) => {
+        const source = rollupSource(store, r);
+        return [r.name, refreshStartOffset(r, source, ages.get(source) ?? null)];
+      }),
+    );
+  }
+
+  async syncRefreshPolicies(db: Db, store: Store, onNotice?: (message: string) => void): Promise<string[]> {
+    const wanted = await this.refreshStartOffsets(db, store);
+    const current = (
+      await db.query<{ rollup: string; schedule: string; start_ms: number | null }>(tsdbRefreshPolicies())
+    ).rows;
+    const changed: string[] = [];
+    for (const p of current) {
+      const rollup = store.rollups.find((r) => r.name === p.rollup);
+      if (!rollup) continue;
+      const want = wanted.get(rollup.name) ?? null;
+      if ((want?.ms ?? null) === (p.start_ms === null ? null : Math.round(p.start_ms))) continue;
+      const relation = qualified(rollup.name);
+      await db.transaction(async (tx) => {
+        await tx.query(removeRefreshPolicy(relation));
+        await tx.query(
+          addRefreshPolicy(
+            relation,
+            rollup.bucket.interval,
+            p.schedule,
+            this.version,
+            want?.interval ?? null,
+          ),
+        );
+      });
+      onNotice?.(
+        `refresh policy on ${rollup.name}: ${want ? `start_offset ${want.text} (its source keeps less history)` : 'open start'}`,
+      );
+      changed.push(rollup.name);
+    }
+    return changed;
+  }
+
+  private async addStatement(
+    db: Db,
+    store: Store,
+    kind: PolicyKind,
+    target: string,
+    value: Duration,
+  ): Promise<Sql> {
+    if (kind !== 'refresh') return this.policyStatement(kind, target, value);
+    const rollup = store.rollups.find((r) => r.name === target) as Rollup;
+    const start = (await this.refreshStartOffsets(db, store)).get(target) ?? null;
+    return addRefreshPolicy(
+      qualified(target),
+      rollup.bucket.interval,
+      value.interval,
+      this.version,
+      start?.interval ?? null,
+    );
+  }
+
+  private removeStatement(kind: PolicyKind, target: string): Sql {
+    const relation = qualified(target);
+    if (kind === 'compression') return removeCompressionPolicy(this.version, relation);
+    if (kind === 'retention') return removeRetentionPolicy(relation);
+    return removeRefreshPolicy(relation);
+  }
+
+  policyStatement(kind: 'compression' | 'retention', target: string, value: Duration): Sql {
+    const relation = qualified(target);
+    return kind === 'compression'
+      ? addCompressionPolicy(this.version, relation, value.interval)
+      : addRetentionPolicy(relation, value.interval);
+  }
+
+  async setPolicy(
+    db: Db,
+    store: Store,
+    kind: PolicyKind,
+    target: string,
+    value: Duration,
+  ): Promise<PolicyChange> {
+    const existing = await this.findPolicy(db, store, kind, target);
+    const current = existing ? (kind === 'refresh' ? existing.schedule : existing.after) : null;
+    const change = { job: jobName(kind, target), kind, target, value: value.text };
+    const retention = kind === 'retention';
+    // Before anything changes: a retention too short for the rollup refreshed from the target is refused.
+    if (retention) await this.refreshStartOffsets(db, store, { target, ms: value.ms });
+    if (existing && (await sameInterval(db, current, value.interval))) {
+      if (retention) await this.syncRefreshPolicies(db, store);
+      return { ...change, status: 'unchanged' };
+    }
+    const add = await this.addStatement(db, store, kind, target, value);
+    // One transaction: a failing add leaves the old policy in place.
+    await db.transaction(async (tx) => {
+      if (existing) await tx.query(this.removeStatement(kind, target));
+      await tx.query(add);
+    });
+    if (retention) await this.syncRefreshPolicies(db, store);
+    return { ...change, status: existing ? 'updated' : 'created' };
+  }
+
+  async removePolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<PolicyChange> {
+    const existing = await this.findPolicy(db, store, kind, target);
+    const change = {
+      job: jobName(kind, target),
+      kind,
+      target,
+      value: existing?.after ?? existing?.schedule ?? '',
+    };
+    if (!existing) return { ...change, status: 'absent' };
+    await db.query(this.removeStatement(kind, target));
+    if (kind === 'retention') await this.syncRefreshPolicies(db, store);
+    return { ...change, status: 'removed' };
+  }
+
+  async listJobs(db: Db, store: Store): Promise<JobInfo[]> {
+    const ledger = await readLedger(db);
+    const embedded = db.target.kind === 'embedded';
+    const jobs: JobInfo[] = [];
+    for (const r of (await db.query<TsdbJobRow>(tsdbJobs)).rows) {
+      const kind = kindOf(r.proc_name);
+      const name = jobName(kind, r.target);
+      const l = ledger.get(name);
+      // job_stats is not kept by run_job on the embedded build: there the ledger is the only record.
+      const statsStarted = embedded ? null : r.last_run_started_at;
+      const useLedger = l && (!statsStarted || (l.last_started && l.last_started > statsStarted));
+      const lastStatus = useLedger ? l.last_status : normaliseStatus(r.last_run_status);
+      jobs.push({
+        id: r.job_id,
+        name,
+        kind,
+        target: r.target,
+        schedule: r.schedule,
+        scheduleSeconds: r.schedule_seconds,
+        after: r.after,
+        lastRunStarted: useLedger ? l.last_started : statsStarted,
+        lastSuccess: latestOf(l?.last_success ?? null, embedded ? null : r.last_successful_finish),
+        lastStatus,
+        totalRuns: (l?.runs ?? 0) + (embedded ? 0 : (r.total_runs ?? 0)),
+        totalFailures: (l?.failures ?? 0) + (embedded ? 0 : (r.total_failures ?? 0)),
+        lastError: useLedger ? l.last_error : (r.last_error ?? l?.last_error ?? null),
+        nextStart: embedded ? nextStartFrom(l?.last_started ?? null, r.schedule_seconds) : r.next_start,
+        failing: lastStatus === 'failed',
+      });
+    }
+    // Refresh jobs run finest rollup first whatever their job ids (re-adding a policy gives it a new, higher id).
+    return jobs.sort(byRunOrder(store));
+  }
+
+  async runJob(db: Db, _store: Store, job: JobInfo): Promise<unknown> {
+    if (job.id === null) throw new Error(`job ${job.name} has no TimescaleDB job id`);
+    // Its own statement, no transaction around it: the policy procedures commit as they go.
+    await db.query(runJob(job.id));
+    return null;
+  }
+
+  async maintainExtras(): Promise<number> {
+    return 0;
+  }
+
+  /**
+   * An open start refreshes only what was invalidated, which covers backfills at any age, but when the source
+   * has a retention policy the start is clamped like the refresh policy's start_offset: a refresh over dropped
+   * chunks would delete the rollup's history for them.
+   */
+  async refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh> {
+    const now = new Date((await db.query<{ now: Date }>(dbNow)).rows[0]!.now).getTime();
+    const offset = (await this.refreshStartOffsets(db, store)).get(rollup.name) ?? null;
+    const floorMs = offset ? now - offset.ms : -Infinity;
+    const askedMs = opts.since && !opts.all ? now - opts.since.ms : -Infinity;
+    const startMs = Math.max(floorMs, askedMs);
+    const from = Number.isFinite(startMs) ? new Date(startMs) : null;
+    // Not wrapped in a transaction: refresh_continuous_aggregate refuses to run inside one.
+    await db.query(refreshContinuousAggregate(qualified(rollup.name), from, null));
+    return { rollup: rollup.name, from, until: null, buckets: null };
+  }
+
+  async rollupSizes(db: Db, rollups: string[]): Promise<Array<{ name: string; bytes: number }>> {
+    return (await db.query<{ name: string; bytes: number }>(tsdbRollupSizes(rollups))).rows;
+  }
+
+  /** Real-time continuous aggregates: complete at any time except for rows changed below the watermark. */
+  async rollupCompleteness(
+    db: Db,
+    base: RollupBase[],
+    retention: Map<string, { cutoff: number; after: string }>,
+  ): Promise<RollupCompleteness[]> {
+    let rows: Array<{ source: string; lo: number; hi: number }>;
+    try {
+      rows = (await db.query<{ source: string; lo: number; hi: number }>(pendingInvalidations)).rows;
+    } catch (err) {
+      throw new Error(`cannot read the TimescaleDB invalidation logs (${(err as Error).message})`, {
+        cause: err,
+      });
+    }
+    // Below its source's retention cutoff an invalidation is the drop itself (drop_chunks logs one per
+    // chunk): the source is gone there and the rollup is the only record, so it is not pending.
+    const pending = rows
+      .filter((r) => Number(r.hi) >= (retention.get(r.source)?.cutoff ?? -Infinity))
+      .map((r): [number, number] => [Number(r.lo), Number(r.hi)]);
+    // Conservative: a pending range anywhere in the hierarchy disqualifies every rollup over that range.
+    return base.map(() => ({ completeUntil: Infinity, pending }));
+  }
+
+  rowPlacer(): null {
+    return null;
+  }
+}

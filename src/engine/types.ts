@@ -1,0 +1,176 @@
+// The storage-engine interface: how the readings store is kept (TimescaleDB hypertables and continuous
+// aggregates, or plain PostgreSQL partitions and rollup tables). Everything that differs between engines is
+// a method here; commands and planners ask `store.engine` and never test which engine it is.
+import type { JobInfo } from '../db/jobs.js';
+import type { ChunkRow } from '../db/sql/maintenance.js';
+import type { InitOptions, SchemaStep } from '../db/sql/schema.js';
+import type { Capabilities, Db, Sql } from '../db/types.js';
+import type { Duration } from '../util/duration.js';
+
+/** The engines, by the name `init` stores in iotctl.meta. */
+export type EngineName = 'timescaledb' | 'plain';
+
+export interface Rollup {
+  name: string;
+  bucket: Duration;
+}
+
+/** What `init` recorded about this database (engine, chunk interval, rollups). */
+export interface StoreConfig {
+  mode: EngineName;
+  chunkInterval: Duration;
+  /** Finest first. */
+  rollups: Rollup[];
+  schemaVersion: number;
+}
+
+export interface Store extends StoreConfig {
+  caps: Capabilities;
+  engine: StorageEngine;
+}
+
+export type PolicyKind = 'compression' | 'retention' | 'refresh';
+
+export interface PolicyChange {
+  job: string;
+  kind: PolicyKind;
+  target: string;
+  /** compress_after / drop_after, or the refresh schedule. */
+  value: string;
+  status: 'created' | 'updated' | 'unchanged' | 'removed' | 'absent';
+}
+
+/** Where retention acts: the raw readings (`points`) or one rollup. */
+export interface RetentionTarget {
+  name: string;
+  rollup?: Rollup;
+}
+
+/** Why a cutoff was held back: the rollup built on the target is complete only until `until` (null: never). */
+export interface HeldBack {
+  rollup: string;
+  until: Date | null;
+}
+
+export interface RefreshOptions {
+  /** Recompute from this long ago (plain mode: at least from the watermark). */
+  since?: Duration;
+  /** Recompute everything. */
+  all?: boolean;
+}
+
+export interface RollupRefresh {
+  rollup: string;
+  from: Date | null;
+  until: Date | null;
+  /** Plain mode: buckets written. */
+  buckets: number | null;
+}
+
+/** A rollup as the query planner sees it before the engine says where it is complete. */
+export interface RollupBase {
+  name: string;
+  bucketMs: number;
+  bucketText: string;
+  completeFrom: number;
+  retention?: string;
+}
+
+/** Where each rollup is exact (see src/query/plan.ts RollupState). */
+export interface RollupCompleteness {
+  completeUntil: number;
+  dirty?: { rollup: string; from: number };
+  pending: Array<[number, number]>;
+}
+
+/** One object that `init` reports. */
+export interface InitObject {
+  object: string;
+  status: 'created' | 'exists' | 'updated' | 'would create' | 'would update' | 'skipped';
+  note?: string;
+}
+
+/** Something that makes sure the store can take rows at these times (plain mode: partitions). */
+export interface RowPlacer {
+  /** Times within one interval need one call: callers may pass each time floored to it. */
+  readonly intervalMs: number;
+  ensureFor(timesMs: Iterable<number>): Promise<number>;
+  forget(): void;
+}
+
+export interface StorageEngine {
+  readonly name: EngineName;
+  /** For people: `TimescaleDB 2.23.0`, `plain PostgreSQL mode`. */
+  readonly label: string;
+  /** The TimescaleDB version this engine runs on; null for engines without it. */
+  readonly timescaleVersion: string | null;
+  /** Whether chunks can be compressed (compression policies, `compress run/undo`). */
+  readonly compresses: boolean;
+  /** What a chunk is called in this engine's messages: `chunk` or `partition`. */
+  readonly chunkWord: string;
+
+  // ---- schema (init) ----
+  /** Work before the schema, e.g. creating the extension; returns the objects it reports. */
+  prepare(
+    db: Db,
+    opts: { dryRun: boolean; sql: string[]; onNotice: (message: string) => void },
+  ): Promise<InitObject[]>;
+  /** Every schema object of the store, in creation order (common tables included). */
+  schemaSteps(opts: InitOptions): SchemaStep[];
+  /** A new chunk interval for chunks created from now on; throws a usage error where it cannot change. */
+  chunkIntervalChange(from: Duration, to: Duration): Sql;
+  /** Work after the schema and policies (plain mode: partitions ahead of now). */
+  afterInit(db: Db, config: StoreConfig, dryRun: boolean): Promise<InitObject[]>;
+
+  // ---- SQL that differs ----
+  /** The bucket of `column` for `interval`, with time_bucket's origin (Monday 2000-01-03 UTC). */
+  bucketExpr(interval: string, column: string): string;
+  /** Cutoff, target and age of each retention policy, by the database's clock. */
+  retentionCutoffs(): Sql;
+
+  // ---- chunks, compression, retention ----
+  /** Chunks (partitions) of points or a rollup, oldest first; with olderThan only those entirely older. */
+  listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]>;
+  /** Statement that compresses (or decompresses) one chunk; only called where `compresses`. */
+  compressChunk(chunk: string): Sql;
+  decompressChunk(chunk: string): Sql;
+  /** The cutoff retention may apply, held back where a rollup has not yet taken the rows in. */
+  retentionLimit(
+    db: Db,
+    store: Store,
+    target: RetentionTarget,
+    cutoff: Date,
+  ): Promise<{ cutoff: Date | null; heldBack: HeldBack | null }>;
+  /** What retention with this cutoff drops (the same listing for --dry-run and the real run). */
+  listExpired(db: Db, target: RetentionTarget, cutoff: Date): Promise<ChunkRow[]>;
+  /** Drops what listExpired listed; returns the names the database reports dropped. */
+  dropExpired(db: Db, target: RetentionTarget, cutoff: Date, chunks: ChunkRow[]): Promise<string[]>;
+
+  // ---- policies and jobs ----
+  findPolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<JobInfo | undefined>;
+  setPolicy(db: Db, store: Store, kind: PolicyKind, target: string, value: Duration): Promise<PolicyChange>;
+  removePolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<PolicyChange>;
+  /** The statement a dry run of setting this policy shows. */
+  policyStatement(kind: 'compression' | 'retention', target: string, value: Duration): Sql;
+  /** After rollups or retention changed: brings refresh windows in line; returns the rollups changed. */
+  syncRefreshPolicies(db: Db, store: Store, onNotice?: (message: string) => void): Promise<string[]>;
+  listJobs(db: Db, store: Store): Promise<JobInfo[]>;
+  /** Runs one job now; returns details for the ledger. */
+  runJob(db: Db, store: Store, job: JobInfo): Promise<unknown>;
+  /** Work `maintain` does beside the jobs; returns partitions created. */
+  maintainExtras(db: Db, store: Store, nowMs: number): Promise<number>;
+
+  // ---- rollups ----
+  refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh>;
+  rollupSizes(db: Db, rollups: string[]): Promise<Array<{ name: string; bytes: number }>>;
+  /** Where each rollup is exact, for the query planner; throws when that cannot be read. */
+  rollupCompleteness(
+    db: Db,
+    base: RollupBase[],
+    retention: Map<string, { cutoff: number; after: string }>,
+  ): Promise<RollupCompleteness[]>;
+
+  // ---- ingest ----
+  /** What ingest calls before writing rows at new times (plain mode creates partitions); null when not needed. */
+  rowPlacer(db: Db, config: StoreConfig): RowPlacer | null;
+}
