@@ -2,8 +2,11 @@
 // and sets process.exitCode.
 import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { commandTarget } from './commands/common.js';
 import { commands } from './commands/index.js';
-import { redact, resolveTarget } from './db/connect.js';
+import { redact } from './db/redact.js';
+import { resolveTarget } from './db/target.js';
+import type { Target } from './db/types.js';
 import { IotctlError, ExitCode, exitCodeTable } from './errors.js';
 import { log, setLogLevel, isVerbose } from './output/log.js';
 
@@ -23,7 +26,12 @@ Exit codes:
 ${exitCodeTable.map(([code, text]) => `  ${String(code).padStart(3)}  ${text}`).join('\n')}
 `;
 
-export function buildProgram(): Command {
+/** What the pre-action hook learnt about the command being run, for the error reporter. */
+export interface RunState {
+  target?: Target;
+}
+
+export function buildProgram(run: RunState = {}): Command {
   const program = new Command('iotctl')
     .description(
       'Administer and load IoT sensor readings in PostgreSQL / TimescaleDB (or an embedded database).',
@@ -44,20 +52,25 @@ export function buildProgram(): Command {
   program.hook('preAction', (_root, action) => {
     const o = action.optsWithGlobals() as { quiet?: boolean; verbose?: boolean };
     setLogLevel({ quiet: !!o.quiet, verbose: !!o.verbose });
+    run.target = commandTarget(action);
   });
   return program;
 }
 
-function reportError(err: unknown, argv: string[]): number {
-  let secrets: Parameters<typeof redact>[1];
+/**
+ * The target whose secrets to scrub: the one the pre-action hook resolved, or, for an error raised while
+ * commander was still parsing (an option's own validation), whatever the options parsed so far name.
+ */
+function targetForErrors(run: RunState, program: Command): Target | undefined {
+  if (run.target) return run.target;
   try {
-    const dbIdx = argv.indexOf('--db');
-    secrets = resolveTarget({
-      db: dbIdx >= 0 ? argv[dbIdx + 1] : argv.find((a) => a.startsWith('--db='))?.slice(5),
-    });
+    return resolveTarget({ db: (program.opts() as { db?: string }).db });
   } catch {
-    secrets = undefined;
+    return undefined;
   }
+}
+
+function reportError(err: unknown, secrets: Target | undefined): number {
   if (err instanceof IotctlError && err.code === 'OUTPUT_CLOSED') return err.exitCode;
   if (err instanceof IotctlError) {
     log.error(redact(err.message, secrets));
@@ -77,7 +90,8 @@ function reportError(err: unknown, argv: string[]): number {
 export async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);
   if (args.includes('-v') || args.includes('--verbose')) setLogLevel({ verbose: true });
-  const program = buildProgram();
+  const run: RunState = {};
+  const program = buildProgram(run);
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -87,6 +101,6 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = ok ? ExitCode.ok : ExitCode.usage;
       return;
     }
-    process.exitCode = reportError(err, args);
+    process.exitCode = reportError(err, targetForErrors(run, program));
   }
 }

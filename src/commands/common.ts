@@ -1,12 +1,15 @@
 // Shared plumbing for commands: global options, opening the target, examples in --help.
 import type { Command } from 'commander';
 import { openDb } from '../db/connect.js';
-import type { Db } from '../db/types.js';
+import { resolveTarget } from '../db/target.js';
+import type { Db, Target } from '../db/types.js';
 import { usageError } from '../errors.js';
 import type { Format } from '../output/render.js';
 
 export interface GlobalOptions {
   db?: string;
+  /** The target --db and the environment name, resolved once per run; undefined when that failed. */
+  target?: Target;
   format: Format;
   quiet: boolean;
   verbose: boolean;
@@ -24,7 +27,32 @@ export function globalOptions(cmd: Command): GlobalOptions {
   if (!['table', 'json', 'csv'].includes(format)) {
     throw usageError(`invalid --format '${format}'`, 'use table, json or csv');
   }
-  return { db: o.db, format: format as Format, quiet: !!o.quiet, verbose: !!o.verbose };
+  return {
+    db: o.db,
+    target: commandTarget(cmd),
+    format: format as Format,
+    quiet: !!o.quiet,
+    verbose: !!o.verbose,
+  };
+}
+
+const resolvedTargets = new WeakMap<Command, Target | undefined>();
+
+/**
+ * The target named by the command's parsed --db (or the environment), resolved on first use and kept, so
+ * the CLI's error reporter and withDb see the same one. Undefined when it cannot be resolved: opening
+ * the database then reports why, as a command that never opens one never needs to.
+ */
+export function commandTarget(cmd: Command): Target | undefined {
+  if (resolvedTargets.has(cmd)) return resolvedTargets.get(cmd);
+  let target: Target | undefined;
+  try {
+    target = resolveTarget({ db: (cmd.optsWithGlobals() as { db?: string }).db });
+  } catch {
+    target = undefined;
+  }
+  resolvedTargets.set(cmd, target);
+  return target;
 }
 
 /** Opens the target named by the global options, runs fn, and always closes it. */
@@ -33,7 +61,7 @@ export async function withDb<T>(
   fn: (db: Db) => Promise<T>,
   opts: { poolSize?: number } = {},
 ): Promise<T> {
-  const db = await openDb({ db: g.db, poolSize: opts.poolSize });
+  const db = await openDb({ target: g.target, db: g.db, poolSize: opts.poolSize });
   try {
     return await fn(db);
   } finally {

@@ -1,6 +1,6 @@
 // Maps driver and PostgreSQL errors to IotctlError once, so every command reports them the same way.
 import { IotctlError } from '../errors.js';
-import { redact } from './connect.js';
+import { redact } from './redact.js';
 import type { Target } from './types.js';
 
 interface PgLikeError {

@@ -74,6 +74,19 @@ describe('iotctl as a subprocess', () => {
     expect(q.stderr).not.toContain(PASSWORD);
   });
 
+  it("the target's password is scrubbed from errors that quote another flag, raised while parsing or after", async () => {
+    const db = `postgres://bob:${PASSWORD}@127.0.0.1:1/iot`;
+    const inAction = await runCli(['init', '--chunk-interval', PASSWORD, '--db', db]);
+    expect(inAction.code).toBe(2);
+    expect(inAction.stderr).toContain("invalid --chunk-interval '***'");
+    const whileParsing = await runCli(['stats', '--db', db, '--top', PASSWORD]);
+    expect(whileParsing.code).toBe(2);
+    expect(whileParsing.stderr).toContain("got '***'");
+    const dbAfter = await runCli(['stats', '--top', PASSWORD, '--db', db]);
+    expect(dbAfter.code).toBe(2);
+    for (const r of [inAction, whileParsing, dbAfter]) expect(r.stderr).not.toContain(PASSWORD);
+  });
+
   it('a refused port gives one line, the redacted target and exit 3', async () => {
     const port = await closedPort();
     const r = await runCli(['status', '--db', `postgres://bob:${PASSWORD}@127.0.0.1:${port}/iot`]);

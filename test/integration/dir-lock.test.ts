@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireDirLock } from '../../src/db/embedded.js';
+import { acquireDirLock } from '../../src/db/datadir-lock.js';
 import { tempDataDir } from '../helpers/targets.js';
 
 describe('data directory lock', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultDataDir, keywordStringToUrl, redact, resolveTarget } from '../../src/db/connect.js';
+import { redact } from '../../src/db/redact.js';
+import { defaultDataDir, keywordStringToUrl, resolveTarget } from '../../src/db/target.js';
 
 describe('target resolution', () => {
   it('follows the documented order: --db, IOTCTL_DATABASE_URL, DATABASE_URL, PG*, embedded', () => {

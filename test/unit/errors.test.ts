@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveTarget } from '../../src/db/connect.js';
+import { resolveTarget } from '../../src/db/target.js';
 import { isTransientError, mapDbError } from '../../src/db/errors.js';
 
 const target = resolveTarget({ db: 'postgres://bob:pw-9@db/iot', env: {} });
