@@ -1,36 +1,12 @@
-// `iotctl jobs`: every policy job with its schedule and health; `iotctl jobs run ID|NAME` runs one now.
+// `iotctl jobs` on the command line: flags, the data function in src/maintenance/jobs.ts, a printer.
 import type { Command } from 'commander';
-import type { JobInfo } from '../db/jobs.js';
-import { loadStore } from '../db/store.js';
-import type { Db } from '../db/types.js';
-import { IotctlError, usageError } from '../errors.js';
+import { IotctlError } from '../errors.js';
 import { log } from '../output/log.js';
 import { printRows } from '../output/render.js';
-import type { JobRunResult } from '../maintenance/ledger.js';
-import { listJobs, maintainedKinds, runOneJob } from '../maintenance/jobs.js';
-import { withMaintenanceLock } from '../maintenance/lock.js';
 import { when } from '../output/maintenance.js';
 import { examples, globalOptions, withDb } from './common.js';
-import { failedJobsError } from './maintain.js';
-
-export async function jobs(db: Db): Promise<JobInfo[]> {
-  return listJobs(db, await loadStore(db));
-}
-
-/** Runs one job by id (TimescaleDB) or name (`refresh:rollup_1h`), recorded in the ledger. */
-export async function runJobNow(db: Db, idOrName: string): Promise<JobRunResult> {
-  const store = await loadStore(db);
-  const all = await listJobs(db, store);
-  const job = all.find((j) => j.name === idOrName || (j.id !== null && String(j.id) === idOrName));
-  if (!job) {
-    throw usageError(
-      `no job '${idOrName}'`,
-      `jobs here: ${all.map((j) => j.name + (j.id !== null ? ` (${j.id})` : '')).join(', ')}`,
-    );
-  }
-  if (!maintainedKinds.includes(job.kind)) throw usageError(`job ${job.name} is not one iotctl runs`);
-  return withMaintenanceLock(db, `jobs run ${job.name}`, () => runOneJob(db, store, job));
-}
+import { failedJobsError } from '../maintenance/maintain.js';
+import { jobs, runJobNow } from '../maintenance/jobs.js';
 
 export function registerJobs(program: Command): void {
   const cmd = program

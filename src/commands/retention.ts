@@ -1,81 +1,13 @@
-// `iotctl retention`: retention policies for the readings and for rollups, and dropping expired chunks now.
+// `iotctl retention` on the command line: flags, the data function in src/maintenance/retention.ts, a printer.
 import type { Command } from 'commander';
-import type { ChunkRow } from '../db/sql/maintenance.js';
 import { loadStore } from '../db/store.js';
-import type { Db } from '../db/types.js';
-import { usageError } from '../errors.js';
 import { printRetentionResult } from '../output/retention.js';
-import { findPolicy, removePolicy, setPolicy, showPolicies } from '../maintenance/policies.js';
-import { withMaintenanceLock } from '../maintenance/lock.js';
-import { applyRetention, dbCutoff, retentionTarget, type HeldBack } from '../maintenance/retention.js';
-import { parseDuration, type Duration } from '../util/duration.js';
+import { removePolicy, setPolicy, showPolicies } from '../maintenance/policies.js';
+import { retentionTarget } from '../maintenance/retention.js';
+import { parseDuration } from '../util/duration.js';
 import { printPolicies, printPolicyChange } from '../output/maintenance.js';
 import { examples, globalOptions, withDb } from './common.js';
-
-export interface RetentionResult {
-  target: string;
-  dryRun: boolean;
-  olderThan: string;
-  cutoff: Date;
-  chunks: Array<{
-    chunk: string;
-    rangeStart: Date;
-    rangeEnd: Date;
-    rowsEstimate: number | null;
-    bytes: number;
-  }>;
-  dropped: string[];
-  /**
-   * Plain mode: set when the cutoff was held back to where the rollup built on the target is complete
-   * (`until`; null when it was never refreshed), so no reading is dropped before it reached the rollups.
-   */
-  heldBack: HeldBack | null;
-}
-
-/**
- * Drops (or with dryRun lists) the chunks of the readings or a rollup entirely older than --older-than,
- * or the policy's drop-after. Without a policy a real run must be confirmed with `yes`.
- */
-export async function retentionRun(
-  db: Db,
-  opts: { olderThan?: Duration; rollup?: string; dryRun: boolean; yes: boolean },
-): Promise<RetentionResult> {
-  const store = await loadStore(db);
-  const target = retentionTarget(store, opts.rollup);
-  const policy = await findPolicy(db, store, 'retention', target.name);
-  const age = opts.olderThan?.interval ?? policy?.after;
-  if (!age) {
-    throw usageError(
-      `no retention policy on ${target.name}: give --older-than`,
-      'or set one: iotctl retention policy set --drop-after 90d',
-    );
-  }
-  if (!policy && !opts.dryRun && !opts.yes) {
-    throw usageError(
-      `there is no retention policy on ${target.name}; dropping data by hand needs --yes`,
-      'run with --dry-run first to see what would go',
-    );
-  }
-  const cutoff = await dbCutoff(db, age);
-  const run = opts.dryRun
-    ? await applyRetention(db, store, target, cutoff, true)
-    : await withMaintenanceLock(db, 'retention run', () => applyRetention(db, store, target, cutoff));
-  return {
-    target: target.name,
-    dryRun: opts.dryRun,
-    olderThan: age,
-    cutoff,
-    chunks: run.chunks.map((c: ChunkRow) => ({
-      chunk: c.chunk,
-      rangeStart: c.range_start,
-      rangeEnd: c.range_end,
-      rowsEstimate: c.rows_estimate,
-      bytes: c.bytes,
-    })),
-    dropped: run.dropped,
-    heldBack: run.heldBack,
-  };
-}
+import { retentionRun } from '../maintenance/retention.js';
 
 export function registerRetention(program: Command): void {
   const cmd = program.command('retention').description('drop readings (or rollup rows) older than an age');

@@ -1,44 +1,14 @@
-// `iotctl rollup`: refresh rollups now, and show or change how often they are refreshed.
+// `iotctl rollup` on the command line: flags, the data function in src/maintenance/rollup.ts, a printer.
 import type { Command } from 'commander';
 import { loadStore } from '../db/store.js';
-import type { Db } from '../db/types.js';
-import { usageError } from '../errors.js';
 import { log } from '../output/log.js';
 import { printRows } from '../output/render.js';
 import { setPolicy, showPolicies } from '../maintenance/policies.js';
-import { withMaintenanceLock } from '../maintenance/lock.js';
-import {
-  refreshRollup,
-  rollupsToRefresh,
-  selectRollups,
-  type RefreshOptions,
-  type RollupRefresh,
-} from '../maintenance/rollups.js';
+import { selectRollups } from '../maintenance/rollups.js';
 import { parseDuration } from '../util/duration.js';
 import { printPolicies, printPolicyChange, when } from '../output/maintenance.js';
 import { examples, globalOptions, withDb } from './common.js';
-
-/**
- * Refreshes the named rollups (all when none), finest first, so each sees its source up to date; with
- * --since/--all the finer rollups too, over the same window. Holds the maintenance lock.
- */
-export async function rollupRefresh(
-  db: Db,
-  names: string[],
-  opts: RefreshOptions & { onNotice?: (message: string) => void },
-): Promise<RollupRefresh[]> {
-  if (opts.all && opts.since) throw usageError('give --since or --all, not both');
-  const store = await loadStore(db);
-  const rollups = rollupsToRefresh(store, names, opts);
-  return withMaintenanceLock(db, 'rollup refresh', async () => {
-    const results: RollupRefresh[] = [];
-    for (const r of rollups) {
-      opts.onNotice?.(`refreshing ${r.name}...`);
-      results.push(await refreshRollup(db, store, r, opts));
-    }
-    return results;
-  });
-}
+import { rollupRefresh } from '../maintenance/rollups.js';
 
 export function registerRollup(program: Command): void {
   const cmd = program

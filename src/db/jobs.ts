@@ -4,7 +4,6 @@
 // so iotctl's own ledger (iotctl.job_runs) is the record of what ran; on a server both are read and
 // the newer wins.
 import { ledgerSummary } from './sql/maintenance.js';
-import type { Store } from '../engine/types.js';
 import type { Db } from './types.js';
 
 export interface JobInfo {
@@ -55,7 +54,7 @@ const kindOrder = ['refresh', 'compression', 'retention', 'other'];
  * The order maintain runs jobs in: refresh before compression before retention, so rollups see rows before
  * they are dropped; refreshes by rollup position, finest first, each seeing its source up to date.
  */
-export function byRunOrder(store: Store) {
+export function byRunOrder(store: { rollups: Array<{ name: string }> }) {
   return (a: { kind: string; target: string }, b: { kind: string; target: string }) =>
     kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind) ||
     rollupOrder(store, a.target) - rollupOrder(store, b.target);
@@ -86,7 +85,7 @@ export function nextStartFrom(lastStarted: Date | null, scheduleSeconds: number 
 }
 
 /** Finest rollup first; points (and anything else) after the rollups. */
-function rollupOrder(store: Store, target: string): number {
+function rollupOrder(store: { rollups: Array<{ name: string }> }, target: string): number {
   const i = store.rollups.findIndex((r) => r.name === target);
   return i < 0 ? store.rollups.length : i;
 }

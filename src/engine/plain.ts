@@ -41,8 +41,8 @@ import {
 } from '../db/sql/schema.js';
 import type { Db, Sql } from '../db/types.js';
 import { IotctlError, usageError } from '../errors.js';
-import { sameInterval } from '../maintenance/policies.js';
-import { applyRetention, dbCutoff, retentionTarget } from '../maintenance/retention.js';
+import { sameInterval } from './common.js';
+import { applyRetention, dbCutoff, retentionTarget } from './common.js';
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
 import type { Duration } from '../util/duration.js';
 import type {

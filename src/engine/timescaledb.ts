@@ -45,7 +45,7 @@ import {
 } from '../db/sql/timescale.js';
 import type { Capabilities, Db, Sql } from '../db/types.js';
 import { IotctlError } from '../errors.js';
-import { refreshStartOffset, rollupSource, sameInterval } from '../maintenance/policies.js';
+import { refreshStartOffset, rollupSource, sameInterval } from './common.js';
 import type { Duration } from '../util/duration.js';
 import type {
   InitObject,

@@ -2,23 +2,13 @@
 // refreshed is the engine's: refresh_continuous_aggregate on TimescaleDB, iotctl's own recompute in plain mode.
 import type { Db } from '../db/types.js';
 import type { RefreshOptions, Rollup, RollupRefresh, Store } from '../engine/types.js';
+import { loadStore } from '../db/store.js';
 import { usageError } from '../errors.js';
+import { selectRollups } from '../engine/common.js';
+import { withMaintenanceLock } from './lock.js';
 
 export type { RefreshOptions, RollupRefresh } from '../engine/types.js';
-
-/** The rollups named (by name `rollup_1h` or bucket `1h`), finest first; all when none are named. */
-export function selectRollups(store: Pick<Store, 'rollups'>, names: string[]): Rollup[] {
-  if (names.length === 0) return store.rollups;
-  for (const n of names) {
-    if (!store.rollups.some((r) => r.name === n || r.bucket.text === n)) {
-      throw usageError(
-        `unknown rollup '${n}'`,
-        `this store has ${store.rollups.map((r) => r.name).join(', ') || 'no rollups'}`,
-      );
-    }
-  }
-  return store.rollups.filter((r) => names.includes(r.name) || names.includes(r.bucket.text));
-}
+export { selectRollups };
 
 /** The rollups to refresh for `names`: with --since/--all also every finer one, so each recomputes from a source
  * that already holds the backfill (finest first). */
@@ -50,4 +40,26 @@ export async function rollupSizes(db: Db, store: Store): Promise<Array<{ name: s
     store.rollups.map((r) => r.name),
   );
   return rows.map((r) => ({ name: r.name, bytes: Number(r.bytes) }));
+}
+
+/**
+ * Refreshes the named rollups (all when none), finest first, so each sees its source up to date; with
+ * --since/--all the finer rollups too, over the same window. Holds the maintenance lock.
+ */
+export async function rollupRefresh(
+  db: Db,
+  names: string[],
+  opts: RefreshOptions & { onNotice?: (message: string) => void },
+): Promise<RollupRefresh[]> {
+  if (opts.all && opts.since) throw usageError('give --since or --all, not both');
+  const store = await loadStore(db);
+  const rollups = rollupsToRefresh(store, names, opts);
+  return withMaintenanceLock(db, 'rollup refresh', async () => {
+    const results: RollupRefresh[] = [];
+    for (const r of rollups) {
+      opts.onNotice?.(`refreshing ${r.name}...`);
+      results.push(await refreshRollup(db, store, r, opts));
+    }
+    return results;
+  });
 }

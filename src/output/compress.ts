@@ -1,5 +1,5 @@
 // What `iotctl compress run|undo` prints: the chunks changed and a before/after summary.
-import type { CompressResult } from '../commands/compress.js';
+import type { CompressResult } from '../maintenance/compress.js';
 import { formatBytes } from '../util/format.js';
 import { when } from './maintenance.js';
 import { printLine, printRows, type Format } from './render.js';

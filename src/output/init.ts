@@ -1,5 +1,5 @@
 // What `iotctl init` prints: the objects and their status, or with --dry-run the SQL it would run.
-import type { InitResult } from '../commands/init.js';
+import type { InitResult } from '../maintenance/init.js';
 import { printLine, printRows, type Format } from './render.js';
 
 export async function printInitResult(format: Format, result: InitResult): Promise<void> {

@@ -1,5 +1,5 @@
 // What `iotctl maintain` prints: the jobs run and a one-line summary (nothing with --quiet on success).
-import type { MaintainResult } from '../commands/maintain.js';
+import type { MaintainResult } from '../maintenance/maintain.js';
 import { printLine, printRows, type Format } from './render.js';
 
 export async function printMaintainResult(

@@ -1,5 +1,5 @@
 // What `iotctl retention run` prints: the chunks dropped (or that would be) and why a cutoff was held back.
-import type { RetentionResult } from '../commands/retention.js';
+import type { RetentionResult } from '../maintenance/retention.js';
 import { formatBytes } from '../util/format.js';
 import { when } from './maintenance.js';
 import { printLine, printRows, type Format } from './render.js';

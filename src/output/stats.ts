@@ -1,5 +1,5 @@
 // What `iotctl stats` prints: one row per chunk with a totals row, then the rollup sizes.
-import type { ChunkStats, StatsResult } from '../commands/stats.js';
+import type { ChunkStats, StatsResult } from '../maintenance/stats.js';
 import { formatBytes } from '../util/format.js';
 import { when } from './maintenance.js';
 import { printLine, printRows, renderTable, type Format } from './render.js';

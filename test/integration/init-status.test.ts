@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init } from '../../src/commands/init.js';
-import { status } from '../../src/commands/status.js';
+import { init } from '../../src/maintenance/init.js';
+import { status } from '../../src/maintenance/status.js';
 import { openDb } from '../../src/db/connect.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { initOptions } from '../helpers/store.js';

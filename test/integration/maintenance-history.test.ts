@@ -1,11 +1,11 @@
 // Retention must not lose rollup history (TimescaleDB refresh windows; plain-mode caps), and plain-mode
 // staleness: late readings mark the finest rollup dirty and the next refresh carries them through every rollup.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { init } from '../../src/commands/init.js';
-import { jobs, runJobNow } from '../../src/commands/jobs.js';
-import { MAINTENANCE_LOCK_KEY, maintain } from '../../src/commands/maintain.js';
-import { retentionRun } from '../../src/commands/retention.js';
-import { rollupRefresh } from '../../src/commands/rollup.js';
+import { init } from '../../src/maintenance/init.js';
+import { jobs, runJobNow } from '../../src/maintenance/jobs.js';
+import { MAINTENANCE_LOCK_KEY, maintain } from '../../src/maintenance/maintain.js';
+import { retentionRun } from '../../src/maintenance/retention.js';
+import { rollupRefresh } from '../../src/maintenance/rollups.js';
 import { partitionsSql } from '../../src/db/sql/partitions.js';
 import { loadStore } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';

@@ -1,6 +1,6 @@
 // `rollup refresh`: continuous aggregates on TimescaleDB; iotctl's own refresh and watermark in plain mode.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rollupRefresh } from '../../src/commands/rollup.js';
+import { rollupRefresh } from '../../src/maintenance/rollups.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { ensureDaysBack, initTestStore } from '../helpers/store.js';
@@ -131,7 +131,7 @@ describe.each(targetKinds)('rollup refresh on the %s target', (kind) => {
   it.runIf(!tsdb)(
     'retention on a plain rollup deletes exactly the buckets that end before the cutoff',
     async () => {
-      const { retentionRun } = await import('../../src/commands/retention.js');
+      const { retentionRun } = await import('../../src/maintenance/retention.js');
       // Plain retention of rollup_1h waits for rollup_1d to take its rows in: bring both up to date.
       await rollupRefresh(db, [], {});
       const dry = await retentionRun(db, {

@@ -1,11 +1,11 @@
 // Policies, retention, maintain, jobs and failing jobs on both targets (embedded TimescaleDB, plain server).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compressRun } from '../../src/commands/compress.js';
-import { jobs, runJobNow } from '../../src/commands/jobs.js';
-import { maintain } from '../../src/commands/maintain.js';
-import { retentionRun } from '../../src/commands/retention.js';
-import { rollupRefresh } from '../../src/commands/rollup.js';
-import { status } from '../../src/commands/status.js';
+import { compressRun } from '../../src/maintenance/compress.js';
+import { jobs, runJobNow } from '../../src/maintenance/jobs.js';
+import { maintain } from '../../src/maintenance/maintain.js';
+import { retentionRun } from '../../src/maintenance/retention.js';
+import { rollupRefresh } from '../../src/maintenance/rollups.js';
+import { status } from '../../src/maintenance/status.js';
 import { loadStore } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 import { removePolicy, setPolicy, showPolicies } from '../../src/maintenance/policies.js';

@@ -1,8 +1,8 @@
 // `stats`, `compress run` and `compress undo`: per-chunk figures before and after compression, JSON shape pinned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compressRun, compressUndo } from '../../src/commands/compress.js';
-import { status } from '../../src/commands/status.js';
-import { stats } from '../../src/commands/stats.js';
+import { compressRun, compressUndo } from '../../src/maintenance/compress.js';
+import { status } from '../../src/maintenance/status.js';
+import { stats } from '../../src/maintenance/stats.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { ensureDaysBack, initTestStore } from '../helpers/store.js';

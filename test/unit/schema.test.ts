@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRollups } from '../../src/commands/init.js';
+import { parseRollups } from '../../src/maintenance/init.js';
 import { partitionName, partitionStart, createPartition } from '../../src/db/sql/partitions.js';
 import { dateBin } from '../../src/db/sql/plain.js';
 import {

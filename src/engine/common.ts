@@ -1,0 +1,98 @@
+// What every engine's retention and rollup handling shares: choosing rollups and retention targets, and
+// applying retention through the engine (one listing for --dry-run and the real run).
+import { cutoffAgo, sameInterval as sameIntervalSql, type ChunkRow } from '../db/sql/maintenance.js';
+import type { Db } from '../db/types.js';
+import { usageError } from '../errors.js';
+import { formatDurationMs, parseDuration, type Duration } from '../util/duration.js';
+import type { HeldBack, RetentionTarget, Rollup, Store } from './types.js';
+
+/** The rollups named (by name `rollup_1h` or bucket `1h`), finest first; all when none are named. */
+export function selectRollups(store: Pick<Store, 'rollups'>, names: string[]): Rollup[] {
+  if (names.length === 0) return store.rollups;
+  for (const n of names) {
+    if (!store.rollups.some((r) => r.name === n || r.bucket.text === n)) {
+      throw usageError(
+        `unknown rollup '${n}'`,
+        `this store has ${store.rollups.map((r) => r.name).join(', ') || 'no rollups'}`,
+      );
+    }
+  }
+  return store.rollups.filter((r) => names.includes(r.name) || names.includes(r.bucket.text));
+}
+
+/** `--rollup 1h` (or rollup_1h) targets that rollup; no rollup targets the raw readings. */
+export function retentionTarget(store: Store, rollup?: string): RetentionTarget {
+  if (!rollup) return { name: 'points' };
+  const r = selectRollups(store, [rollup])[0] as Rollup;
+  return { name: r.name, rollup: r };
+}
+
+export interface RetentionRun {
+  target: string;
+  cutoff: Date;
+  chunks: ChunkRow[];
+  /** What the database reports it dropped (the chunk names, or the rollup table for plain rollups). */
+  dropped: string[];
+  /** Set when the cutoff was held back because a rollup has not taken the rows in yet. */
+  heldBack: HeldBack | null;
+}
+
+/** What a run with this cutoff drops (dryRun) or drops it. */
+export async function applyRetention(
+  db: Db,
+  store: Store,
+  target: RetentionTarget,
+  cutoff: Date,
+  dryRun = false,
+): Promise<RetentionRun> {
+  const engine = store.engine;
+  const limit = await engine.retentionLimit(db, store, target, cutoff);
+  const chunks = limit.cutoff ? await engine.listExpired(db, target, limit.cutoff) : [];
+  const dropped = dryRun || !limit.cutoff ? [] : await engine.dropExpired(db, target, limit.cutoff, chunks);
+  return { target: target.name, cutoff, chunks, dropped, heldBack: limit.heldBack };
+}
+
+/** now() - age by the database's clock, so a skewed client clock cannot widen what is dropped. */
+export async function dbCutoff(db: Db, age: string): Promise<Date> {
+  const { rows } = await db.query<{ cutoff: Date }>(cutoffAgo(age));
+  return new Date((rows[0] as { cutoff: Date }).cutoff);
+}
+
+export async function sameInterval(db: Db, a: string | null, b: string): Promise<boolean> {
+  if (a === null) return false;
+  const { rows } = await db.query<{ same: boolean }>(sameIntervalSql(a, b));
+  return !!rows[0]?.same;
+}
+
+/** What a rollup is refreshed from: `points` for the finest, the next finer rollup otherwise. */
+export function rollupSource(store: Pick<Store, 'rollups'>, rollup: Rollup): string {
+  const i = store.rollups.findIndex((r) => r.name === rollup.name);
+  return i > 0 ? (store.rollups[i - 1] as Rollup).name : 'points';
+}
+
+/**
+ * Margin between a source's retention and the start_offset of the refresh reading it, in rollup buckets:
+ * one because a refresh window widens to whole buckets, one as slack for the time between a retention run
+ * and the next refresh. A refresh over chunks drop_chunks removed deletes the rollup's rows for them.
+ */
+const START_OFFSET_MARGIN_BUCKETS = 2;
+
+/** TimescaleDB: the start_offset a rollup's refresh needs when its source keeps `sourceRetentionMs` (null: none). */
+export function refreshStartOffset(
+  rollup: Rollup,
+  source: string,
+  sourceRetentionMs: number | null,
+): Duration | null {
+  if (sourceRetentionMs === null) return null;
+  const bucket = rollup.bucket.ms;
+  const ms = sourceRetentionMs - START_OFFSET_MARGIN_BUCKETS * bucket;
+  // The window [start_offset, end_offset = one bucket] must span at least two buckets.
+  const least = 3 * bucket;
+  if (ms < least) {
+    throw usageError(
+      `a retention of ${formatDurationMs(sourceRetentionMs)} on ${source} is too short for ${rollup.name}, which is refreshed from it`,
+      `keep ${source} at least ${formatDurationMs(least + START_OFFSET_MARGIN_BUCKETS * bucket)}`,
+    );
+  }
+  return parseDuration(formatDurationMs(ms));
+}

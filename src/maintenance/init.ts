@@ -1,0 +1,197 @@
+// `iotctl init`: idempotent set-up of the readings store, rollups and optional policies. The same steps
+// serve the real run and --dry-run, which records the statements instead of running them.
+import { sameInterval } from '../db/sql/maintenance.js';
+import { rollupName, upsertConfig, type InitOptions } from '../db/sql/schema.js';
+import { SCHEMA_VERSION, loadStore, readStoredConfig, serialiseConfig } from '../db/store.js';
+import type { Db, Sql } from '../db/types.js';
+import { defaultEngineName, engineFor } from '../engine/index.js';
+import type { InitObject, StorageEngine, StoreConfig } from '../engine/types.js';
+import { usageError } from '../errors.js';
+import { findPolicy, setPolicy } from './policies.js';
+import { parseDuration, type Duration } from '../util/duration.js';
+
+export interface InitCommandOptions extends InitOptions {
+  dryRun: boolean;
+  plain: boolean;
+  /** Which options the user typed; others come from the stored config when there is one. */
+  explicit: { chunkInterval: boolean; rollups: boolean };
+  onNotice?: (message: string) => void;
+}
+
+export type ObjectStatus = InitObject['status'];
+
+export interface InitResult {
+  target: string;
+  targetKind: 'server' | 'embedded';
+  mode: 'timescaledb' | 'plain';
+  timescaledb: string | null;
+  dryRun: boolean;
+  changed: boolean;
+  objects: InitObject[];
+  /** With --dry-run: every statement that would run, in order. */
+  sql: string[];
+}
+
+export function parseRollups(text: string): Duration[] {
+  if (text.trim() === '' || text.trim() === 'none') return [];
+  const list = text.split(',').map((t) => parseDuration(t, 'rollup interval'));
+  const seen = new Set<number>();
+  for (const d of list) {
+    if (seen.has(d.ms)) throw usageError(`rollup ${d.text} is listed twice`);
+    seen.add(d.ms);
+  }
+  return list.sort((a, b) => a.ms - b.ms);
+}
+
+export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult> {
+  const onNotice = opts.onNotice ?? (() => undefined);
+  let caps = await db.capabilities();
+  const stored = await readStoredConfig(db);
+  const mode = stored?.mode ?? (opts.plain ? 'plain' : defaultEngineName(caps));
+  const objects: InitObject[] = [];
+  const sql: string[] = [];
+  const run = async (statements: Sql[]) => {
+    for (const s of statements) {
+      sql.push(s.text);
+      if (!opts.dryRun) await db.query(s);
+    }
+  };
+  const report = (o: InitObject[]) => objects.push(...o);
+
+  let engine: StorageEngine = engineFor(mode, caps);
+  report(await engine.prepare(db, { dryRun: opts.dryRun, sql, onNotice }));
+  if (objects.length && !opts.dryRun) {
+    // The extension was created: its version is the installed one now.
+    caps = await db.capabilities({ refresh: true });
+    engine = engineFor(mode, caps);
+  }
+
+  const config: StoreConfig = {
+    mode,
+    chunkInterval: stored && !opts.explicit.chunkInterval ? stored.chunkInterval : opts.chunkInterval,
+    rollups: (stored && !opts.explicit.rollups ? stored.rollups.map((r) => r.bucket) : opts.rollups).map(
+      (bucket) => ({ name: rollupName(bucket), bucket }),
+    ),
+    schemaVersion: SCHEMA_VERSION,
+  };
+
+  for (const step of engine.schemaSteps({
+    ...opts,
+    ...config,
+    rollups: config.rollups.map((r) => r.bucket),
+  })) {
+    let exists = false;
+    try {
+      exists = !!(await db.query<{ exists: boolean }>(step.exists)).rows[0]?.exists;
+    } catch (err) {
+      // In a dry run the extension may not exist yet, so its catalog views cannot be read.
+      if (!opts.dryRun) throw err;
+    }
+    if (!exists) await run(step.statements);
+    report([{ object: step.object, status: exists ? 'exists' : opts.dryRun ? 'would create' : 'created' }]);
+  }
+
+  if (opts.compressAfter && !engine.compresses) {
+    report([
+      {
+        object: 'compression policy',
+        status: 'skipped',
+        note: 'compression needs TimescaleDB; plain PostgreSQL mode stores partitions uncompressed',
+      },
+    ]);
+  }
+  if (stored && stored.chunkInterval.ms !== config.chunkInterval.ms) {
+    await run([engine.chunkIntervalChange(stored.chunkInterval, config.chunkInterval)]);
+    report([
+      {
+        object: `chunk interval ${stored.chunkInterval.text} -> ${config.chunkInterval.text}`,
+        status: opts.dryRun ? 'would update' : 'updated',
+        note: 'applies to chunks created from now on',
+      },
+    ]);
+  }
+  if (stored) {
+    const dropped = stored.rollups.filter((r) => !config.rollups.some((c) => c.name === r.name));
+    report(
+      dropped.map((r) => ({
+        object: `rollup iotctl.${r.name}`,
+        status: 'exists' as const,
+        note: 'not in --rollups; kept (drop it by hand)',
+      })),
+    );
+    config.rollups = [...config.rollups, ...dropped].sort((a, b) => a.bucket.ms - b.bucket.ms);
+  }
+  const configValue = serialiseConfig(config);
+  let configChanged = false;
+  if (!stored || JSON.stringify(serialiseConfig(stored)) !== JSON.stringify(configValue)) {
+    await run([upsertConfig(configValue)]);
+    configChanged = true;
+  }
+
+  report(await initPolicies(db, engine, stored !== null, opts, sql));
+  if (!opts.dryRun) {
+    // Rollups added by this run get the refresh window their source's retention allows.
+    const store = await loadStore(db);
+    if ((await engine.syncRefreshPolicies(db, store, onNotice)).length) configChanged = true;
+  }
+  report(await engine.afterInit(db, config, opts.dryRun));
+
+  return {
+    target: db.target.display,
+    targetKind: db.target.kind,
+    mode,
+    timescaledb: engine.timescaleVersion,
+    dryRun: opts.dryRun,
+    changed: configChanged || objects.some((o) => !['exists', 'skipped'].includes(o.status)),
+    objects,
+    sql: opts.dryRun ? sql : [],
+  };
+}
+
+/**
+ * The --compress-after / --retention policies: set through setPolicy, so a changed age replaces the policy and
+ * is reported as updated; with --dry-run, what would happen and the statement it would run.
+ */
+async function initPolicies(
+  db: Db,
+  engine: StorageEngine,
+  initialised: boolean,
+  opts: InitCommandOptions,
+  sql: string[],
+): Promise<InitObject[]> {
+  const wanted: Array<{ kind: 'compression' | 'retention'; value: Duration; object: string }> = [];
+  if (opts.compressAfter && engine.compresses) {
+    const object = `compression policy on iotctl.points (after ${opts.compressAfter.text})`;
+    wanted.push({ kind: 'compression', value: opts.compressAfter, object });
+  }
+  if (opts.retention) {
+    const verb = engine.compresses ? 'drop' : 'drop partitions';
+    const object = `retention policy on iotctl.points (${verb} after ${opts.retention.text})`;
+    wanted.push({ kind: 'retention', value: opts.retention, object });
+  }
+  const store = wanted.length && initialised ? await loadStore(db) : null;
+  const objects: InitObject[] = [];
+  for (const w of wanted) {
+    if (!opts.dryRun) {
+      const change = await setPolicy(db, store ?? (await loadStore(db)), w.kind, 'points', w.value);
+      if (change.status === 'unchanged')
+        objects.push({ object: w.object, status: 'exists', note: 'unchanged' });
+      else if (change.status === 'updated')
+        objects.push({ object: w.object, status: 'updated', note: `now ${w.value.text}` });
+      else objects.push({ object: w.object, status: 'created' });
+      continue;
+    }
+    const existing = store ? await findPolicy(db, store, w.kind, 'points') : undefined;
+    const same =
+      existing &&
+      (await db.query<{ same: boolean }>(sameInterval(existing.after ?? '0', w.value.interval))).rows[0]
+        ?.same;
+    if (existing && same) {
+      objects.push({ object: w.object, status: 'exists', note: 'unchanged' });
+      continue;
+    }
+    sql.push(engine.policyStatement(w.kind, 'points', w.value).text);
+    objects.push({ object: w.object, status: existing ? 'would update' : 'would create' });
+  }
+  return objects;
+}

@@ -1,0 +1,97 @@
+// `iotctl stats`: one row per chunk (or plain partition) with rows, bytes before and after compression
+// and the ratio, a totals row, and the size of each rollup.
+import { loadStore } from '../db/store.js';
+import type { Db } from '../db/types.js';
+import { compressionRatio } from '../output/maintenance.js';
+import { rollupSizes } from './rollups.js';
+
+export interface ChunkStats {
+  chunk: string;
+  rangeStart: Date;
+  rangeEnd: Date;
+  compressed: boolean;
+  rowsEstimate: number | null;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** bytesBefore / bytesAfter for compressed chunks; null otherwise. */
+  ratio: number | null;
+}
+
+export interface StatsResult {
+  mode: 'timescaledb' | 'plain';
+  chunks: ChunkStats[];
+  /** Over every chunk, whatever --top shows. */
+  totals: {
+    chunks: number;
+    compressed: number;
+    rowsEstimate: number;
+    bytesBefore: number;
+    bytesAfter: number;
+    ratio: number | null;
+  };
+  rollups: Array<{ name: string; bytes: number }>;
+}
+
+export const sortColumns = ['time', 'name', 'rows', 'before', 'after', 'ratio'] as const;
+export type SortColumn = (typeof sortColumns)[number];
+
+function sortKey(c: ChunkStats, by: SortColumn): number | string {
+  switch (by) {
+    case 'time':
+      return new Date(c.rangeStart).getTime();
+    case 'name':
+      return c.chunk;
+    case 'rows':
+      return c.rowsEstimate ?? -1;
+    case 'before':
+      return c.bytesBefore;
+    case 'after':
+      return c.bytesAfter;
+    case 'ratio':
+      return c.ratio ?? 0;
+  }
+}
+
+/** Every chunk, sorted, with totals and rollup sizes. */
+export async function allStats(db: Db, sort: SortColumn): Promise<StatsResult> {
+  const store = await loadStore(db);
+  const rows = await store.engine.listChunks(db, 'points');
+  const chunks = rows.map((r): ChunkStats => ({
+    chunk: r.chunk,
+    rangeStart: r.range_start,
+    rangeEnd: r.range_end,
+    compressed: r.compressed,
+    rowsEstimate: r.rows_estimate,
+    bytesBefore: r.bytes_before,
+    bytesAfter: r.bytes,
+    ratio: r.compressed ? compressionRatio(r.bytes_before, r.bytes) : null,
+  }));
+  const totalBefore = chunks.reduce((s, c) => s + c.bytesBefore, 0);
+  const totalAfter = chunks.reduce((s, c) => s + c.bytesAfter, 0);
+  const totals = {
+    chunks: chunks.length,
+    compressed: chunks.filter((c) => c.compressed).length,
+    rowsEstimate: chunks.reduce((s, c) => s + (c.rowsEstimate ?? 0), 0),
+    bytesBefore: totalBefore,
+    bytesAfter: totalAfter,
+    ratio: compressionRatio(totalBefore, totalAfter),
+  };
+
+  // Time ascends (oldest first); every other column descends (biggest first).
+  const dir = sort === 'time' || sort === 'name' ? 1 : -1;
+  chunks.sort((a, b) => {
+    const x = sortKey(a, sort);
+    const y = sortKey(b, sort);
+    return (x < y ? -1 : x > y ? 1 : 0) * dir;
+  });
+  const rollups = await rollupSizes(db, store);
+  return { mode: store.mode, chunks, totals, rollups };
+}
+
+export const topOf = (all: StatsResult, top?: number): StatsResult =>
+  top ? { ...all, chunks: all.chunks.slice(0, top) } : all;
+
+/** The first `top` chunks after sorting; totals and rollups cover every chunk. */
+export async function stats(db: Db, opts: { sort: SortColumn; top?: number }): Promise<StatsResult> {
+  return topOf(await allStats(db, opts.sort), opts.top);
+}

@@ -1,0 +1,93 @@
+// `iotctl status`: what am I connected to, and is everything healthy.
+import type { JobInfo } from '../db/jobs.js';
+import { countSeries } from '../db/sql/schema.js';
+import { loadStore, type Store } from '../db/store.js';
+import type { Capabilities, Db } from '../db/types.js';
+import { IotctlError } from '../errors.js';
+import { listJobs } from './jobs.js';
+import { rollupSizes } from './rollups.js';
+
+export interface StatusResult {
+  target: string;
+  targetKind: 'server' | 'embedded';
+  targetSource: string;
+  postgres: string;
+  timescaledb: Capabilities['timescale'];
+  mode: 'timescaledb' | 'plain' | null;
+  initialised: boolean;
+  config: { chunkInterval: string; rollups: string[] } | null;
+  series: number;
+  rowsEstimate: number;
+  chunks: { total: number; compressed: number };
+  bytes: { points: number; rollups: Array<{ name: string; bytes: number }> };
+  jobs: JobInfo[];
+  healthy: boolean;
+  problems: string[];
+}
+
+/** Chunk counts, rows and bytes from the same listing `stats` shows, so the two always agree. */
+async function storeSizes(db: Db, store: Store) {
+  const chunks = await store.engine.listChunks(db, 'points');
+  return {
+    chunks: { total: chunks.length, compressed: chunks.filter((c) => c.compressed).length },
+    bytes: chunks.reduce((s, c) => s + Number(c.bytes), 0),
+    rows: chunks.reduce((s, c) => s + Math.max(0, Number(c.rows_estimate ?? 0)), 0),
+    rollups: await rollupSizes(db, store),
+  };
+}
+
+export async function status(db: Db): Promise<StatusResult> {
+  const caps = await db.capabilities();
+  const base = {
+    target: db.target.display,
+    targetKind: db.target.kind,
+    targetSource: db.target.source,
+    postgres: caps.serverVersion,
+    timescaledb: caps.timescale,
+  };
+  // The stored config is read once: loadStore reports a store init has not set up as NOT_INITIALISED.
+  const store = await loadStore(db).catch((err: unknown) => {
+    if (err instanceof IotctlError && err.code === 'NOT_INITIALISED') return null;
+    throw err;
+  });
+  if (!store) {
+    return {
+      ...base,
+      mode: null,
+      initialised: false,
+      config: null,
+      series: 0,
+      rowsEstimate: 0,
+      chunks: { total: 0, compressed: 0 },
+      bytes: { points: 0, rollups: [] },
+      jobs: [],
+      healthy: false,
+      problems: ['iotctl is not initialised here: run `iotctl init`'],
+    };
+  }
+  const sizes = await storeSizes(db, store);
+  const series = await db.query<{ n: number }>(countSeries);
+  const jobs = await listJobs(db, store);
+  const problems = jobs
+    .filter((j) => j.failing)
+    .map(
+      (j) =>
+        `job ${j.name}${j.id !== null ? ` (id ${j.id})` : ''} is failing: ${j.lastError ?? 'unknown error'}`,
+    );
+  return {
+    ...base,
+    mode: store.mode,
+    initialised: true,
+    config: { chunkInterval: store.chunkInterval.text, rollups: store.rollups.map((r) => r.bucket.text) },
+    series: series.rows[0]?.n ?? 0,
+    rowsEstimate: Number(sizes.rows),
+    chunks: sizes.chunks,
+    bytes: {
+      points: Number(sizes.bytes),
+      rollups: sizes.rollups.map((r) => ({ name: r.name, bytes: Number(r.bytes) })),
+    },
+    jobs,
+    healthy: problems.length === 0,
+    problems,
+  };
+}
