@@ -4,9 +4,6 @@
 // with up to `workers` transactions in flight and transient errors retried.
 import { isTransientError } from '../db/errors.js';
 import type { RowPlacer } from '../engine/types.js';
-import type { Db } from '../db/types.js';
-import { IotctlError } from '../errors.js';
-import type { Reading } from './mapping.js';
 import {
   copyPoints,
   copyStage,
@@ -15,7 +12,10 @@ import {
   insertFromStage,
   upsertSeries,
   type OnConflict,
-} from './sql.js';
+} from '../db/sql/ingest.js';
+import type { Db } from '../db/types.js';
+import { IotctlError } from '../errors.js';
+import type { Reading } from './mapping.js';
 
 export interface LoaderOptions {
   batchSize: number;
@@ -302,7 +302,7 @@ export class Loader {
     if (onConflict !== 'update' && !(onConflict === 'skip' && this.staging)) {
       // New readings (the common case) COPY straight into points: 2.3x faster than staging (bench/ingest.js).
       try {
-        await this.retrying(() => this.db.transaction((tx) => tx.copyFrom(copyPoints, payload)));
+        await this.retrying(() => this.db.transaction((tx) => tx.copyFrom(copyPoints().text, payload)));
         result = { inserted: rows, written: rows };
       } catch (err) {
         const cause = (err as { cause?: { code?: string; detail?: string } }).cause;
@@ -322,10 +322,10 @@ export class Loader {
     }
     result ??= await this.retrying(() =>
       this.db.transaction(async (tx) => {
-        await tx.query(createStage);
-        await tx.copyFrom(copyStage, payload);
+        await tx.query(createStage());
+        await tx.copyFrom(copyStage().text, payload);
         const stored =
-          onConflict === 'update' ? (await tx.query<{ n: number }>(countStoredFromStage)).rows[0]!.n : 0;
+          onConflict === 'update' ? (await tx.query<{ n: number }>(countStoredFromStage())).rows[0]!.n : 0;
         const res = await tx.query(insertFromStage(onConflict));
         return { inserted: onConflict === 'update' ? rows - stored : res.rowCount, written: res.rowCount };
       }),

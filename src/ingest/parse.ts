@@ -1,5 +1,5 @@
-// Parsers from decompressed bytes to input records with line numbers: CSV (a fast RFC 4180 splitter), NDJSON
-// split by line (JSON.parse happens in the mapper, so a bad line is a rejected row, not a failed load).
+// Splitters from decompressed bytes to input records with line numbers: CSV (a fast RFC 4180 splitter) and
+// JSON lines (JSON.parse happens in the format's mapper, so a bad line is a rejected row, not a failed load).
 import { Readable, Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { peek } from './source.js';
@@ -11,14 +11,6 @@ export interface InputRecord {
   fields?: string[];
   /** A syntax error found by the parser: the record is rejected with this reason. */
   error?: string;
-}
-
-export type InputFormat = 'csv' | 'ndjson';
-
-/** Format from the extension (after .gz): .ndjson/.jsonl/.json are NDJSON, everything else CSV. */
-export function formatFromName(name: string): InputFormat {
-  const base = name.toLowerCase().replace(/\.gz$/, '');
-  return /\.(ndjson|jsonl|json)$/.test(base) ? 'ndjson' : 'csv';
 }
 
 /** Picks the delimiter that splits the first line into the most fields (outside quotes). */

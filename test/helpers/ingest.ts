@@ -1,5 +1,5 @@
 // Ingest options as the CLI gives them by default, for tests to override.
-import type { IngestOptions } from '../../src/commands/ingest.js';
+import type { IngestOptions } from '../../src/ingest/run.js';
 import type { MapOptions } from '../../src/ingest/mapping.js';
 
 export const mapOptions = (over: Partial<MapOptions> = {}): MapOptions => ({

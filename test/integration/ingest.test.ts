@@ -6,7 +6,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingest, type IngestSummary } from '../../src/commands/ingest.js';
+import { ingest, type IngestSummary } from '../../src/ingest/run.js';
 import { init, parseRollups } from '../../src/maintenance/init.js';
 import { PartitionManager } from '../../src/db/partitions.js';
 import type { Db } from '../../src/db/types.js';
@@ -225,6 +225,24 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
       ['2024-03-01T10:00:00.000Z', 'temp', 20.5, null],
       ['2024-03-01T10:09:00.000Z', 'temp', 21.75, null],
       ['2024-03-01T10:13:00.000Z', 'temp', 23.5, null],
+    ]);
+  });
+
+  it('tells the caller about the first rejects and how a file is read through onNotice, printing nothing', async () => {
+    const notices: Array<[string, string]> = [];
+    const s = await ingest(
+      db,
+      options([fx('malformed.csv')], { dryRun: true, onNotice: (m, level) => void notices.push([level, m]) }),
+    );
+    expect(s.rejected).toBe(12);
+    expect(notices.filter(([level]) => level === 'warning')).toHaveLength(5);
+    expect(notices[0]).toEqual([
+      'detail',
+      `${fx('malformed.csv')}: long format: time=time, device=device_id, metric=metric, value=value`,
+    ]);
+    expect(notices[1]).toEqual([
+      'warning',
+      `${fx('malformed.csv')}:3: bad_time: cannot read time 'yesterday'`,
     ]);
   });
 

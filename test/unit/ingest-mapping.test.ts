@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { csvMapper, ndjsonMapper, Validator, type MapSink } from '../../src/ingest/mapping.js';
-import { parseMap, parseMaxErrors, parseRanges } from '../../src/commands/ingest.js';
+import { csvMapper } from '../../src/ingest/formats/csv.js';
+import { ndjsonMapper } from '../../src/ingest/formats/ndjson.js';
+import { Validator, type MapSink } from '../../src/ingest/mapping.js';
+import { parseMap, parseMaxErrors, parseRanges } from '../../src/ingest/options.js';
 import { mapOptions } from '../helpers/ingest.js';
 
 const opts = mapOptions;

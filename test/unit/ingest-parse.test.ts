@@ -5,12 +5,12 @@ import {
   csvRecords,
   csvRecordStream,
   endsInsideQuotes,
-  formatFromName,
   ndjsonRecords,
   sniffDelimiter,
   splitCsvRecord,
   type InputRecord,
 } from '../../src/ingest/parse.js';
+import { formatFromName } from '../../src/ingest/formats/index.js';
 
 async function collect(stream: Readable): Promise<InputRecord[]> {
   const out: InputRecord[] = [];

@@ -1,20 +1,55 @@
 import { describe, expect, it } from 'vitest';
+import {
+  copyPoints,
+  copyStage,
+  countStoredFromStage,
+  createStage,
+  insertFromStage,
+  upsertSeries,
+} from '../../src/db/sql/ingest.js';
 import { encodeCopyBinary } from '../../src/ingest/loader.js';
-import { copyPoints, insertFromStage, upsertSeries } from '../../src/ingest/sql.js';
+
+const INSERT_FROM_STAGE =
+  'INSERT INTO iotctl.points AS p (time, series_id, value) SELECT time, series_id, value FROM iotctl_ingest_stage';
 
 describe('ingest SQL and COPY encoding', () => {
   it('builds the statements ingest runs', () => {
-    expect(copyPoints).toBe('COPY iotctl.points (time, series_id, value) FROM STDIN (FORMAT binary)');
-    expect(insertFromStage('skip')).toBe(
-      'INSERT INTO iotctl.points AS p (time, series_id, value) SELECT time, series_id, value FROM iotctl_ingest_stage ON CONFLICT (series_id, time) DO NOTHING',
-    );
-    expect(insertFromStage('update')).toMatch(
-      /DO UPDATE SET value = EXCLUDED.value WHERE p.value IS DISTINCT FROM EXCLUDED.value$/,
-    );
-    expect(insertFromStage('error')).not.toMatch(/ON CONFLICT/);
-    const u = upsertSeries(['d'], ['m'], [null], ['{"a":"b"}']);
-    expect(u.text).toMatch(/FROM unnest\(\$1::text\[\], \$2::text\[\], \$3::text\[\], \$4::text\[\]\)/);
-    expect(u.values).toEqual([['d'], ['m'], [null], ['{"a":"b"}']]);
+    expect(copyPoints()).toEqual({
+      text: 'COPY iotctl.points (time, series_id, value) FROM STDIN (FORMAT binary)',
+      values: [],
+    });
+    expect(insertFromStage('skip')).toEqual({
+      text: 'INSERT INTO iotctl.points AS p (time, series_id, value) SELECT time, series_id, value FROM iotctl_ingest_stage ON CONFLICT (series_id, time) DO NOTHING',
+      values: [],
+    });
+    expect(insertFromStage('update')).toEqual({
+      text: `${INSERT_FROM_STAGE} ON CONFLICT (series_id, time) DO UPDATE SET value = EXCLUDED.value WHERE p.value IS DISTINCT FROM EXCLUDED.value`,
+      values: [],
+    });
+    expect(insertFromStage('error')).toEqual({ text: INSERT_FROM_STAGE, values: [] });
+    expect(upsertSeries(['d'], ['m'], [null], ['{"a":"b"}'])).toEqual({
+      text: `INSERT INTO iotctl.series AS s (device_id, metric, unit, tags)
+SELECT device_id, metric, unit, tags::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(device_id, metric, unit, tags)
+ON CONFLICT (device_id, metric) DO UPDATE SET unit = coalesce(EXCLUDED.unit, s.unit), tags = coalesce(EXCLUDED.tags, s.tags)
+RETURNING id, device_id, metric`,
+      values: [['d'], ['m'], [null], ['{"a":"b"}']],
+    });
+  });
+
+  it('builds the staging statements', () => {
+    expect(createStage()).toEqual({
+      text: 'CREATE TEMP TABLE iotctl_ingest_stage (time timestamptz NOT NULL, series_id integer NOT NULL, value double precision NOT NULL) ON COMMIT DROP',
+      values: [],
+    });
+    expect(copyStage()).toEqual({
+      text: 'COPY iotctl_ingest_stage (time, series_id, value) FROM STDIN (FORMAT binary)',
+      values: [],
+    });
+    expect(countStoredFromStage()).toEqual({
+      text: `SELECT count(*)::int AS n FROM iotctl_ingest_stage s
+WHERE EXISTS (SELECT 1 FROM iotctl.points p WHERE p.series_id = s.series_id AND p.time = s.time)`,
+      values: [],
+    });
   });
 
   it('encodes COPY binary tuples in the given order (times as microseconds since 2000-01-01)', () => {

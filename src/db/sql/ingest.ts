@@ -1,6 +1,7 @@
-// The statements ingest runs, as pure functions (tested by exact text in test/unit/ingest-sql.test.ts).
-import { POINTS, SERIES } from '../db/sql/schema.js';
-import type { Sql } from '../db/types.js';
+// The statements ingest runs, as pure functions returning { text, values } (exact text pinned in
+// test/unit/ingest-sql.test.ts).
+import type { Sql } from '../types.js';
+import { POINTS, SERIES } from './schema.js';
 
 export type OnConflict = 'skip' | 'update' | 'error';
 
@@ -23,22 +24,40 @@ RETURNING id, device_id, metric`,
 }
 
 /** The fast path: COPY straight into points (fails with 23505 when a reading is already stored). */
-export const copyPoints = `COPY ${POINTS} (time, series_id, value) FROM STDIN (FORMAT binary)`;
+export function copyPoints(): Sql {
+  return { text: `COPY ${POINTS} (time, series_id, value) FROM STDIN (FORMAT binary)`, values: [] };
+}
 
 /** A staging table that lives for one transaction, for batches that meet stored readings. */
-export const createStage = `CREATE TEMP TABLE ${STAGE} (time timestamptz NOT NULL, series_id integer NOT NULL, value double precision NOT NULL) ON COMMIT DROP`;
+export function createStage(): Sql {
+  return {
+    text: `CREATE TEMP TABLE ${STAGE} (time timestamptz NOT NULL, series_id integer NOT NULL, value double precision NOT NULL) ON COMMIT DROP`,
+    values: [],
+  };
+}
 
-export const copyStage = `COPY ${STAGE} (time, series_id, value) FROM STDIN (FORMAT binary)`;
+export function copyStage(): Sql {
+  return { text: `COPY ${STAGE} (time, series_id, value) FROM STDIN (FORMAT binary)`, values: [] };
+}
 
 /** Moves the staged batch into points; use its rowCount (update: rows written, new or changed). */
-export function insertFromStage(onConflict: OnConflict): string {
+export function insertFromStage(onConflict: OnConflict): Sql {
   const insert = `INSERT INTO ${POINTS} AS p (time, series_id, value) SELECT time, series_id, value FROM ${STAGE}`;
-  if (onConflict === 'error') return insert;
-  if (onConflict === 'skip') return `${insert} ON CONFLICT (series_id, time) DO NOTHING`;
+  if (onConflict === 'error') return { text: insert, values: [] };
+  if (onConflict === 'skip')
+    return { text: `${insert} ON CONFLICT (series_id, time) DO NOTHING`, values: [] };
   // An identical stored value is left alone (and counted as a duplicate).
-  return `${insert} ON CONFLICT (series_id, time) DO UPDATE SET value = EXCLUDED.value WHERE p.value IS DISTINCT FROM EXCLUDED.value`;
+  return {
+    text: `${insert} ON CONFLICT (series_id, time) DO UPDATE SET value = EXCLUDED.value WHERE p.value IS DISTINCT FROM EXCLUDED.value`,
+    values: [],
+  };
 }
 
 /** How many staged readings are already stored (run before the update, to tell new from changed). */
-export const countStoredFromStage = `SELECT count(*)::int AS n FROM ${STAGE} s
-WHERE EXISTS (SELECT 1 FROM ${POINTS} p WHERE p.series_id = s.series_id AND p.time = s.time)`;
+export function countStoredFromStage(): Sql {
+  return {
+    text: `SELECT count(*)::int AS n FROM ${STAGE} s
+WHERE EXISTS (SELECT 1 FROM ${POINTS} p WHERE p.series_id = s.series_id AND p.time = s.time)`,
+    values: [],
+  };
+}

@@ -1,0 +1,226 @@
+// CSV: a header line (or --columns), then rows; the header and the first data row choose the mapper
+// (long or wide, which columns are time, device and metrics).
+import type { Readable } from 'node:stream';
+import { usageError } from '../../errors.js';
+import {
+  findColumn,
+  norm,
+  type MapOptions,
+  type RecordMapper,
+  type RejectReason,
+  type Validator,
+} from '../mapping.js';
+import { csvRecords } from '../parse.js';
+import { COMPONENT_NAMES, componentTime } from '../time.js';
+import type { InputFormat } from './types.js';
+
+/** How time is read from a row, given the header. */
+function timeReader(
+  header: string[],
+  opts: MapOptions,
+  v: Validator,
+): { columns: number[]; read: (f: string[]) => [number | null, string] } {
+  const lower = header.map(norm);
+  let names = opts.timeColumns;
+  if (!names) {
+    const one = findColumn('time', header, opts.map);
+    if (one !== undefined && !(norm(one) === 'date' && lower.includes('time'))) names = [one];
+    else if (lower.includes('year') && lower.includes('month'))
+      names = COMPONENT_NAMES.filter((c) => lower.includes(c));
+    else {
+      throw usageError(
+        `no time column in the header (${header.map((h) => JSON.stringify(h)).join(', ')})`,
+        'name it with --time COLUMN (or several: --time Date,Time)',
+      );
+    }
+  }
+  const columns = names.map((n) => {
+    const i = header.indexOf(n) >= 0 ? header.indexOf(n) : lower.indexOf(norm(n));
+    if (i < 0)
+      throw usageError(
+        `--time: no column '${n}'`,
+        `the columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`,
+      );
+    return i;
+  });
+  const colNames = columns.map((i) => norm(header[i]!));
+  if (columns.length > 1 && colNames.every((n) => COMPONENT_NAMES.includes(n))) {
+    const fromParts = componentTime(opts.time.tz);
+    return {
+      columns,
+      read: (f) => {
+        const parts: Record<string, string> = {};
+        columns.forEach((c, k) => (parts[colNames[k]!] = f[c] ?? ''));
+        return [fromParts(parts), columns.map((c) => f[c]).join(' ')];
+      },
+    };
+  }
+  if (columns.length === 1) {
+    const c = columns[0]!;
+    return { columns, read: (f) => [v.parseTime(f[c] ?? ''), f[c] ?? ''] };
+  }
+  return {
+    columns,
+    read: (f) => {
+      const text = columns.map((c) => (f[c] ?? '').trim()).join(' ');
+      return [v.parseTime(text), text];
+    },
+  };
+}
+
+/**
+ * Builds the mapper for a CSV file from its header and first data row (which decides, in wide files
+ * without --metrics, which columns are numeric).
+ */
+export function csvMapper(
+  header: string[],
+  firstRow: string[],
+  opts: MapOptions,
+  v: Validator,
+): { mapper: RecordMapper; describe: string; readingsPerRow: number } {
+  const time = timeReader(header, opts, v);
+  const deviceCol = opts.device === undefined ? findColumn('device_id', header, opts.map) : undefined;
+  if (opts.device === undefined && deviceCol === undefined) {
+    throw usageError(
+      'no device column in the header',
+      'give a constant with --device NAME or a column with --map device_id=COLUMN',
+    );
+  }
+  const deviceIdx = deviceCol === undefined ? -1 : header.indexOf(deviceCol);
+  const metricCol = findColumn('metric', header, opts.map);
+  const valueCol = findColumn('value', header, opts.map);
+  const wide = opts.wide ?? !(metricCol !== undefined && valueCol !== undefined);
+  const width = header.length;
+  const constDevice = opts.device;
+
+  const rowProblem = (f: string[], raw: string): [RejectReason, string] | null => {
+    if (f.length !== width && !(f.length > width && f.slice(width).every((x) => x.trim() === ''))) {
+      return ['field_count', `expected ${width} fields, found ${f.length}`];
+    }
+    if (raw.includes('\uFFFD')) return ['invalid_utf8', 'the line is not valid UTF-8'];
+    return null;
+  };
+
+  if (!wide) {
+    if (metricCol === undefined || valueCol === undefined) {
+      throw usageError(
+        'long format needs a metric and a value column',
+        'name them with --map metric=COL --map value=COL, or use --wide',
+      );
+    }
+    const mi = header.indexOf(metricCol);
+    const vi = header.indexOf(valueCol);
+    const unitCol = findColumn('unit', header, opts.map);
+    const tagsCol = findColumn('tags', header, opts.map);
+    const ui = unitCol === undefined ? -1 : header.indexOf(unitCol);
+    const ti = tagsCol === undefined ? -1 : header.indexOf(tagsCol);
+    const mapper: RecordMapper = (f, raw, sink) => {
+      const p = rowProblem(f, raw);
+      if (p) return sink.reject(p[0], p[1], 1);
+      const [us, text] = time.read(f);
+      const tp = v.timeProblem(us, text);
+      if (tp) return sink.reject(tp[0], tp[1], 1);
+      const device = constDevice ?? (f[deviceIdx] as string).trim();
+      const metric = (f[mi] as string).trim();
+      if (device === '' || metric === '')
+        return sink.reject('missing_field', device === '' ? 'no device' : 'no metric', 1);
+      let tags: string | null = null;
+      if (ti >= 0 && (f[ti] as string).trim() !== '') {
+        tags = (f[ti] as string).trim();
+        if (!isJsonObject(tags)) return sink.reject('bad_tags', 'tags is not a JSON object', 1);
+      }
+      const unit = ui >= 0 && (f[ui] as string).trim() !== '' ? (f[ui] as string).trim() : null;
+      v.emit(sink, device, metric, us as number, f[vi] as string, unit, tags);
+    };
+    return {
+      mapper,
+      readingsPerRow: 1,
+      describe: `long format: time=${time.columns.map((i) => header[i]).join('+')}, device=${constDevice ?? deviceCol}, metric=${metricCol}, value=${valueCol}`,
+    };
+  }
+
+  const reserved = new Set<number>([...time.columns, deviceIdx]);
+  let metricIdx: number[];
+  if (opts.metrics) {
+    metricIdx = opts.metrics.map((m) => {
+      const i = header.indexOf(m);
+      if (i < 0)
+        throw usageError(
+          `--metrics: no column '${m}'`,
+          `the columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`,
+        );
+      return i;
+    });
+  } else {
+    const excluded = new Set(opts.exclude);
+    // Unnamed columns (an index column, trailing separators) and text columns are not metrics.
+    metricIdx = header
+      .map((_, i) => i)
+      .filter((i) => !reserved.has(i) && header[i]!.trim() !== '' && !excluded.has(header[i]!))
+      .filter((i) => {
+        const cell = firstRow[i] ?? '';
+        return v.isNull(cell) || typeof v.number(cell) === 'number';
+      });
+  }
+  if (metricIdx.length === 0) throw usageError('no metric columns found', 'name them with --metrics a,b,c');
+  const metricNames = metricIdx.map((i) => header[i]!.trim());
+  const n = metricIdx.length;
+  const mapper: RecordMapper = (f, raw, sink) => {
+    const p = rowProblem(f, raw);
+    if (p) return sink.reject(p[0], p[1], n);
+    const [us, text] = time.read(f);
+    const tp = v.timeProblem(us, text);
+    if (tp) return sink.reject(tp[0], tp[1], n);
+    const device = constDevice ?? (f[deviceIdx] as string).trim();
+    if (device === '') return sink.reject('missing_field', 'no device', n);
+    for (let k = 0; k < n; k++)
+      v.emit(sink, device, metricNames[k]!, us as number, f[metricIdx[k]!] as string, null, null);
+  };
+  return {
+    mapper,
+    readingsPerRow: n,
+    describe: `wide format: time=${time.columns.map((i) => header[i]).join('+')}, device=${constDevice ?? deviceCol}, metrics=${metricNames.join(',')}`,
+  };
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const o = JSON.parse(text);
+    return typeof o === 'object' && o !== null && !Array.isArray(o);
+  } catch {
+    return false;
+  }
+}
+
+export const csv: InputFormat = {
+  name: 'csv',
+  help: 'comma, semicolon, tab or pipe separated, with a header line (or --columns); long or wide',
+  isDefault: true,
+  detect: () => true,
+  records: (input: Readable, opts) => csvRecords(input, opts.delimiter),
+  reader(ctx) {
+    let header = ctx.columns;
+    let mapper: RecordMapper | undefined;
+    // A whole-row reject stands for as many readings as the row carries (one per metric column when wide).
+    let readingsPerRow = 1;
+    return {
+      read(rec, sink) {
+        if (rec.error) return sink.reject('csv_syntax', rec.error, readingsPerRow);
+        const fields = rec.fields as string[];
+        if (!header) {
+          header = fields;
+          return;
+        }
+        // Lines of nothing but separators (trailing junk in spreadsheet exports) are not rows.
+        if (fields.every((f) => f.trim() === '')) return;
+        if (!mapper) {
+          const built = csvMapper(header, fields, ctx.mapping, ctx.validator);
+          mapper = built.mapper;
+          readingsPerRow = built.readingsPerRow;
+          ctx.describe(built.describe);
+        }
+        mapper(fields, rec.raw, sink);
+      },
+    };
+  },
+};

@@ -1,0 +1,148 @@
+// NDJSON: one JSON object a line, flat or nested (nested keys become `a.b`), long (metric + value keys) or
+// wide (every numeric key a metric). JSON.parse happens here, so a bad line is a rejected row.
+import type { Readable } from 'node:stream';
+import {
+  aliases,
+  findColumn,
+  type MapOptions,
+  type MapSink,
+  type RecordMapper,
+  type Validator,
+} from '../mapping.js';
+import { ndjsonRecords, type InputRecord } from '../parse.js';
+import type { InputFormat } from './types.js';
+
+/** Splits decompressed bytes into lines (shared by the JSON formats). */
+export async function jsonLines(input: Readable): Promise<Readable> {
+  const records = input.pipe(ndjsonRecords());
+  input.once('error', (err) => records.destroy(err));
+  return records;
+}
+
+/** The JSON object on a line, or undefined when it is not one. */
+export function objectOf(raw: string): Record<string, unknown> | undefined {
+  try {
+    const obj: unknown = JSON.parse(raw);
+    return obj !== null && typeof obj === 'object' && !Array.isArray(obj)
+      ? (obj as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The object on a line, or undefined after rejecting the line (not JSON, not an object, not UTF-8). */
+export function parseObjectLine(raw: string, sink: MapSink): Record<string, unknown> | undefined {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(raw);
+  } catch {
+    sink.reject(raw.includes('\uFFFD') ? 'invalid_utf8' : 'bad_json', 'not a JSON object', 1);
+    return undefined;
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    sink.reject('bad_json', 'not a JSON object', 1);
+    return undefined;
+  }
+  if (raw.includes('\uFFFD')) {
+    sink.reject('invalid_utf8', 'the line is not valid UTF-8', 1);
+    return undefined;
+  }
+  return obj as Record<string, unknown>;
+}
+
+/** Time values as the time parser takes them: numbers as their text. */
+export const timeText = (val: unknown) =>
+  typeof val === 'number' ? String(val) : typeof val === 'string' ? val : '';
+
+/** Flattens nested objects to dotted keys: {a:{b:1}} → {"a.b": 1}. */
+function flatten(
+  obj: Record<string, unknown>,
+  prefix = '',
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
+  for (const [k, val] of Object.entries(obj)) {
+    if (val !== null && typeof val === 'object' && !Array.isArray(val))
+      flatten(val as Record<string, unknown>, prefix + k + '.', out);
+    else out[prefix + k] = val;
+  }
+  return out;
+}
+
+/** The NDJSON mapper: long objects and wide (one key per metric) objects, nested or flat. */
+export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
+  const excluded = new Set(opts.exclude);
+  const metricsWanted = opts.metrics;
+  // Objects of one shape share a plan (which key is the time, device, ...), so aliases are looked up once.
+  const plans = new Map<string, ReturnType<typeof makePlan>>();
+  const makePlan = (keys: string[], sample: Record<string, unknown>) => {
+    const mapped = (field: keyof typeof aliases) =>
+      opts.map[field] !== undefined
+        ? keys.includes(opts.map[field]!)
+          ? opts.map[field]
+          : undefined
+        : findColumn(field, keys, {});
+    const tKey = opts.timeColumns?.[0] ?? mapped('time');
+    const deviceKey = mapped('device_id');
+    const metricKey = mapped('metric');
+    const valueKey = mapped('value');
+    const long = !opts.wide && metricKey !== undefined && valueKey !== undefined;
+    const numericKeys = keys.filter(
+      (k) =>
+        k !== tKey &&
+        k !== deviceKey &&
+        !excluded.has(k) &&
+        (typeof sample[k] === 'number' || sample[k] === null),
+    );
+    return { tKey, deviceKey, metricKey, valueKey, unitKey: mapped('unit'), long, numericKeys };
+  };
+  return (_f, raw, sink) => {
+    const o = parseObjectLine(raw, sink);
+    if (!o) return;
+    let nested = false;
+    for (const k in o) if (o[k] !== null && typeof o[k] === 'object' && !Array.isArray(o[k])) nested = true;
+    const flat = nested ? flatten(o) : o;
+    const keys = Object.keys(flat);
+    const signature = keys.join('\u0000');
+    let plan = plans.get(signature);
+    if (!plan) {
+      if (plans.size > 1000) plans.clear();
+      plan = makePlan(keys, flat);
+      plans.set(signature, plan);
+    }
+    const { tKey, deviceKey, metricKey, valueKey, unitKey, long } = plan;
+    const metricKeys = long ? [] : (metricsWanted ?? plan.numericKeys);
+    const count = long ? 1 : Math.max(1, metricKeys.length);
+    if (tKey === undefined || flat[tKey] === undefined) return sink.reject('missing_field', 'no time', count);
+    const tt = timeText(flat[tKey]);
+    const us = v.parseTime(tt);
+    const tp = v.timeProblem(us, tt);
+    if (tp) return sink.reject(tp[0], tp[1], count);
+    const device = opts.device ?? (deviceKey !== undefined ? flat[deviceKey] : undefined);
+    if (device === undefined || device === null || String(device).trim() === '')
+      return sink.reject('missing_field', 'no device', count);
+    if (long) {
+      const metric = flat[metricKey!];
+      if (metric === undefined || metric === null || String(metric).trim() === '')
+        return sink.reject('missing_field', 'no metric', 1);
+      const unit = unitKey !== undefined && flat[unitKey] != null ? String(flat[unitKey]) : null;
+      const tagsObj = o[opts.map.tags ?? 'tags'] ?? o.labels;
+      const tags = tagsObj && typeof tagsObj === 'object' ? JSON.stringify(tagsObj) : null;
+      return v.emit(sink, String(device), String(metric), us as number, flat[valueKey!], unit, tags);
+    }
+    if (metricKeys.length === 0) return sink.reject('missing_field', 'no numeric fields', 1);
+    for (const k of metricKeys) v.emit(sink, String(device), k, us as number, flat[k], null, null);
+  };
+}
+
+export const ndjson: InputFormat = {
+  name: 'ndjson',
+  help: 'one JSON object a line (also .jsonl, .json): long (metric + value keys) or wide, flat or nested',
+  fileNames: /\.(ndjson|jsonl|json)$/,
+  detect: (rec: InputRecord) => objectOf(rec.raw) !== undefined,
+  records: (input) => jsonLines(input),
+  reader(ctx) {
+    const map = ndjsonMapper(ctx.mapping, ctx.validator);
+    return { read: (rec, sink) => map([], rec.raw, sink) };
+  },
+};

@@ -1,0 +1,255 @@
+// The ingest driver: streams readings from files and stdin into iotctl.points, in bounded memory, with
+// every input reading accounted for (loaded, rejected, duplicate or null). It returns data and prints
+// nothing: warnings go to `onNotice`, progress to `onProgress`.
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { OnConflict } from '../db/sql/ingest.js';
+import { loadStore } from '../db/store.js';
+import type { Db } from '../db/types.js';
+import { IotctlError } from '../errors.js';
+import { formatChoice, type FormatContext, type RecordReader } from './formats/index.js';
+import { Loader } from './loader.js';
+import { Validator, type MapOptions, type MapSink } from './mapping.js';
+import type { InputRecord } from './parse.js';
+import { RejectsFile } from './rejects.js';
+import { decodeInput, openRaw, resolveInputs } from './source.js';
+
+export interface IngestOptions {
+  inputs: string[];
+  /** A name from the format registry (--input-format); undefined: from the file name and first record. */
+  inputFormat?: string;
+  delimiter?: string;
+  /** Column names for CSV files without a header line. */
+  columns?: string[];
+  mapping: MapOptions;
+  batchSize: number;
+  flushIntervalMs: number;
+  workers: number;
+  onConflict: OnConflict;
+  retryTimeoutMs: number;
+  rejectsPath?: string;
+  maxErrors?: { count?: number; percent?: number };
+  dryRun: boolean;
+  stdin?: Readable;
+  signal?: AbortSignal;
+  onProgress?: (p: IngestProgress) => void;
+  /**
+   * Messages for people: `warning` (a batch retried, the first rejects when there is no rejects file) and
+   * `detail` (how a file is read, for --verbose).
+   */
+  onNotice?: (message: string, level: 'warning' | 'detail') => void;
+  /** Called with the summary of what was committed when a fatal error is about to end the load. */
+  onFatal?: (partial: IngestSummary) => Promise<void> | void;
+}
+
+export interface IngestProgress {
+  read: number;
+  loaded: number;
+  bytes: number;
+  totalBytes: number | null;
+  file: string;
+}
+
+/** The JSON summary (a contract, pinned in test/integration/ingest.test.ts). */
+export interface IngestSummary {
+  files: string[];
+  /** Readings read: one per row in long files, one per metric cell in wide files and Telegraf fields. */
+  read: number;
+  loaded: number;
+  updated: number;
+  rejected: number;
+  duplicates: number;
+  nulls: number;
+  rejects: Record<string, number>;
+  rejectsFile: string | null;
+  batches: number;
+  retries: number;
+  seconds: number;
+  rowsPerSecond: number;
+  dryRun: boolean;
+  /** Why reading stopped early: --max-errors exceeded, SIGINT/SIGTERM, or a fatal error (the summary goes to onFatal). */
+  stopped: 'max_errors' | 'interrupted' | 'error' | null;
+}
+
+const SHOWN_REJECTS = 5;
+
+export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary> {
+  const started = Date.now();
+  const specs = resolveInputs(opts.inputs, opts.rejectsPath);
+  const store = await loadStore(db);
+  const validator = new Validator(opts.mapping);
+  const notice = opts.onNotice ?? (() => undefined);
+  const stop = new AbortController();
+  const loader = opts.dryRun
+    ? undefined
+    : new Loader(db, {
+        batchSize: opts.batchSize,
+        flushIntervalMs: opts.flushIntervalMs,
+        workers: Math.max(1, Math.min(opts.workers, db.maxParallel)),
+        onConflict: opts.onConflict,
+        retryTimeoutMs: opts.retryTimeoutMs,
+        partitions: store.engine.rowPlacer(db, store) ?? undefined,
+        onRetry: (err, attempt) =>
+          notice(`retrying a batch (attempt ${attempt + 1}): ${(err as Error).message}`, 'warning'),
+        signal: stop.signal,
+      });
+  const rejects = opts.rejectsPath ? new RejectsFile(opts.rejectsPath) : undefined;
+  const acc = { read: 0, rejected: 0, nulls: 0, valid: 0, rejects: {} as Record<string, number> };
+  const totalBytes = specs.every((s) => s.size !== undefined)
+    ? specs.reduce((n, s) => n + (s.size ?? 0), 0)
+    : null;
+  let bytes = 0;
+  let stopped: IngestSummary['stopped'] = null;
+  let lastProgress = 0;
+  // The input being read: closed on a signal so that a read waiting on a quiet stdin ends too.
+  let current: Readable | undefined;
+  const onAbort = () => {
+    stopped ??= 'interrupted';
+    stop.abort();
+    current?.destroy(new Error('interrupted'));
+  };
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const tooManyErrors = () => {
+    const m = opts.maxErrors;
+    if (!m) return false;
+    if (m.count !== undefined) return acc.rejected > m.count;
+    return acc.read >= 1000 && acc.rejected > ((m.percent ?? 100) / 100) * acc.read;
+  };
+
+  try {
+    for (const spec of specs) {
+      if (stopped) break;
+      const file = spec.name;
+      // A full batch hands back a promise; the reader awaits it after the record (backpressure).
+      let full: Promise<void> | undefined;
+      let line = 0;
+      let raw = '';
+      const sink: MapSink = {
+        reading: (device, metric, us, value, unit, tags) => {
+          acc.read++;
+          if (loader) full = loader.add(device, metric, us, value, unit, tags) ?? full;
+          else acc.valid++;
+        },
+        nulls: (n) => {
+          acc.read += n;
+          acc.nulls += n;
+        },
+        reject: (reason, detail, n) => {
+          acc.read += n;
+          acc.rejected += n;
+          acc.rejects[reason] = (acc.rejects[reason] ?? 0) + n;
+          rejects?.write({ file, line, reason, detail, raw });
+          const shown = Object.values(acc.rejects).reduce((a, b) => a + b, 0);
+          if (!rejects && shown - n < SHOWN_REJECTS)
+            notice(`${file}:${line}: ${reason}: ${detail}`, 'warning');
+        },
+      };
+      const choice = formatChoice(file, opts.inputFormat);
+      const ctx: FormatContext = {
+        mapping: opts.mapping,
+        validator,
+        columns: opts.columns,
+        describe: (text) => notice(`${file}: ${text}`, 'detail'),
+      };
+      // Records before the first that tells the format apart go to the base format's reader.
+      let reader: RecordReader | undefined;
+      let baseReader: RecordReader | undefined;
+      const readerFor = (rec: InputRecord): RecordReader => {
+        if (reader) return reader;
+        const chosen = choice.choose(rec);
+        if (chosen && chosen !== choice.base) return (reader = chosen.reader(ctx));
+        baseReader ??= choice.base.reader(ctx);
+        if (chosen) reader = baseReader;
+        return baseReader;
+      };
+      const handle = async (rec: InputRecord): Promise<boolean> => {
+        line = rec.line;
+        raw = rec.raw;
+        try {
+          readerFor(rec).read(rec, sink);
+        } catch (err) {
+          throw err instanceof IotctlError && err.code === 'USAGE'
+            ? new IotctlError('INPUT', `${file}: ${err.message}`, { hint: err.hint })
+            : err;
+        }
+        if (full) {
+          const wait = full;
+          full = undefined;
+          await wait;
+        }
+        if (tooManyErrors()) {
+          stopped = 'max_errors';
+          return false;
+        }
+        return !stop.signal.aborted;
+      };
+      const consume = async (source: AsyncIterable<InputRecord[]>) => {
+        for await (const chunk of source) {
+          for (const rec of chunk) if (!(await handle(rec))) return;
+          if (rejects) await rejects.drain();
+          if (opts.onProgress && Date.now() - lastProgress > 200) {
+            lastProgress = Date.now();
+            opts.onProgress({ read: acc.read, loaded: loader?.counts.loaded ?? 0, bytes, totalBytes, file });
+          }
+        }
+      };
+      try {
+        current = await openRaw(spec, opts.stdin ?? process.stdin);
+        const input = await decodeInput(current, (n) => (bytes += n));
+        const records = await choice.base.records(input, { delimiter: opts.delimiter });
+        await pipeline(records, consume, { signal: stop.signal });
+      } catch (err) {
+        if (stopped) continue;
+        if (err instanceof IotctlError) throw err;
+        const e = err as NodeJS.ErrnoException;
+        throw new IotctlError(
+          'INPUT',
+          `cannot read ${file}${line ? ` after line ${line}` : ''}: ${e.message}`,
+          { cause: err },
+        );
+      } finally {
+        // Done with this input (stdin too: a reader left open would keep the process alive).
+        current?.destroy();
+        current = undefined;
+      }
+    }
+    await loader?.finish();
+  } catch (err) {
+    await loader?.stop();
+    // A signal that cut a retry short: the batch was rolled back, and that is an ordinary interruption.
+    const interrupted = err instanceof IotctlError && err.code === 'INTERRUPTED' && stopped === 'interrupted';
+    if (!interrupted) {
+      stopped = 'error';
+      await opts.onFatal?.(summary());
+      throw err;
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await rejects?.close();
+  }
+  return summary();
+
+  function summary(): IngestSummary {
+    const seconds = (Date.now() - started) / 1000;
+    const c = loader?.counts ?? { loaded: acc.valid, updated: 0, duplicates: 0, batches: 0, retries: 0 };
+    return {
+      files: specs.map((s) => s.name),
+      read: acc.read,
+      loaded: c.loaded,
+      updated: c.updated,
+      rejected: acc.rejected,
+      duplicates: c.duplicates,
+      nulls: acc.nulls,
+      rejects: acc.rejects,
+      rejectsFile: opts.rejectsPath ?? null,
+      batches: c.batches,
+      retries: c.retries,
+      seconds: Math.round(seconds * 1000) / 1000,
+      rowsPerSecond: seconds > 0 ? Math.round(acc.read / seconds) : acc.read,
+      dryRun: opts.dryRun,
+      stopped,
+    };
+  }
+}
