@@ -23,7 +23,8 @@ export function registerMaintain(program: Command): void {
       };
       const result = await withDb(g, (db) => maintain(db, opts));
       await printMaintainResult(g, result);
-      if (result.failed > 0) throw failedJobsError(result.jobs);
+      const failing = result.notDue.filter((j) => j.failing);
+      if (result.failed > 0 || failing.length) throw failedJobsError(result.jobs, failing);
     });
   examples(cmd, [
     'iotctl maintain                    # run what is due',

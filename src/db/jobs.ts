@@ -89,3 +89,26 @@ function rollupOrder(store: { rollups: Array<{ name: string }> }, target: string
   const i = store.rollups.findIndex((r) => r.name === target);
   return i < 0 ? store.rollups.length : i;
 }
+
+const intervalUnits: Array<[number, string]> = [
+  [86_400, 'day'],
+  [3_600, 'hour'],
+  [60, 'minute'],
+  [1, 'second'],
+];
+
+/**
+ * An interval as every engine's job listing shows it: `5 minutes`, `1 day`, `36 hours` (the largest unit that
+ * divides it), whatever text the catalog gave (`00:05:00` on TimescaleDB, `5 minutes` in iotctl.policies).
+ */
+export function intervalText(seconds: number | null): string | null {
+  if (seconds === null || !Number.isFinite(seconds)) return null;
+  if (seconds === 0) return '0 seconds';
+  for (const [size, unit] of intervalUnits) {
+    if (seconds % size === 0) {
+      const n = seconds / size;
+      return `${n} ${unit}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return `${seconds} seconds`;
+}

@@ -2,7 +2,7 @@
 // applying retention through the engine (one listing for --dry-run and the real run).
 import { cutoffAgo, sameInterval as sameIntervalSql, type ChunkRow } from '../db/sql/maintenance.js';
 import type { Db } from '../db/types.js';
-import { usageError } from '../errors.js';
+import { IotctlError, usageError } from '../errors.js';
 import { formatDurationMs, parseDuration, type Duration } from '../util/duration.js';
 import type { HeldBack, RetentionTarget, Rollup, Store } from './types.js';
 
@@ -95,4 +95,52 @@ export function refreshStartOffset(
     );
   }
   return parseDuration(formatDurationMs(ms));
+}
+
+/**
+ * Chunks dropped per transaction. One drop_chunks over ~2,000 compressed chunks needs more locks than the
+ * default max_locks_per_transaction (64) allows (53200 out of shared memory); batches stay far below it.
+ */
+export const DROP_BATCH = 100;
+
+/** The chunks, oldest first, in batches of `size`, each with the bound that drops exactly that batch. */
+export function dropBatches(
+  chunks: ChunkRow[],
+  size = DROP_BATCH,
+): Array<{ chunks: ChunkRow[]; olderThan: Date }> {
+  const sorted = [...chunks].sort(
+    (a, b) => new Date(a.range_end).getTime() - new Date(b.range_end).getTime(),
+  );
+  const batches: Array<{ chunks: ChunkRow[]; olderThan: Date }> = [];
+  for (let i = 0; i < sorted.length; i += size) {
+    const batch = sorted.slice(i, i + size);
+    batches.push({ chunks: batch, olderThan: new Date((batch[batch.length - 1] as ChunkRow).range_end) });
+  }
+  return batches;
+}
+
+/**
+ * Runs `drop` batch after batch, each its own transaction, so a run stopped half-way (an error, a lost
+ * connection) leaves whole batches dropped; the error says how far it got.
+ */
+export async function dropInBatches(
+  chunks: ChunkRow[],
+  drop: (batch: { chunks: ChunkRow[]; olderThan: Date }) => Promise<string[]>,
+  size = DROP_BATCH,
+): Promise<string[]> {
+  const dropped: string[] = [];
+  for (const batch of dropBatches(chunks, size)) {
+    try {
+      dropped.push(...(await drop(batch)));
+    } catch (err) {
+      if (dropped.length === 0) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new IotctlError(
+        err instanceof IotctlError ? err.code : 'DATABASE',
+        `retention stopped after dropping ${dropped.length} of ${chunks.length} chunks (the oldest): ${why}`,
+        { cause: err, hint: 'what was dropped stays dropped; run it again to drop the rest' },
+      );
+    }
+  }
+  return dropped;
 }

@@ -1,7 +1,7 @@
 // The plain PostgreSQL engine: points range-partitioned by time with partitions iotctl creates ahead of the
 // data, rollups as tables iotctl refreshes (watermark and dirty marks in iotctl.meta, kept by a statement
 // trigger on points), and policies as rows of iotctl.policies that `maintain` carries out.
-import { byRunOrder, jobName, nextStartFrom, readLedger, type JobInfo } from '../db/jobs.js';
+import { byRunOrder, intervalText, jobName, nextStartFrom, readLedger, type JobInfo } from '../db/jobs.js';
 import { PartitionManager } from '../db/partitions.js';
 import { qualified } from '../db/sql/ident.js';
 import {
@@ -42,7 +42,7 @@ import {
 import type { Db, Sql } from '../db/types.js';
 import { IotctlError, usageError } from '../errors.js';
 import { sameInterval } from './common.js';
-import { applyRetention, dbCutoff, retentionTarget } from './common.js';
+import { applyRetention, dbCutoff, dropInBatches, retentionTarget } from './common.js';
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
 import type { Duration } from '../util/duration.js';
 import type {
@@ -163,8 +163,15 @@ export class PlainEngine implements StorageEngine {
       await db.query(deletePlainRollupExpired(target.name, target.rollup.bucket, cutoff));
       return [qualified(target.name)];
     }
-    for (const c of chunks) await db.query(dropPartition(c.chunk));
-    return chunks.map((c) => c.chunk);
+    // One partition per statement (its own transaction): the locks one DROP takes are released before the next.
+    return dropInBatches(
+      chunks,
+      async (batch) => {
+        for (const c of batch.chunks) await db.query(dropPartition(c.chunk));
+        return batch.chunks.map((c) => c.chunk);
+      },
+      1,
+    );
   }
 
   async findPolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<JobInfo | undefined> {
@@ -228,8 +235,7 @@ export class PlainEngine implements StorageEngine {
     const { rows } = await db.query<{
       kind: string;
       target: string;
-      after: string | null;
-      schedule: string;
+      after_seconds: number | null;
       seconds: number;
     }>(plainPolicies);
     // Every rollup is refreshed; a 'refresh' row in iotctl.policies only changes its schedule.
@@ -240,8 +246,7 @@ export class PlainEngine implements StorageEngine {
         return {
           kind: 'refresh',
           target: r.name,
-          after: null,
-          schedule: schedule.interval,
+          after_seconds: null,
           seconds: schedule.ms / 1000,
         };
       });
@@ -253,9 +258,9 @@ export class PlainEngine implements StorageEngine {
         name,
         kind: p.kind as JobInfo['kind'],
         target: p.target,
-        schedule: p.schedule,
+        schedule: intervalText(p.seconds),
         scheduleSeconds: p.seconds,
-        after: p.after,
+        after: intervalText(p.after_seconds),
         lastRunStarted: l?.last_started ?? null,
         lastSuccess: l?.last_success ?? null,
         lastStatus: l?.last_status ?? null,

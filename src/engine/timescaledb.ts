@@ -2,6 +2,7 @@
 // compression, and policies as TimescaleDB jobs run by its scheduler (or by `maintain` through run_job).
 import {
   byRunOrder,
+  intervalText,
   jobName,
   kindOf,
   latestOf,
@@ -9,6 +10,7 @@ import {
   normaliseStatus,
   readLedger,
   type JobInfo,
+  type LedgerRow,
 } from '../db/jobs.js';
 import { qualified } from '../db/sql/ident.js';
 import {
@@ -45,7 +47,7 @@ import {
 } from '../db/sql/timescale.js';
 import type { Capabilities, Db, Sql } from '../db/types.js';
 import { IotctlError } from '../errors.js';
-import { refreshStartOffset, rollupSource, sameInterval } from './common.js';
+import { dropInBatches, refreshStartOffset, rollupSource, sameInterval } from './common.js';
 import type { Duration } from '../util/duration.js';
 import type {
   InitObject,
@@ -60,20 +62,59 @@ import type {
   Store,
 } from './types.js';
 
-interface TsdbJobRow {
+export interface TsdbJobRow {
   job_id: number;
   proc_name: string;
   target: string;
   schedule: string | null;
   schedule_seconds: number | null;
   after: string | null;
-  last_run_started_at: Date | null;
-  last_successful_finish: Date | null;
+  after_seconds: number | null;
+  /** Timestamps as pg parses them: `-infinity` arrives as the number -Infinity. */
+  last_run_started_at: Date | number | null;
+  last_successful_finish: Date | number | null;
   last_run_status: string | null;
   total_runs: number | null;
   total_failures: number | null;
-  next_start: Date | null;
+  next_start: Date | number | null;
   last_error: string | null;
+}
+
+/** A timestamp from job_stats, or null: `-infinity` (a job that never succeeded) and `infinity` are no time. */
+function finiteTime(v: Date | number | null): Date | null {
+  if (v === null || v === undefined) return null;
+  const d = v instanceof Date ? v : new Date(v);
+  return Number.isFinite(d.getTime()) ? d : null;
+}
+
+/**
+ * One job from TimescaleDB's catalog and iotctl's ledger, the newer run winning. job_stats is not kept by
+ * run_job on the embedded build: there the ledger is the only record.
+ */
+export function tsdbJobInfo(r: TsdbJobRow, l: LedgerRow | undefined, embedded: boolean): JobInfo {
+  const kind = kindOf(r.proc_name);
+  const statsStarted = embedded ? null : finiteTime(r.last_run_started_at);
+  const useLedger = !!l && (!statsStarted || (!!l.last_started && l.last_started > statsStarted));
+  const lastStatus = useLedger ? l.last_status : normaliseStatus(r.last_run_status);
+  return {
+    id: r.job_id,
+    name: jobName(kind, r.target),
+    kind,
+    target: r.target,
+    schedule: intervalText(r.schedule_seconds),
+    scheduleSeconds: r.schedule_seconds,
+    after: r.after_seconds === null ? r.after : intervalText(r.after_seconds),
+    lastRunStarted: useLedger ? l.last_started : statsStarted,
+    lastSuccess: latestOf(l?.last_success ?? null, embedded ? null : finiteTime(r.last_successful_finish)),
+    lastStatus,
+    totalRuns: (l?.runs ?? 0) + (embedded ? 0 : (r.total_runs ?? 0)),
+    totalFailures: (l?.failures ?? 0) + (embedded ? 0 : (r.total_failures ?? 0)),
+    lastError: useLedger ? l.last_error : (r.last_error ?? l?.last_error ?? null),
+    nextStart: embedded
+      ? nextStartFrom(l?.last_started ?? null, r.schedule_seconds)
+      : finiteTime(r.next_start),
+    failing: lastStatus === 'failed',
+  };
 }
 
 export class TimescaleEngine implements StorageEngine {
@@ -173,9 +214,14 @@ export class TimescaleEngine implements StorageEngine {
     return this.listChunks(db, target.name, cutoff);
   }
 
-  async dropExpired(db: Db, target: { name: string }, cutoff: Date): Promise<string[]> {
-    const res = await db.query<{ chunk: string }>(dropChunksOlderThan(qualified(target.name), cutoff));
-    return res.rows.map((r) => r.chunk);
+  /** drop_chunks in batches of whole chunks, oldest first, each batch its own transaction. */
+  async dropExpired(db: Db, target: { name: string }, cutoff: Date, chunks: ChunkRow[]): Promise<string[]> {
+    const relation = qualified(target.name);
+    return dropInBatches(chunks, async (batch) => {
+      const bound = batch.olderThan < cutoff ? batch.olderThan : cutoff;
+      const res = await db.query<{ chunk: string }>(dropChunksOlderThan(relation, bound));
+      return res.rows.map((r) => r.chunk);
+    });
   }
 
   async findPolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<JobInfo | undefined> {
@@ -311,33 +357,10 @@ export class TimescaleEngine implements StorageEngine {
   async listJobs(db: Db, store: Store): Promise<JobInfo[]> {
     const ledger = await readLedger(db);
     const embedded = db.target.kind === 'embedded';
-    const jobs: JobInfo[] = [];
-    for (const r of (await db.query<TsdbJobRow>(tsdbJobs)).rows) {
-      const kind = kindOf(r.proc_name);
-      const name = jobName(kind, r.target);
-      const l = ledger.get(name);
-      // job_stats is not kept by run_job on the embedded build: there the ledger is the only record.
-      const statsStarted = embedded ? null : r.last_run_started_at;
-      const useLedger = l && (!statsStarted || (l.last_started && l.last_started > statsStarted));
-      const lastStatus = useLedger ? l.last_status : normaliseStatus(r.last_run_status);
-      jobs.push({
-        id: r.job_id,
-        name,
-        kind,
-        target: r.target,
-        schedule: r.schedule,
-        scheduleSeconds: r.schedule_seconds,
-        after: r.after,
-        lastRunStarted: useLedger ? l.last_started : statsStarted,
-        lastSuccess: latestOf(l?.last_success ?? null, embedded ? null : r.last_successful_finish),
-        lastStatus,
-        totalRuns: (l?.runs ?? 0) + (embedded ? 0 : (r.total_runs ?? 0)),
-        totalFailures: (l?.failures ?? 0) + (embedded ? 0 : (r.total_failures ?? 0)),
-        lastError: useLedger ? l.last_error : (r.last_error ?? l?.last_error ?? null),
-        nextStart: embedded ? nextStartFrom(l?.last_started ?? null, r.schedule_seconds) : r.next_start,
-        failing: lastStatus === 'failed',
-      });
-    }
+    const rows = (await db.query<TsdbJobRow>(tsdbJobs)).rows;
+    const jobs = rows.map((r) =>
+      tsdbJobInfo(r, ledger.get(jobName(kindOf(r.proc_name), r.target)), embedded),
+    );
     // Refresh jobs run finest rollup first whatever their job ids (re-adding a policy gives it a new, higher id).
     return jobs.sort(byRunOrder(store));
   }

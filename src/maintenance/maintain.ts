@@ -29,8 +29,11 @@ export interface MaintainResult {
     error: string | null;
     seconds: number | null;
   }>;
-  /** Jobs not yet due, with when they are. */
-  notDue: Array<{ job: string; id: number | null; due: Date | null }>;
+  /**
+   * Jobs not yet due, with when they are; `failing` when their last run failed (on a server, possibly a run
+   * of the TimescaleDB scheduler): maintain then exits 5 as status does.
+   */
+  notDue: Array<{ job: string; id: number | null; due: Date | null; failing: boolean; error: string | null }>;
   partitionsCreated: number;
   failed: number;
 }
@@ -55,7 +58,15 @@ export async function maintain(db: Db, opts: MaintainOptions): Promise<MaintainR
       dryRun: opts.dryRun,
       force: opts.force,
       jobs: [],
-      notDue: all.filter((j) => !due.includes(j)).map((j) => ({ job: j.name, id: j.id, due: dueAt(j) })),
+      notDue: all
+        .filter((j) => !due.includes(j))
+        .map((j) => ({
+          job: j.name,
+          id: j.id,
+          due: dueAt(j),
+          failing: j.failing,
+          error: j.failing ? j.lastError : null,
+        })),
       partitionsCreated: 0,
       failed: 0,
     };
@@ -84,9 +95,17 @@ export async function maintain(db: Db, opts: MaintainOptions): Promise<MaintainR
 /** Exit 5 naming every failed job and its error, after the summary has been printed. */
 export function failedJobsError(
   jobs: Array<{ job: string; status: string; error: string | null }>,
+  failing: Array<{ job: string; error: string | null }> = [],
 ): IotctlError {
   const failed = jobs.filter((j) => j.status === 'failed');
-  return new IotctlError('CHECK_FAILED', failed.map((j) => `job ${j.job} failed: ${j.error}`).join('; '), {
+  const messages = [
+    ...failed.map((j) => `job ${j.job} failed: ${j.error}`),
+    ...failing.map(
+      (j) =>
+        `job ${j.job} is failing (its last run, not due again yet, failed): ${j.error ?? 'unknown error'}`,
+    ),
+  ];
+  return new IotctlError('CHECK_FAILED', messages.join('; '), {
     hint: 'see `iotctl jobs` for the history; fix the cause and run `iotctl maintain --force` or `iotctl jobs run NAME`',
   });
 }

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressRun } from '../../src/maintenance/compress.js';
 import { jobs, runJobNow } from '../../src/maintenance/jobs.js';
-import { maintain } from '../../src/maintenance/maintain.js';
+import { failedJobsError, maintain } from '../../src/maintenance/maintain.js';
 import { retentionRun } from '../../src/maintenance/retention.js';
 import { rollupRefresh } from '../../src/maintenance/rollups.js';
 import { status } from '../../src/maintenance/status.js';
@@ -270,6 +270,20 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
       const st = await status(db);
       expect(st.healthy).toBe(false);
       expect(st.problems.join('\n')).toContain(failing);
+      // Regression: maintain exited 0 while a job was failing, when that job was not due in this run (as after
+      // the TimescaleDB scheduler's own failed run): the failure is reported as status reports it.
+      const later = await maintain(db, { dryRun: false, force: false });
+      expect(later.jobs.map((j) => j.job)).not.toContain(failing);
+      expect(later.notDue.find((j) => j.job === failing)).toMatchObject({ failing: true, error: bad.error });
+      expect(
+        failedJobsError(
+          later.jobs,
+          later.notDue.filter((j) => j.failing),
+        ),
+      ).toMatchObject({
+        exitCode: 5,
+        message: expect.stringContaining(`job ${failing} is failing`),
+      });
 
       await repair();
       const rerun = await runJobNow(db, failing);

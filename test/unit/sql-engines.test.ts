@@ -393,6 +393,8 @@ describe('TimescaleDB engine SQL', () => {
                   j.schedule_interval::text AS schedule,
                   extract(epoch FROM j.schedule_interval)::float8 AS schedule_seconds,
                   coalesce(j.config->>'compress_after', j.config->>'drop_after', j.config->>'end_offset') AS after,
+                  extract(epoch FROM coalesce(j.config->>'compress_after', j.config->>'drop_after',
+                    j.config->>'end_offset')::interval)::float8 AS after_seconds,
                   s.last_run_started_at, s.last_successful_finish, s.last_run_status,
                   s.total_runs::int AS total_runs, s.total_failures::int AS total_failures, s.next_start,
                   (SELECT e.err_message FROM timescaledb_information.job_errors e
@@ -764,7 +766,7 @@ describe('plain PostgreSQL engine SQL', () => {
   it('keeps policies in iotctl.policies and expires rollup rows by bucket', () => {
     expect(plainPolicies).toMatchInlineSnapshot(`
       {
-        "text": "SELECT kind, target, after::text AS after, schedule::text AS schedule,
+        "text": "SELECT kind, target, extract(epoch FROM after)::float8 AS after_seconds,
                     extract(epoch FROM schedule)::float8 AS seconds
                FROM iotctl.policies ORDER BY kind, target",
       }

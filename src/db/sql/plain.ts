@@ -59,7 +59,7 @@ export function rollupTableSteps(rollups: Duration[]): SchemaStep[] {
 
 /** The rows of iotctl.policies: plain mode's retention and refresh policies. */
 export const plainPolicies: Sql = {
-  text: `SELECT kind, target, after::text AS after, schedule::text AS schedule,
+  text: `SELECT kind, target, extract(epoch FROM after)::float8 AS after_seconds,
               extract(epoch FROM schedule)::float8 AS seconds
          FROM ${POLICIES} ORDER BY kind, target`,
 };

@@ -251,6 +251,8 @@ export const tsdbJobs: Sql = {
             j.schedule_interval::text AS schedule,
             extract(epoch FROM j.schedule_interval)::float8 AS schedule_seconds,
             coalesce(j.config->>'compress_after', j.config->>'drop_after', j.config->>'end_offset') AS after,
+            extract(epoch FROM coalesce(j.config->>'compress_after', j.config->>'drop_after',
+              j.config->>'end_offset')::interval)::float8 AS after_seconds,
             s.last_run_started_at, s.last_successful_finish, s.last_run_status,
             s.total_runs::int AS total_runs, s.total_failures::int AS total_failures, s.next_start,
             (SELECT e.err_message FROM timescaledb_information.job_errors e
