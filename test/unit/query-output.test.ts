@@ -3,7 +3,7 @@ import { anomaliesQuery } from '../../src/db/sql/anomalies.js';
 import { aggCombined, rawPage, selectSeries, Params } from '../../src/db/sql/query.js';
 import { extent, lineChart, sparkline } from '../../src/output/chart.js';
 import { lttb } from '../../src/query/lttb.js';
-import { parseFns } from '../../src/commands/query.js';
+import { parseFns } from '../../src/query/functions.js';
 
 describe('lttb', () => {
   const data = Array.from({ length: 1000 }, (_, i) => ({ x: i, y: i === 500 ? 100 : Math.sin(i / 50) }));
