@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { startPostgres } from './_postgres.js';
-import { anomalies } from '../dist/commands/anomalies.js';
+import { anomalies } from '../dist/anomalies/detect.js';
 import { init, parseRollups } from '../dist/commands/init.js';
 import { queryAgg } from '../dist/query/agg.js';
 import { openDb } from '../dist/db/connect.js';
