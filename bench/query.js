@@ -6,9 +6,9 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { startPostgres } from './_postgres.js';
-import { anomalies } from '../dist/commands/anomalies.js';
+import { anomalies } from '../dist/anomalies/detect.js';
 import { init, parseRollups } from '../dist/commands/init.js';
-import { queryAgg } from '../dist/commands/query.js';
+import { queryAgg } from '../dist/query/agg.js';
 import { openDb } from '../dist/db/connect.js';
 import { PartitionManager } from '../dist/db/partitions.js';
 import { aggRaw } from '../dist/db/sql/query.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { registerAnomalies } from './anomalies.js';
 import { registerIngest } from './ingest.js';
 import { registerInit } from './init.js';
-import { registerQuery } from './query.js';
+import { registerQuery } from './query/index.js';
 import { registerStatus } from './status.js';
 import { registerCompress } from './compress.js';
 import { registerJobs } from './jobs.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anomalies, type AnomaliesOptions } from '../../src/commands/anomalies.js';
+import { anomalies, type AnomaliesOptions } from '../../src/anomalies/detect.js';
+import { anomalyMethods } from '../../src/anomalies/methods/index.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
@@ -127,4 +128,28 @@ describe.each(targetKinds)('iotctl anomalies on the %s target', (kind) => {
     });
     await expect(anomalies(db, options({ method: 'range' }))).rejects.toThrow(/--min and\/or --max/);
   });
+
+  // Every registered method: a labelled case where it flags the spike and nothing on the clean series,
+  // and its params are its flags. A method without a case here fails.
+  it.each(anomalyMethods.map((m) => [m.name, m] as const))(
+    '%s (registry walk): flags the spike at minute 420, nothing on clean; params are its flags',
+    async (name, m) => {
+      const over = cases[name];
+      expect(over, `a labelled case for ${name} in this test`).toBeDefined();
+      const res = await anomalies(db, options({ method: name, ...over }));
+      expect(Object.keys(res.params)).toEqual(m.flags.map((f) => f.key));
+      const f = Object.fromEntries(devices.map((d) => [d, [] as number[]]));
+      for (const r of res.rows) f[r.device]?.push(minute(r.time));
+      expect(f.spike).toContain(420);
+      expect(f.clean).toEqual([]);
+    },
+  );
 });
+
+const cases: Record<string, Partial<AnomaliesOptions>> = {
+  zscore: {},
+  mad: {},
+  iqr: {},
+  roc: { maxStep: 5 },
+  range: { min: 15, max: 25 },
+};

@@ -1,6 +1,6 @@
 // Test data for the query and anomalies suites, written with SQL (generate_series), independent of ingest.
 import { expect } from 'vitest';
-import { queryAgg, type AggOptions, type AggResult } from '../../src/commands/query.js';
+import { queryAgg, type AggOptions, type AggResult } from '../../src/query/agg.js';
 import { dateBin } from '../../src/db/sql/plain.js';
 import { rollupName } from '../../src/db/sql/schema.js';
 import { type Store } from '../../src/db/store.js';

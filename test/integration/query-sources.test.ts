@@ -1,7 +1,8 @@
 // Where `query agg` may read a rollup: from its retention cutoff on (both targets), up to its dirty marks
 // (plain mode), ignoring the invalidations retention itself logs (TimescaleDB), and warning when unsure.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { queryAgg, type AggOptions, type AggResult } from '../../src/commands/query.js';
+import { printWarnings } from '../../src/output/query.js';
+import { queryAgg, type AggOptions, type AggResult } from '../../src/query/agg.js';
 import type { Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
@@ -169,6 +170,9 @@ describe.each(targetKinds)('query agg source bounds on the %s target', (kind) =>
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       const res = await queryAgg(db, every('1h'));
+      // queryAgg returns its warnings and prints nothing; `query agg` prints them with printWarnings.
+      expect(stderr).not.toHaveBeenCalled();
+      printWarnings(res.warnings);
       expect(res.sources).toMatchObject([
         { source: 'raw', reason: expect.stringMatching(/cannot read the TimescaleDB invalidation logs/) },
       ]);

@@ -3,7 +3,7 @@ import { anomaliesQuery } from '../../src/db/sql/anomalies.js';
 import { aggCombined, rawPage, selectSeries, Params } from '../../src/db/sql/query.js';
 import { extent, lineChart, sparkline } from '../../src/output/chart.js';
 import { lttb } from '../../src/query/lttb.js';
-import { parseFns } from '../../src/commands/query.js';
+import { parseFns } from '../../src/query/functions.js';
 import { dateBin } from '../../src/db/sql/plain.js';
 import { timeBucket } from '../../src/db/sql/timescale.js';
 

@@ -1,4 +1,5 @@
 // SQL for `iotctl query`: series selection, aggregates (raw and recombined from rollups), latest, gaps, raw pages.
+import { basicFunctions } from '../../query/functions.js';
 import type { Sql } from '../types.js';
 import { SCHEMA, literal, qualified } from './ident.js';
 import { POINTS, SERIES } from './schema.js';
@@ -39,8 +40,8 @@ export interface AggSegment {
 
 /**
  * Aggregates recombined from partial sums: each segment gives (count, sum, min, max, sumsq) per `every`
- * bucket and series, and the outer query adds them up, so a bucket split between a rollup and raw data is
- * exact. avg = sum/count; sample stddev = sqrt((sumsq - sum²/count) / (count - 1)), null below 2 readings.
+ * bucket and series, and the outer query recombines them with each function's `partials` SQL
+ * (query/functions.ts), so a bucket split between a rollup and raw data is exact.
  */
 export function aggCombined(
   bucket: BucketFn,
@@ -71,16 +72,14 @@ parts AS (
   ${parts.join('\n  UNION ALL\n  ')}
 )
 SELECT a.bucket AS time, sel.device_id AS device, sel.metric, sel.unit,
-       sum(a.n)::bigint AS count, sum(a.s) AS sum, sum(a.s) / sum(a.n) AS avg, min(a.lo) AS min, max(a.hi) AS max,
-       CASE WHEN sum(a.n) > 1
-            THEN sqrt(greatest(0, (sum(a.ss) - sum(a.s) * sum(a.s) / sum(a.n)) / (sum(a.n) - 1))) END AS stddev
+       ${basicFunctions.map((f) => `${f.partials} AS ${f.name}`).join(',\n       ')}
   FROM parts a JOIN sel ON sel.id = a.series_id
  GROUP BY a.bucket, a.series_id, sel.device_id, sel.metric, sel.unit
  ORDER BY sel.device_id, sel.metric, a.bucket`;
   return { text, values: p.values };
 }
 
-/** Aggregates straight from raw readings, with percentiles (`percentiles` as fractions, e.g. [0.95]). */
+/** Every basic aggregate straight from raw readings, and percentiles (`percentiles` as fractions, e.g. [0.95]). */
 export function aggRaw(
   bucket: BucketFn,
   every: string,
@@ -97,8 +96,8 @@ export function aggRaw(
     : 'NULL::float8[]';
   const text = `WITH ${sel}
 SELECT ${bucket(every, 'r.time')} AS time, sel.device_id AS device, sel.metric, sel.unit,
-       count(*)::bigint AS count, sum(r.value) AS sum, avg(r.value) AS avg, min(r.value) AS min,
-       max(r.value) AS max, stddev_samp(r.value) AS stddev, ${pct} AS percentiles
+       ${basicFunctions.map((f) => `${f.raw} AS ${f.name}`).join(',\n       ')},
+       ${pct} AS percentiles
   FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
  WHERE r.time >= ${from} AND r.time < ${to}
  GROUP BY 1, r.series_id, sel.device_id, sel.metric, sel.unit

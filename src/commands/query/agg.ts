@@ -1,0 +1,50 @@
+// `iotctl query agg`: aggregates per time bucket from the coarsest rollup that answers exactly.
+import type { Command } from 'commander';
+import { printAgg, printWarnings } from '../../output/query.js';
+import { queryAgg, type AggOptions } from '../../query/agg.js';
+import { functionsHelp, functionsList, parseFns } from '../../query/functions.js';
+import {
+  addFilterOptions,
+  addRangeOptions,
+  parseFilter,
+  parseRangeFlags,
+  type FilterFlags,
+} from '../../query/options.js';
+import { parseDuration } from '../../util/duration.js';
+import { examples, globalOptions, withDb } from '../common.js';
+
+type AggFlags = FilterFlags & {
+  since: string;
+  until: string;
+  every: string;
+  fn: string;
+  explain?: boolean;
+  chart?: boolean;
+};
+
+export function registerAgg(query: Command): void {
+  const agg = addRangeOptions(addFilterOptions(query.command('agg')))
+    .description('aggregates per time bucket, from the coarsest rollup that answers exactly')
+    .option('--every <duration>', 'bucket width', '1h')
+    .option('--fn <list>', functionsHelp(), 'avg,min,max,count')
+    .option('--explain', 'say which source (rollup or raw) answered each part of the range, and why')
+    .option('--chart', 'draw a line chart per series (table output)')
+    .addHelpText('after', '\nAggregates:\n' + functionsList())
+    .action(async (o: AggFlags, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const opts: AggOptions = {
+        filter: parseFilter(o),
+        range: parseRangeFlags(o),
+        every: parseDuration(o.every, '--every'),
+        fns: parseFns(o.fn),
+      };
+      const res = await withDb(g, (db) => queryAgg(db, opts));
+      printWarnings(res.warnings);
+      await printAgg(g.format, res, !!o.chart, !!o.explain);
+    });
+  examples(agg, [
+    'iotctl query agg --metric temperature --since 24h --every 1h',
+    "iotctl query agg --metric temperature --device-like 'hall-%' --since 7d --every 1d --fn avg,stddev --explain",
+    'iotctl query agg --metric humidity --device d1,d2 --since 2026-01-05T00:00Z --until 2026-01-06 --every 5m --fn p95 --json',
+  ]);
+}

@@ -1,0 +1,38 @@
+// `iotctl query gaps`: missing intervals per series, longer than the expected reading interval.
+import type { Command } from 'commander';
+import { printGaps } from '../../output/query.js';
+import { queryGaps } from '../../query/gaps.js';
+import {
+  addFilterOptions,
+  addRangeOptions,
+  parseFilter,
+  parseRangeFlags,
+  type FilterFlags,
+} from '../../query/options.js';
+import { parseDuration } from '../../util/duration.js';
+import { examples, globalOptions, withDb } from '../common.js';
+
+export function registerGaps(query: Command): void {
+  const gaps = addRangeOptions(addFilterOptions(query.command('gaps')))
+    .description(
+      'missing intervals per device and metric: consecutive readings further apart than --expected',
+    )
+    .requiredOption(
+      '--expected <duration>',
+      'the interval readings should arrive at (a gap is anything longer)',
+    )
+    .action(async (o: FilterFlags & { since: string; until: string; expected: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const opts = {
+        filter: parseFilter(o),
+        range: parseRangeFlags(o),
+        expected: parseDuration(o.expected, '--expected'),
+      };
+      const res = await withDb(g, (db) => queryGaps(db, opts));
+      await printGaps(g.format, res);
+    });
+  examples(gaps, [
+    'iotctl query gaps --expected 5m --since 7d',
+    "iotctl query gaps --expected 1m --device-like 'hall-%' --format csv",
+  ]);
+}

@@ -1,0 +1,47 @@
+// `iotctl query raw`: readings in a range, streamed as json/csv; --downsample keeps n per series (LTTB).
+import type { Command } from 'commander';
+import { printRaw } from '../../output/query.js';
+import {
+  addFilterOptions,
+  addRangeOptions,
+  parseFilter,
+  parseRangeFlags,
+  type FilterFlags,
+} from '../../query/options.js';
+import { queryRaw, type RawOptions } from '../../query/raw.js';
+import { examples, globalOptions, parseIntOption, withDb } from '../common.js';
+
+type RawFlags = FilterFlags & {
+  since: string;
+  until: string;
+  limit?: number;
+  downsample?: number;
+  chart?: boolean;
+};
+
+export function registerRaw(query: Command): void {
+  const raw = addRangeOptions(addFilterOptions(query.command('raw')), '1h')
+    .description('readings in a range, series by series in time order; json and csv stream')
+    .option('--limit <n>', 'at most this many readings', parseIntOption('--limit'))
+    .option(
+      '--downsample <n>',
+      'keep n points per series with LTTB (for plotting)',
+      parseIntOption('--downsample', 3),
+    )
+    .option('--chart', 'draw a line chart per series (table output)')
+    .action(async (o: RawFlags, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const opts: RawOptions = {
+        filter: parseFilter(o),
+        range: parseRangeFlags(o),
+        limit: o.limit,
+        downsample: o.downsample,
+      };
+      const header = { since: opts.range.since, until: opts.range.until };
+      await withDb(g, (db) => printRaw(g.format, queryRaw(db, opts), header, !!o.chart));
+    });
+  examples(raw, [
+    'iotctl query raw --metric temperature --device d1 --since 6h --chart',
+    'iotctl query raw --metric temperature --since 30d --downsample 500 --format csv > plot.csv',
+  ]);
+}

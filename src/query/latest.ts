@@ -1,0 +1,45 @@
+// `query latest`: the last reading of each series and its age, optionally only the silent ones.
+import { latestReadings, type SeriesFilter } from '../db/sql/query.js';
+import { loadStore } from '../db/store.js';
+import type { Db } from '../db/types.js';
+import type { Duration } from '../util/duration.js';
+
+export interface LatestRow {
+  time: Date;
+  device: string;
+  metric: string;
+  value: number;
+  unit: string | null;
+  ageSeconds: number;
+}
+
+export interface LatestResult {
+  stale: string | null;
+  rows: LatestRow[];
+}
+
+export async function queryLatest(
+  db: Db,
+  opts: { filter: SeriesFilter; stale?: Duration },
+): Promise<LatestResult> {
+  await loadStore(db);
+  const { rows } = await db.query<{
+    time: Date;
+    device: string;
+    metric: string;
+    value: number;
+    unit: string | null;
+    age_seconds: number;
+  }>(latestReadings(opts.filter, opts.stale?.interval));
+  return {
+    stale: opts.stale?.text ?? null,
+    rows: rows.map((r) => ({
+      time: new Date(r.time),
+      device: r.device,
+      metric: r.metric,
+      value: r.value,
+      unit: r.unit,
+      ageSeconds: Math.max(0, Math.round(r.age_seconds)),
+    })),
+  };
+}

@@ -1,0 +1,68 @@
+// The aggregate function registry of `query agg`: every entry is complete, and --fn help, validation and
+// the SQL all come from it.
+import { dateBin } from '../../src/db/sql/plain.js';
+import { describe, expect, it } from 'vitest';
+import { aggCombined, aggRaw } from '../../src/db/sql/query.js';
+import {
+  aggregateFunctions,
+  functionFor,
+  functionsHelp,
+  functionsList,
+  parseFns,
+  percentileFraction,
+  rawOnlyReason,
+} from '../../src/query/functions.js';
+
+const t = new Date('2026-01-05T00:00:00Z');
+const exampleOf = (f: (typeof aggregateFunctions)[number]) => (f.kind === 'basic' ? f.name : f.example);
+
+describe('the aggregate function registry', () => {
+  it('names each function once', () => {
+    const names = aggregateFunctions.map((f) => f.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  describe.each(aggregateFunctions.map((f) => [f.name, f] as const))('%s', (_name, f) => {
+    it('has help, is listed in --fn help and --help, and parses', () => {
+      expect(f.help.length).toBeGreaterThan(3);
+      expect(functionsHelp()).toContain(exampleOf(f));
+      expect(functionsList()).toContain(`${f.name} `);
+      expect(parseFns(exampleOf(f).toUpperCase())).toEqual([exampleOf(f)]);
+      expect(functionFor(exampleOf(f))).toBe(f);
+    });
+
+    it('is computed by the raw SQL, and recombined from partial sums or read raw only', () => {
+      const raw = aggRaw(dateBin, '1 hour', { from: t, to: t }, {}, [0.5]).text;
+      const combined = aggCombined(dateBin, '1 hour', [{ source: 'rollup_1h', from: t, to: t }], {}).text;
+      if (f.kind === 'basic') {
+        expect(raw).toContain(`${f.raw} AS ${f.name}`);
+        expect(combined).toContain(`${f.partials} AS ${f.name}`);
+        expect(rawOnlyReason([f.name])).toBeUndefined();
+      } else {
+        expect(raw).toContain('WITHIN GROUP (ORDER BY r.value) AS percentiles');
+        expect(rawOnlyReason(['avg', f.example])).toMatch(/cannot be recombined from rollups/);
+      }
+    });
+  });
+
+  it('percentiles: p1..p99 with decimals, as fractions', () => {
+    expect(parseFns('p1,p50,p99.9')).toEqual(['p1', 'p50', 'p99.9']);
+    expect(percentileFraction('p99.9')).toBeCloseTo(0.999, 12);
+    expect(percentileFraction('p5')).toBe(0.05);
+    for (const bad of ['p0', 'p100', 'p', 'p-5', 'p1e1', 'p050.']) expect(functionFor(bad)).toBeUndefined();
+  });
+
+  it('an unknown name is a usage error whose hint lists the registry', () => {
+    const err = (() => {
+      try {
+        parseFns('avg,median');
+      } catch (e) {
+        return e as { code: string; hint: string; message: string };
+      }
+      throw new Error('parseFns accepted median');
+    })();
+    expect(err.code).toBe('USAGE');
+    expect(err.message).toBe("unknown aggregate 'median'");
+    expect(err.hint).toBe('use avg, min, max, count, sum, stddev or a percentile p1..p99 (p95)');
+  });
+});
