@@ -82,7 +82,7 @@ class EmbeddedDb implements Db {
 
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {
     if (opts.refresh) this.caps = undefined;
-    this.caps ??= probeCapabilities(this);
+    this.caps ??= probeCapabilities(this, { needsPreload: false });
     return this.caps;
   }
 

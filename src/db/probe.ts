@@ -1,30 +1,45 @@
-// The capability probe: server version, and whether TimescaleDB is installed, available or absent.
-import type { Capabilities, Queryable } from './types.js';
+// The capability probe: server version, and whether TimescaleDB is installed, available, packaged but not
+// preloaded (a server only: the embedded build loads it itself), or absent.
+import { capabilityProbe } from './sql/probe.js';
+import type { Capabilities, Queryable, TimescaleState } from './types.js';
 
-export async function probeCapabilities(db: Queryable): Promise<Capabilities> {
-  const { rows } = await db.query<{
-    server_version: string;
-    server_version_num: number;
-    installed: string | null;
-    available: string | null;
-    license: string | null;
-  }>(
-    `SELECT current_setting('server_version') AS server_version,
-            current_setting('server_version_num')::int AS server_version_num,
-            (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
-            (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
-            current_setting('timescaledb.license', true) AS license`,
-  );
-  const row = rows[0];
-  if (!row) throw new Error('capability probe returned no row');
-  const state = row.installed ? 'installed' : row.available ? 'available' : 'absent';
+export interface ProbeRow {
+  server_version: string;
+  server_version_num: number;
+  installed: string | null;
+  available: string | null;
+  license: string | null;
+  preload: string | null;
+}
+
+/** Whether `shared_preload_libraries` names timescaledb (a list such as `pg_stat_statements, 'timescaledb'`). */
+export function preloadsTimescale(setting: string | null): boolean {
+  return (setting ?? '')
+    .split(',')
+    .map((s) => s.trim().replace(/^["']|["']$/g, ''))
+    .some((lib) => lib === 'timescaledb' || /(^|\/)timescaledb(-[\d.]+)?(\.so)?$/.test(lib));
+}
+
+export function capabilitiesFrom(row: ProbeRow, opts: { needsPreload: boolean }): Capabilities {
+  let state: TimescaleState = row.installed ? 'installed' : row.available ? 'available' : 'absent';
+  // Without the preload, CREATE EXTENSION fails (XX000) and an installed extension cannot run.
+  if (state !== 'absent' && opts.needsPreload && !preloadsTimescale(row.preload)) state = 'not-preloaded';
   return {
     serverVersion: row.server_version.split(' ')[0] as string,
     serverVersionNum: Number(row.server_version_num),
     timescale: {
       state,
       version: row.installed ?? row.available ?? null,
-      license: state === 'absent' ? null : (row.license ?? null),
+      license: state === 'absent' || state === 'not-preloaded' ? null : (row.license ?? null),
     },
   };
+}
+
+export async function probeCapabilities(
+  db: Queryable,
+  opts: { needsPreload: boolean },
+): Promise<Capabilities> {
+  const row = (await db.query<ProbeRow>(capabilityProbe)).rows[0];
+  if (!row) throw new Error('capability probe returned no row');
+  return capabilitiesFrom(row, opts);
 }

@@ -137,7 +137,7 @@ class ServerDb implements Db {
 
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {
     if (opts.refresh) this.caps = undefined;
-    this.caps ??= probeCapabilities(this);
+    this.caps ??= probeCapabilities(this, { needsPreload: true });
     return this.caps;
   }
 

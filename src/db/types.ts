@@ -37,7 +37,8 @@ export interface Target {
   secrets: string[];
 }
 
-export type TimescaleState = 'installed' | 'available' | 'absent';
+/** `not-preloaded`: packaged on a server that does not load it (shared_preload_libraries). */
+export type TimescaleState = 'installed' | 'available' | 'not-preloaded' | 'absent';
 
 export interface Capabilities {
   serverVersion: string;

@@ -17,6 +17,15 @@ export function defaultEngineName(caps: Capabilities): EngineName {
 export function engineFor(name: EngineName, caps: Capabilities): StorageEngine {
   switch (name) {
     case 'timescaledb': {
+      if (caps.timescale.state === 'not-preloaded') {
+        throw new IotctlError(
+          'CONFIG',
+          `TimescaleDB ${caps.timescale.version} is packaged on this server but not preloaded, so it cannot be used`,
+          {
+            hint: "add shared_preload_libraries = 'timescaledb' to postgresql.conf and restart PostgreSQL; or use plain PostgreSQL mode: iotctl init --plain",
+          },
+        );
+      }
       if (!caps.timescale.version) {
         throw new IotctlError(
           'NEEDS_TIMESCALEDB',

@@ -287,6 +287,11 @@ export class PlainEngine implements StorageEngine {
     throw new Error(`iotctl cannot run a ${job.kind} job in plain PostgreSQL mode`);
   }
 
+  async health(): Promise<string[]> {
+    // Plain policies run only when maintain runs: there is no scheduler to miss.
+    return [];
+  }
+
   maintainExtras(db: Db, store: Store, nowMs: number): Promise<number> {
     return new PartitionManager(db, store.chunkInterval.ms).ensureAhead(nowMs, PARTITIONS_AHEAD);
   }

@@ -41,8 +41,10 @@ import {
   runJob,
   setChunkInterval,
   timeBucket,
+  schedulerState,
   tsdbJobs,
   tsdbRetentionCutoffs,
+  type SchedulerRow,
   type TsdbVersion,
 } from '../db/sql/timescale.js';
 import type { Capabilities, Db, Sql } from '../db/types.js';
@@ -370,6 +372,30 @@ export class TimescaleEngine implements StorageEngine {
     // Its own statement, no transaction around it: the policy procedures commit as they go.
     await db.query(runJob(job.id));
     return null;
+  }
+
+  /**
+   * On a server the policies run in TimescaleDB's scheduler, one background worker per database; when the
+   * workers are exhausted (timescaledb.max_background_workers) or disabled, none runs for this database and
+   * the policies silently stop. The embedded build has no workers: maintain runs the jobs there.
+   */
+  async health(db: Db): Promise<string[]> {
+    if (db.target.kind !== 'server') return [];
+    let row: SchedulerRow | undefined;
+    // The launcher starts a database's scheduler a moment after CREATE EXTENSION: look twice more before
+    // calling it missing.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 1000));
+      row = (await db.query<SchedulerRow>(schedulerState)).rows[0];
+      if (!row || row.schedulers > 0) return [];
+    }
+    if (!row) return [];
+    return [
+      `no TimescaleDB scheduler runs for database ${row.database}: policies will not run by themselves ` +
+        `(timescaledb.max_background_workers = ${row.max_workers ?? '?'} for ${row.databases} databases on ` +
+        `the server${row.job_execution === 'off' ? '; timescaledb.enable_job_execution = off' : ''}); ` +
+        'run `iotctl maintain` from cron, or raise timescaledb.max_background_workers and restart',
+    ];
   }
 
   async maintainExtras(): Promise<number> {

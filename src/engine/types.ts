@@ -160,6 +160,9 @@ export interface StorageEngine {
   /** Work `maintain` does beside the jobs; returns partitions created. */
   maintainExtras(db: Db, store: Store, nowMs: number): Promise<number>;
 
+  /** Problems only this engine sees (TimescaleDB on a server: no scheduler runs its jobs); none is []. */
+  health(db: Db): Promise<string[]>;
+
   // ---- rollups ----
   refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh>;
   rollupSizes(db: Db, rollups: string[]): Promise<Array<{ name: string; bytes: number }>>;

@@ -68,12 +68,15 @@ export async function status(db: Db): Promise<StatusResult> {
   const sizes = await storeSizes(db, store);
   const series = await db.query<{ n: number }>(countSeries);
   const jobs = await listJobs(db, store);
-  const problems = jobs
-    .filter((j) => j.failing)
-    .map(
-      (j) =>
-        `job ${j.name}${j.id !== null ? ` (id ${j.id})` : ''} is failing: ${j.lastError ?? 'unknown error'}`,
-    );
+  const problems = [
+    ...jobs
+      .filter((j) => j.failing)
+      .map(
+        (j) =>
+          `job ${j.name}${j.id !== null ? ` (id ${j.id})` : ''} is failing: ${j.lastError ?? 'unknown error'}`,
+      ),
+    ...(await store.engine.health(db)),
+  ];
   return {
     ...base,
     mode: store.mode,

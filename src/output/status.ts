@@ -8,6 +8,8 @@ function describeTimescale(s: StatusResult): string {
   const t = s.timescaledb;
   if (t.state === 'absent') return 'not available (plain PostgreSQL mode)';
   if (t.state === 'available') return `${t.version} available, not installed (run iotctl init)`;
+  if (t.state === 'not-preloaded')
+    return `${t.version} packaged but not preloaded (add shared_preload_libraries = 'timescaledb' and restart; or init --plain)`;
   return `${t.version}${t.license ? ` (${t.license} licence)` : ''}`;
 }
 

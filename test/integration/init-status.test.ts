@@ -66,6 +66,31 @@ describe.each(targetKinds)('init and status on the %s target', (kind) => {
     }
   });
 
+  // Only a real TimescaleDB server has a scheduler to lose: stopping this database's workers shows what a
+  // server with too few timescaledb.max_background_workers looks like.
+  it('status: no TimescaleDB scheduler for this database is a problem (exit 5); maintain is the way out', async ({
+    skip,
+  }) => {
+    const db = await target.open();
+    try {
+      const st = await status(db);
+      if (kind !== 'server' || st.mode !== 'timescaledb') skip();
+      expect(st.problems.filter((p) => /scheduler/.test(p))).toEqual([]);
+      await db.query('SELECT _timescaledb_functions.stop_background_workers()');
+      try {
+        const stopped = await status(db);
+        expect(stopped.healthy).toBe(false);
+        expect(stopped.problems.join('\n')).toMatch(
+          /no TimescaleDB scheduler runs for database .*: policies will not run by themselves.*iotctl maintain/,
+        );
+      } finally {
+        await db.query('SELECT _timescaledb_functions.start_background_workers()');
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
   it('the view reads as (time, device_id, metric, value) and rejects a duplicate reading', async () => {
     const db = await target.open();
     try {

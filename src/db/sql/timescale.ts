@@ -271,3 +271,24 @@ export const tsdbRetentionCutoffs: Sql = {
   FROM timescaledb_information.jobs
  WHERE proc_name = 'policy_retention' AND hypertable_schema = ${literal(SCHEMA)}`,
 };
+
+export interface SchedulerRow {
+  database: string;
+  schedulers: number;
+  max_workers: string | null;
+  job_execution: string | null;
+  databases: number;
+}
+
+/**
+ * Whether a TimescaleDB scheduler (a background worker per database) runs for this database, with what
+ * explains it when none does. The database count is of those this role can see.
+ */
+export const schedulerState: Sql = {
+  text: `SELECT current_database() AS database,
+       (SELECT count(*)::int FROM pg_stat_activity
+         WHERE datname = current_database() AND backend_type = 'TimescaleDB Background Worker Scheduler') AS schedulers,
+       current_setting('timescaledb.max_background_workers', true) AS max_workers,
+       current_setting('timescaledb.enable_job_execution', true) AS job_execution,
+       (SELECT count(*)::int FROM pg_database WHERE datallowconn AND NOT datistemplate) AS databases`,
+};
