@@ -7,6 +7,7 @@ import { inject } from 'vitest';
 import { openDb } from '../../src/db/connect.js';
 import type { Db } from '../../src/db/types.js';
 
+/** The PostgreSQL 18 server the test setup started (plain mode: no TimescaleDB). */
 export function serverUrl(): string {
   return inject('serverUrl');
 }
@@ -17,9 +18,11 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** Creates an empty database on the test server and returns its URL and a function that drops it. */
-export async function freshServerDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = serverUrl();
+/** Creates an empty database on a test server (the PostgreSQL 18 one by default) and returns its URL and a
+ * function that drops it. */
+export async function freshServerDatabase(
+  admin: string = serverUrl(),
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `iotctl_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
@@ -40,18 +43,32 @@ export function tempDataDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-data-'));
 }
 
+/**
+ * The targets suites run against: the embedded TimescaleDB, the PostgreSQL 18 server (plain mode), and
+ * `external`, the server IOTCTL_TEST_DATABASE_URL names, when it is set.
+ */
+export type TargetKind = 'embedded' | 'server' | 'external';
+
 export interface TestTarget {
-  name: 'embedded' | 'server';
+  name: TargetKind;
   /** What to pass as --db. */
   spec: string;
   open(): Promise<Db>;
   cleanup(): Promise<void>;
 }
 
-/** Both kinds of target, for suites that run every command against each. */
-export const targetKinds = ['embedded', 'server'] as const;
+/** Every target, for suites that run every command against each. */
+export const targetKinds: TargetKind[] = inject('externalUrl')
+  ? ['embedded', 'server', 'external']
+  : ['embedded', 'server'];
 
-export async function makeTarget(kind: 'embedded' | 'server'): Promise<TestTarget> {
+/** The storage engine iotctl uses on a target. */
+export function engineOf(kind: TargetKind): 'timescaledb' | 'plain' {
+  if (kind === 'embedded') return 'timescaledb';
+  return kind === 'server' ? 'plain' : inject('externalEngine');
+}
+
+export async function makeTarget(kind: TargetKind): Promise<TestTarget> {
   if (kind === 'embedded') {
     const dir = tempDataDir();
     return {
@@ -61,6 +78,6 @@ export async function makeTarget(kind: 'embedded' | 'server'): Promise<TestTarge
       cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
     };
   }
-  const { url, drop } = await freshServerDatabase();
+  const { url, drop } = await freshServerDatabase(kind === 'external' ? inject('externalUrl') : serverUrl());
   return { name: kind, spec: url, open: () => openDb({ db: url }), cleanup: drop };
 }

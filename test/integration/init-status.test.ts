@@ -55,7 +55,7 @@ describe.each(targetKinds)('init and status on the %s target', (kind) => {
         expect(st.timescaledb.state).toBe('installed');
         expect(st.timescaledb.version).toMatch(/^2\.23/);
         expect(st.timescaledb.license).toBe('timescale');
-      } else if (!process.env.IOTCTL_TEST_DATABASE_URL) {
+      } else if (kind === 'server') {
         expect(st.mode).toBe('plain');
         expect(st.timescaledb.state).toBe('absent');
         expect(st.chunks.total).toBeGreaterThanOrEqual(8);
@@ -74,7 +74,7 @@ describe.each(targetKinds)('init and status on the %s target', (kind) => {
     const db = await target.open();
     try {
       const st = await status(db);
-      if (kind !== 'server' || st.mode !== 'timescaledb') skip();
+      if (kind !== 'external' || st.mode !== 'timescaledb') skip();
       expect(st.problems.filter((p) => /scheduler/.test(p))).toEqual([]);
       await db.query('SELECT _timescaledb_functions.stop_background_workers()');
       try {

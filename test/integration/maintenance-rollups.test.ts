@@ -4,7 +4,7 @@ import { rollupRefresh } from '../../src/maintenance/rollups.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { ensureDaysBack, initTestStore } from '../helpers/store.js';
-import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
+import { engineOf, makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { seedReadings } from './maintenance-data.js';
 
 const HOUR = 3_600_000;
@@ -18,7 +18,7 @@ const directHourly = `SELECT date_bin(INTERVAL '1 hour', time, TIMESTAMPTZ '2000
 describe.each(targetKinds)('rollup refresh on the %s target', (kind) => {
   let target: TestTarget;
   let db: Db;
-  const tsdb = kind === 'embedded';
+  const tsdb = engineOf(kind) === 'timescaledb';
   beforeAll(async () => {
     target = await makeTarget(kind);
     db = await target.open();

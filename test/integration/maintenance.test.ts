@@ -11,7 +11,7 @@ import type { Db } from '../../src/db/types.js';
 import { removePolicy, setPolicy, showPolicies } from '../../src/maintenance/policies.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { ensureDaysBack, initTestStore } from '../helpers/store.js';
-import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
+import { engineOf, makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { seedReadings } from './maintenance-data.js';
 
 const DAY = 86_400_000;
@@ -31,7 +31,11 @@ const count = async (db: Db, where: string, values: unknown[] = []) =>
 
 describe.each(targetKinds)('maintenance on the %s target', (kind) => {
   let target: TestTarget;
-  const tsdb = kind === 'embedded';
+  const tsdb = engineOf(kind) === 'timescaledb';
+  // A real TimescaleDB server's scheduler runs the policies too (job_stats), beside iotctl's own runs (ledger).
+  const scheduler = kind === 'external' && tsdb;
+  const runsAtLeast = (n: number, expected: number) =>
+    scheduler ? expect(n).toBeGreaterThanOrEqual(expected) : expect(n).toBe(expected);
   beforeAll(async () => {
     target = await makeTarget(kind);
     await withOpen(target, async (db) => {
@@ -219,7 +223,7 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
         'failing',
       ]);
       const retention = list.find((j) => j.name === 'retention:points')!;
-      expect(retention.totalRuns).toBe(2);
+      runsAtLeast(retention.totalRuns, 2);
       expect(retention.lastStatus).toBe('success');
       expect(retention.nextStart!.getTime()).toBeGreaterThan(Date.now());
     });
@@ -266,7 +270,7 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
       const listed = (await jobs(db)).find((j) => j.name === failing)!;
       expect(listed).toMatchObject({ failing: true, lastStatus: 'failed' });
       expect(listed.lastError).toBe(bad.error);
-      expect(listed.totalFailures).toBe(1);
+      runsAtLeast(listed.totalFailures, 1);
       const st = await status(db);
       expect(st.healthy).toBe(false);
       expect(st.problems.join('\n')).toContain(failing);
@@ -294,7 +298,7 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
 
   // The embedded target has one session per process (the data-directory lock keeps others out, see
   // test/e2e/maintain.test.ts); on a server two sessions compete for the advisory lock.
-  it.runIf(kind === 'server')(
+  it.runIf(kind !== 'embedded')(
     'a maintain while another session holds the maintenance lock is BUSY (exit 6)',
     async () => {
       await withOpen(target, async (db) => {

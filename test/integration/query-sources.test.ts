@@ -162,11 +162,13 @@ describe.each(targetKinds)('query agg source bounds on the %s target', (kind) =>
   }) => {
     if (store.mode !== 'timescaledb') skip();
     const log = '_timescaledb_catalog.continuous_aggs_hypertable_invalidation_log';
-    await db.exec(`CREATE ROLE iotctl_reader;
-      GRANT USAGE ON SCHEMA iotctl TO iotctl_reader;
-      GRANT SELECT ON ALL TABLES IN SCHEMA iotctl TO iotctl_reader;
+    // Roles are cluster-wide: a name of this run's own, so test databases on a shared server do not collide.
+    const role = `iotctl_reader_${process.pid}_${Date.now() % 1_000_000}`;
+    await db.exec(`CREATE ROLE ${role};
+      GRANT USAGE ON SCHEMA iotctl TO ${role};
+      GRANT SELECT ON ALL TABLES IN SCHEMA iotctl TO ${role};
       REVOKE SELECT ON ${log} FROM PUBLIC;
-      SET ROLE iotctl_reader`);
+      SET ROLE ${role}`);
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       const res = await queryAgg(db, every('1h'));
@@ -183,7 +185,7 @@ describe.each(targetKinds)('query agg source bounds on the %s target', (kind) =>
       ]);
     } finally {
       stderr.mockRestore();
-      await db.exec(`RESET ROLE; GRANT SELECT ON ${log} TO PUBLIC`);
+      await db.exec(`RESET ROLE; GRANT SELECT ON ${log} TO PUBLIC; DROP OWNED BY ${role}; DROP ROLE ${role}`);
     }
   });
 

