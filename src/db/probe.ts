@@ -9,21 +9,14 @@ export interface ProbeRow {
   installed: string | null;
   available: string | null;
   license: string | null;
-  preload: string | null;
-}
-
-/** Whether `shared_preload_libraries` names timescaledb (a list such as `pg_stat_statements, 'timescaledb'`). */
-export function preloadsTimescale(setting: string | null): boolean {
-  return (setting ?? '')
-    .split(',')
-    .map((s) => s.trim().replace(/^["']|["']$/g, ''))
-    .some((lib) => lib === 'timescaledb' || /(^|\/)timescaledb(-[\d.]+)?(\.so)?$/.test(lib));
+  /** The TimescaleDB loader's settings exist: the library is loaded (preloaded on a server). */
+  preloaded: boolean;
 }
 
 export function capabilitiesFrom(row: ProbeRow, opts: { needsPreload: boolean }): Capabilities {
   let state: TimescaleState = row.installed ? 'installed' : row.available ? 'available' : 'absent';
   // Without the preload, CREATE EXTENSION fails (XX000) and an installed extension cannot run.
-  if (state !== 'absent' && opts.needsPreload && !preloadsTimescale(row.preload)) state = 'not-preloaded';
+  if (state !== 'absent' && opts.needsPreload && !row.preloaded) state = 'not-preloaded';
   return {
     serverVersion: row.server_version.split(' ')[0] as string,
     serverVersionNum: Number(row.server_version_num),

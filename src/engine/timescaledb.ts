@@ -415,7 +415,7 @@ export class TimescaleEngine implements StorageEngine {
     const startMs = Math.max(floorMs, askedMs);
     const from = Number.isFinite(startMs) ? new Date(startMs) : null;
     // Not wrapped in a transaction: refresh_continuous_aggregate refuses to run inside one.
-    await db.query(refreshContinuousAggregate(qualified(rollup.name), from, null));
+    await db.query(refreshContinuousAggregate(qualified(rollup.name), from, null, this.version));
     return { rollup: rollup.name, from, until: null, buckets: null };
   }
 

@@ -24,12 +24,12 @@ async function probeEngine(url: string): Promise<'timescaledb' | 'plain'> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ available: boolean; preload: string | null }>(
+    const { rows } = await client.query<{ available: boolean; preloaded: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
-              current_setting('shared_preload_libraries', true) AS preload`,
+              EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded`,
     );
     const r = rows[0]!;
-    return r.available && /timescaledb/.test(r.preload ?? '') ? 'timescaledb' : 'plain';
+    return r.available && r.preloaded ? 'timescaledb' : 'plain';
   } finally {
     await client.end();
   }

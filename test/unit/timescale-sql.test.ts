@@ -117,6 +117,13 @@ describe('TimescaleDB maintenance SQL by version', () => {
     expect(refreshContinuousAggregate('iotctl.rollup_1h', new Date('2026-11-20T00:00:00Z'), null).text).toBe(
       "CALL refresh_continuous_aggregate('iotctl.rollup_1h', TIMESTAMPTZ '2026-11-20T00:00:00.000Z', NULL)",
     );
+    // 2.28 batches a manual refresh 10 buckets at a time: one batch instead (a history load took an hour).
+    expect(refreshContinuousAggregate('iotctl.rollup_1m', null, null, parseTsdbVersion('2.28.3')).text).toBe(
+      `CALL refresh_continuous_aggregate('iotctl.rollup_1m', NULL, NULL, options => '{"buckets_per_batch": 0}')`,
+    );
+    expect(refreshContinuousAggregate('iotctl.rollup_1m', null, null, parseTsdbVersion('2.23.0')).text).toBe(
+      "CALL refresh_continuous_aggregate('iotctl.rollup_1m', NULL, NULL)",
+    );
     expect(runJob(1002).text).toBe('CALL run_job(1002)');
     expect(() => runJob(1.5)).toThrow();
     expect(dropChunksOlderThan('iotctl.points', new Date(0))).toEqual({

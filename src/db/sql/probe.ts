@@ -1,5 +1,7 @@
 // The capability probe's statement: server version, TimescaleDB installed / packaged, its licence, and
-// whether the server preloads it (a server needs shared_preload_libraries = 'timescaledb').
+// whether the server preloads it (a server needs shared_preload_libraries = 'timescaledb'). Read through
+// pg_settings, which any role may: current_setting('shared_preload_libraries') is refused to roles without
+// pg_read_all_settings. The loader's own setting exists only when the library is loaded.
 import type { Sql } from '../types.js';
 
 export const capabilityProbe: Sql = {
@@ -8,5 +10,5 @@ export const capabilityProbe: Sql = {
             (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
             (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
             current_setting('timescaledb.license', true) AS license,
-            current_setting('shared_preload_libraries', true) AS preload`,
+            EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded`,
 };

@@ -141,10 +141,25 @@ export function runJob(jobId: number): Sql {
   return { text: `CALL run_job(${jobId})` };
 }
 
-/** Refresh of a continuous aggregate; must run outside a transaction block (as its own statement). */
-export function refreshContinuousAggregate(view: string, start: Date | null, end: Date | null): Sql {
+/** From 2.28 a manual refresh commits every 10 buckets by default (buckets_per_batch in its options). */
+export const batchesManualRefresh = (v: TsdbVersion) => atLeast(v, 2, 28);
+
+/**
+ * Refresh of a continuous aggregate; must run outside a transaction block (as its own statement). One batch:
+ * with 2.28's default of 10 buckets a batch, the 1-minute rollup of the four sample data sets (1.5M readings
+ * over 13 years) refreshed 168 of its 1,853 days in 305 s, with one batch all of it in 31 s.
+ */
+export function refreshContinuousAggregate(
+  view: string,
+  start: Date | null,
+  end: Date | null,
+  v?: TsdbVersion,
+): Sql {
   const bound = (d: Date | null) => (d ? `TIMESTAMPTZ ${literal(d.toISOString())}` : 'NULL');
-  return { text: `CALL refresh_continuous_aggregate(${literal(view)}, ${bound(start)}, ${bound(end)})` };
+  const options = v && batchesManualRefresh(v) ? `, options => '{"buckets_per_batch": 0}'` : '';
+  return {
+    text: `CALL refresh_continuous_aggregate(${literal(view)}, ${bound(start)}, ${bound(end)}${options})`,
+  };
 }
 
 export function removeRefreshPolicy(view: string): Sql {
@@ -287,7 +302,9 @@ export interface SchedulerRow {
 export const schedulerState: Sql = {
   text: `SELECT current_database() AS database,
        (SELECT count(*)::int FROM pg_stat_activity
-         WHERE datname = current_database() AND backend_type = 'TimescaleDB Background Worker Scheduler') AS schedulers,
+         WHERE datname = current_database()
+           -- backend_type is hidden from roles without pg_read_all_stats; application_name is not
+           AND 'TimescaleDB Background Worker Scheduler' IN (backend_type, application_name)) AS schedulers,
        current_setting('timescaledb.max_background_workers', true) AS max_workers,
        current_setting('timescaledb.enable_job_execution', true) AS job_execution,
        (SELECT count(*)::int FROM pg_database WHERE datallowconn AND NOT datistemplate) AS databases`,
