@@ -58,3 +58,54 @@ export async function startPostgres(prefix = 'iotctl-bench-pg-') {
     },
   };
 }
+
+/**
+ * The TimescaleDB server named by IOTCTL_BENCH_TSDB_URL (a URL whose user may create databases), or null.
+ * `database(name)` creates a fresh database on it and returns its URL; `stop()` drops every one created.
+ */
+export function tsdbServer(url = process.env.IOTCTL_BENCH_TSDB_URL) {
+  if (!url) return null;
+  const created = [];
+  const withDatabase = (name) => {
+    const u = new URL(url);
+    u.pathname = '/' + name;
+    return u.toString();
+  };
+  const admin = async (fn) => {
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  };
+  return {
+    display: url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@'),
+    async database(name) {
+      const db = `iotctl_bench_${name}_${process.pid}`;
+      await admin(async (c) => {
+        await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+        await c.query(`CREATE DATABASE ${db}`);
+      });
+      created.push(db);
+      return withDatabase(db);
+    },
+    /** PostgreSQL and available TimescaleDB versions, for the report. */
+    async versions() {
+      return admin(async (c) => {
+        const { rows } = await c.query(
+          `SELECT current_setting('server_version') AS pg,
+                  (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS tsdb`,
+        );
+        return rows[0];
+      });
+    },
+    async stop() {
+      await admin(async (c) => {
+        for (const db of created.splice(0)) await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      });
+    },
+  };
+}

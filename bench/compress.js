@@ -1,17 +1,19 @@
 // Compression figures: loads a generated set (1,000 devices x 3 metrics, random walks) and, when
 // IOTCTL_SAMPLE_DATA names a folder holding them, the four public sample data sets (uci_air_quality/,
 // beijing_air_quality/, ampds2_electricity/, uci_occupancy/; sources in fixtures/README.md) into fresh
-// embedded databases, runs `compress run`, and prints bytes before/after, the ratio and the seconds per
-// million rows.
-// Usage: npm run build && [IOTCTL_SAMPLE_DATA=DIR] node bench/compress.js [rows=5000000] [--no-shared]
+// embedded databases (or, with IOTCTL_BENCH_TSDB_URL, fresh databases on that TimescaleDB server), runs
+// `compress run`, and prints bytes before/after, the ratio and the seconds per million rows.
+// Usage: npm run build && [IOTCTL_SAMPLE_DATA=DIR] [IOTCTL_BENCH_TSDB_URL=postgres://...]
+//          node bench/compress.js [rows=5000000] [--no-shared]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compressRun } from '../dist/commands/compress.js';
-import { init, parseRollups } from '../dist/commands/init.js';
+import { compressRun } from '../dist/maintenance/compress.js';
+import { init, parseRollups } from '../dist/maintenance/init.js';
 import { openDb } from '../dist/db/connect.js';
 import { setLogLevel } from '../dist/output/log.js';
 import { parseDuration } from '../dist/util/duration.js';
+import { tsdbServer } from './_postgres.js';
 
 const SHARED = process.env.IOTCTL_SAMPLE_DATA ? path.resolve(process.env.IOTCTL_SAMPLE_DATA) : null;
 const args = process.argv.slice(2);
@@ -19,13 +21,16 @@ const ROWS = Number(args.find((a) => /^\d+$/.test(a)) ?? 5_000_000);
 const BATCH = 200_000;
 
 const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
+const tsdb = tsdbServer();
 
 /**
  * One data set: `series` is [[device, metric], ...]; `rows()` yields [timeMs, seriesIndex, value] in time order.
  */
 async function measure(name, chunkInterval, series, rows) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-bench-compress-'));
-  const db = await openDb({ db: dir });
+  const dir = tsdb ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-bench-compress-'));
+  const db = await openDb({
+    db: dir ?? (await tsdb.database(name.replace(/[^a-z0-9]+/gi, '_').toLowerCase())),
+  });
   try {
     await init(db, {
       chunkInterval: parseDuration(chunkInterval),
@@ -83,7 +88,8 @@ async function measure(name, chunkInterval, series, rows) {
     return line;
   } finally {
     await db.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    else await tsdb.stop();
   }
 }
 
@@ -225,7 +231,8 @@ function sharedSets() {
 
 setLogLevel({ quiet: true }); // no per-chunk progress lines
 process.stdout.write(
-  `compress bench: node ${process.version}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
+  `compress bench: node ${process.version}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ` +
+    `target: ${tsdb ? `TimescaleDB server ${tsdb.display}` : 'embedded (PGlite)'}\n`,
 );
 const results = [];
 const gen = generated(ROWS);

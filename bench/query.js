@@ -7,12 +7,12 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { startPostgres } from './_postgres.js';
 import { anomalies } from '../dist/anomalies/detect.js';
-import { init, parseRollups } from '../dist/commands/init.js';
+import { init, parseRollups } from '../dist/maintenance/init.js';
 import { queryAgg } from '../dist/query/agg.js';
 import { openDb } from '../dist/db/connect.js';
 import { PartitionManager } from '../dist/db/partitions.js';
 import { aggRaw } from '../dist/db/sql/query.js';
-import { bucketExpr } from '../dist/db/sql/schema.js';
+import { dateBin } from '../dist/db/sql/plain.js';
 import { loadStore } from '../dist/db/store.js';
 import { parseDuration } from '../dist/util/duration.js';
 
@@ -92,8 +92,8 @@ try {
     for (const r of store.rollups) {
       const select =
         source === null
-          ? `SELECT ${bucketExpr('plain', r.bucket.interval, 'time')}, series_id, count(*), sum(value), min(value), max(value), sum(value * value) FROM iotctl.points WHERE time < $1 GROUP BY 1, 2`
-          : `SELECT ${bucketExpr('plain', r.bucket.interval, 'bucket')}, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq) FROM ${source} WHERE bucket < $1 GROUP BY 1, 2`;
+          ? `SELECT ${dateBin(r.bucket.interval, 'time')}, series_id, count(*), sum(value), min(value), max(value), sum(value * value) FROM iotctl.points WHERE time < $1 GROUP BY 1, 2`
+          : `SELECT ${dateBin(r.bucket.interval, 'bucket')}, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq) FROM ${source} WHERE bucket < $1 GROUP BY 1, 2`;
       // The watermark is the last complete bucket boundary: `end` is aligned to 5 minutes, not to an hour or day.
       const until = new Date(Math.floor(end / r.bucket.ms) * r.bucket.ms);
       await db.query(`INSERT INTO iotctl.${r.name} ${select}`, [until]);
