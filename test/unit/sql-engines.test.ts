@@ -29,6 +29,7 @@ import {
   writeWatermark,
 } from '../../src/db/sql/maintenance.js';
 import { partitionsSql } from '../../src/db/sql/partitions.js';
+import { capabilityProbe } from '../../src/db/sql/probe.js';
 import {
   dateBin,
   partitionedPointsStep,
@@ -51,6 +52,8 @@ import {
   createExtension,
   hypertableSteps,
   parseTsdbVersion,
+  refreshContinuousAggregate,
+  schedulerState,
   setChunkInterval,
   timeBucket,
   tsdbJobs,
@@ -840,6 +843,38 @@ describe('plain PostgreSQL engine SQL', () => {
             "rollup_1m",
           ],
         ],
+      }
+    `);
+  });
+});
+
+describe('the capability probe and the scheduler check', () => {
+  it('reads versions, licence and whether the library is loaded, through settings any role may read', () => {
+    expect(capabilityProbe).toMatchInlineSnapshot(`
+      {
+        "text": "SELECT current_setting('server_version') AS server_version,
+                  current_setting('server_version_num')::int AS server_version_num,
+                  (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
+                  (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
+                  current_setting('timescaledb.license', true) AS license,
+                  EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded",
+      }
+    `);
+    expect(schedulerState).toMatchInlineSnapshot(`
+      {
+        "text": "SELECT current_database() AS database,
+             (SELECT count(*)::int FROM pg_stat_activity
+               WHERE datname = current_database()
+                 -- backend_type is hidden from roles without pg_read_all_stats; application_name is not
+                 AND 'TimescaleDB Background Worker Scheduler' IN (backend_type, application_name)) AS schedulers,
+             current_setting('timescaledb.max_background_workers', true) AS max_workers,
+             current_setting('timescaledb.enable_job_execution', true) AS job_execution,
+             (SELECT count(*)::int FROM pg_database WHERE datallowconn AND NOT datistemplate) AS databases",
+      }
+    `);
+    expect(refreshContinuousAggregate('iotctl.rollup_1h', null, null, v223)).toMatchInlineSnapshot(`
+      {
+        "text": "CALL refresh_continuous_aggregate('iotctl.rollup_1h', NULL, NULL)",
       }
     `);
   });
