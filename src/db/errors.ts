@@ -23,6 +23,17 @@ export function isTransientError(err: unknown): boolean {
   );
 }
 
+/** Node's TLS verification failures: the connection is refused before any SQL runs. */
+const tlsCertificateCodes = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
 export function mapDbError(err: unknown, target: Target): IotctlError {
   if (err instanceof IotctlError) return err;
   const e = (err ?? {}) as PgLikeError;
@@ -42,6 +53,22 @@ export function mapDbError(err: unknown, target: Target): IotctlError {
   if (/timeout exceeded when trying to connect/i.test(raw)) {
     return new IotctlError('CONNECTION', `cannot connect to ${where}: connection timed out`, {
       hint: 'check that the server is running and reachable',
+      cause: err,
+    });
+  }
+  if (/server does not support SSL/i.test(raw)) {
+    return new IotctlError(
+      'CONNECTION',
+      `cannot connect to ${where}: the server does not accept SSL connections`,
+      {
+        hint: 'drop sslmode from the URL (or use sslmode=disable), or turn on ssl in the server',
+        cause: err,
+      },
+    );
+  }
+  if (tlsCertificateCodes.has(code) || code.startsWith('ERR_TLS_')) {
+    return new IotctlError('CONNECTION', `cannot connect to ${where}: TLS: ${raw}`, {
+      hint: "the server's certificate is not trusted: give its CA with sslrootcert=/path/ca.crt in the URL",
       cause: err,
     });
   }

@@ -149,6 +149,18 @@ describe('iotctl as a subprocess', () => {
       expect(r.stderr).toMatch(/^error: authentication failed for postgres:\/\/postgres@/);
     });
 
+    it('sslmode=require against a server without SSL: one line, exit 3', async () => {
+      const u = new URL(serverUrl());
+      u.searchParams.set('sslmode', 'require');
+      const r = await runCli(['status', '--db', u.toString()]);
+      if (process.env.IOTCTL_TEST_DATABASE_URL && r.code === 0) return; // external server with SSL
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(
+        /^error: cannot connect to postgres:\/\/postgres:\*\*\*@.*: the server does not accept SSL connections$/m,
+      );
+      expect(r.stderr).not.toContain(PASSWORD);
+    });
+
     it('an unknown database: one line, exit 3', async () => {
       const r = await runCli(['status', '--db', withDatabase(serverUrl(), 'no_such_db_here')]);
       expect(r.code).toBe(3);

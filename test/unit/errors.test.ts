@@ -33,6 +33,20 @@ describe('database error mapping', () => {
     expect(denied.message).not.toContain('pw-9');
   });
 
+  it('sslmode=require against a server without SSL, or an untrusted certificate, is a connection error (exit 3, not 8)', () => {
+    const noSsl = mapDbError(new Error('The server does not support SSL connections'), target);
+    expect(noSsl).toMatchObject({ code: 'CONNECTION', exitCode: 3 });
+    expect(noSsl.message).toBe(
+      'cannot connect to postgres://bob:***@db/iot: the server does not accept SSL connections',
+    );
+    const selfSigned = mapDbError(
+      Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+      target,
+    );
+    expect(selfSigned).toMatchObject({ code: 'CONNECTION', exitCode: 3 });
+    expect(selfSigned.hint).toMatch(/sslrootcert/);
+  });
+
   it('knows which errors a retry can fix', () => {
     for (const code of ['57P01', '53300', '40001', '08006', 'ECONNRESET']) {
       expect(isTransientError(Object.assign(new Error('x'), { code }))).toBe(true);
