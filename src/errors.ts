@@ -23,7 +23,7 @@ export const exitCodeTable: ReadonlyArray<[number, string]> = [
   [ExitCode.rejected, 'ingest finished but some rows were rejected (see --rejects)'],
   [
     ExitCode.checkFailed,
-    'a check failed: a job is failing (status, jobs, maintain), or silent sensors (query latest --stale)',
+    'a check failed: a job is failing (status, jobs, maintain), silent sensors (query latest --stale), damaged tables (check)',
   ],
   [ExitCode.busy, 'busy: another iotctl holds the data directory or the maintenance lock'],
   [ExitCode.tooManyErrors, 'ingest stopped: --max-errors exceeded'],
