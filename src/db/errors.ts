@@ -23,6 +23,17 @@ export function isTransientError(err: unknown): boolean {
   );
 }
 
+/** Node's TLS verification failures: the connection is refused before any SQL runs. */
+const tlsCertificateCodes = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
 export function mapDbError(err: unknown, target: Target): IotctlError {
   if (err instanceof IotctlError) return err;
   const e = (err ?? {}) as PgLikeError;
@@ -42,6 +53,33 @@ export function mapDbError(err: unknown, target: Target): IotctlError {
   if (/timeout exceeded when trying to connect/i.test(raw)) {
     return new IotctlError('CONNECTION', `cannot connect to ${where}: connection timed out`, {
       hint: 'check that the server is running and reachable',
+      cause: err,
+    });
+  }
+  if (code === '53100' || code === 'ENOSPC' || /No space left on device/i.test(raw)) {
+    return diskFullError(target, err, raw);
+  }
+  if (code === 'XX001' || code === 'XX002') {
+    // data_corrupted / index_corrupted: a page failed its checksum or header check when read.
+    const subject = target.kind === 'embedded' ? `the embedded database in ${target.dataDir}` : where;
+    return new IotctlError('DAMAGED', `${subject} is damaged: ${raw}`, {
+      hint: `run \`iotctl check\` to list every damaged table; restore from a backup${target.kind === 'embedded' ? '' : ' (or ask the server administrator)'}`,
+      cause: err,
+    });
+  }
+  if (/server does not support SSL/i.test(raw)) {
+    return new IotctlError(
+      'CONNECTION',
+      `cannot connect to ${where}: the server does not accept SSL connections`,
+      {
+        hint: 'drop sslmode from the URL (or use sslmode=disable), or turn on ssl in the server',
+        cause: err,
+      },
+    );
+  }
+  if (tlsCertificateCodes.has(code) || code.startsWith('ERR_TLS_')) {
+    return new IotctlError('CONNECTION', `cannot connect to ${where}: TLS: ${raw}`, {
+      hint: "the server's certificate is not trusted: give its CA with sslrootcert=/path/ca.crt in the URL",
       cause: err,
     });
   }
@@ -85,6 +123,21 @@ export function mapDbError(err: unknown, target: Target): IotctlError {
   return new IotctlError('DATABASE', `database error${code ? ` ${code}` : ''}: ${raw}${detail}`, {
     hint: e.hint,
     cause: err,
+  });
+}
+
+/** SQLSTATE 53100 (or ENOSPC): nothing more can be written until space is freed. */
+export function diskFullError(target: Target, cause: unknown, detail?: string): IotctlError {
+  const suffix = detail ? `: ${detail}` : '';
+  if (target.kind === 'embedded') {
+    return new IotctlError('DISK_FULL', `the disk holding ${target.dataDir} is full${suffix}`, {
+      hint: 'free some space there and run the command again: what was committed is kept, and the data directory works again once there is room',
+      cause,
+    });
+  }
+  return new IotctlError('DISK_FULL', `the database server's disk is full (${target.display})${suffix}`, {
+    hint: 'what was committed is kept; ask the server administrator to free space, then run the command again',
+    cause,
   });
 }
 

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { mapDbError } from './errors.js';
 import { probeCapabilities } from './probe.js';
-import type { Capabilities, Db, QueryResult, Sql, Target, Tx } from './types.js';
+import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from './types.js';
 
 // Same JS types on both targets: bigint and numeric as numbers (counts and sizes stay far below 2^53).
 const types = {
@@ -133,6 +133,13 @@ class ServerDb implements Db {
         }
       },
     };
+  }
+
+  async storageSize(): Promise<StorageSize> {
+    const { rows } = await this.query<{ bytes: number }>(
+      'SELECT pg_database_size(current_database())::bigint AS bytes',
+    );
+    return { databaseBytes: Number(rows[0]?.bytes ?? 0), dataDirectory: null };
   }
 
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {

@@ -52,6 +52,14 @@ export interface Capabilities {
   };
 }
 
+/** How much room the target takes. */
+export interface StorageSize {
+  /** pg_database_size of the database iotctl uses. */
+  databaseBytes: number;
+  /** Embedded only: the whole data directory on disk, and its write-ahead log (pg_wal) within it. */
+  dataDirectory: { path: string; bytes: number; walBytes: number } | null;
+}
+
 export interface Db extends Queryable {
   readonly target: Target;
   /** How many transactions can usefully run at once (server: pool size; embedded: 1). */
@@ -65,6 +73,8 @@ export interface Db extends Queryable {
    * Returns null at once when someone else holds it.
    */
   tryAdvisoryLock(key: bigint): Promise<{ release(): Promise<void> } | null>;
+  /** Size of the database, and of the embedded data directory (what `du` would say). */
+  storageSize(): Promise<StorageSize>;
   /** Probed once per run; `refresh` probes again (after CREATE EXTENSION). */
   capabilities(opts?: { refresh?: boolean }): Promise<Capabilities>;
   close(): Promise<void>;

@@ -147,6 +147,18 @@ describe('iotctl as a subprocess', () => {
       expect(r.stderr).toMatch(/^error: authentication failed for postgres:\/\/postgres@/);
     });
 
+    it('sslmode=require against a server without SSL: one line, exit 3', async () => {
+      const u = new URL(serverUrl());
+      u.searchParams.set('sslmode', 'require');
+      const r = await runCli(['status', '--db', u.toString()]);
+      if (process.env.IOTCTL_TEST_DATABASE_URL && r.code === 0) return; // external server with SSL
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(
+        /^error: cannot connect to postgres:\/\/postgres:\*\*\*@.*: the server does not accept SSL connections$/m,
+      );
+      expect(r.stderr).not.toContain(PASSWORD);
+    });
+
     it('an unknown database: one line, exit 3', async () => {
       const r = await runCli(['status', '--db', withDatabase(serverUrl(), 'no_such_db_here')]);
       expect(r.code).toBe(3);
@@ -241,15 +253,50 @@ describe('iotctl as a subprocess', () => {
         const s = JSON.parse(status.stdout);
         expect(s.mode).toBe('timescaledb');
         expect(s.timescaledb.version).toMatch(/^2\.23/);
-        // A live process (this test runner) holds the lock file.
-        fs.writeFileSync(`${dir}/iotctl.lock`, JSON.stringify({ pid: process.pid }));
+        // A live process (this test runner) holds the lock file, taken as iotctl takes it.
+        const { acquireDirLock } = await import('../../src/db/datadir-lock.js');
+        const release = acquireDirLock(dir);
         const busy = await runCli(['status', '--db', dir]);
         expect(busy.code).toBe(6);
         expect(busy.stderr).toContain(`is in use by pid ${process.pid}`);
-        fs.unlinkSync(`${dir}/iotctl.lock`);
+        release();
         const after = await runCli(['status', '--db', dir]);
         expect(after.code).toBe(0);
       } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('an empty iotctl.lock, or one naming a live process that is not iotctl, does not block; a live iotctl does', async () => {
+      const dir = tempDataDir();
+      const lock = `${dir}/iotctl.lock`;
+      const { spawn } = await import('node:child_process');
+      const { BIN } = await import('../helpers/cli.js');
+      const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+      let holder: ReturnType<typeof spawn> | undefined;
+      try {
+        expect((await runCli(['init', '--db', dir, '-q'])).code).toBe(0);
+        fs.writeFileSync(lock, '');
+        const empty = await runCli(['status', '--db', dir]);
+        expect(empty.code).toBe(0);
+        expect(fs.existsSync(lock)).toBe(false);
+        fs.writeFileSync(lock, JSON.stringify({ pid: sleeper.pid, host: 'before-reboot' }));
+        const other = await runCli(['status', '--db', dir]);
+        expect(other.code).toBe(0);
+        // A live iotctl (waiting on stdin), its lock rewritten the way an older iotctl wrote it: pid only.
+        holder = spawn(process.execPath, [BIN, 'ingest', '--db', dir, '-'], {
+          stdio: ['pipe', 'ignore', 'ignore'],
+        });
+        const deadline = Date.now() + 20_000;
+        while (!fs.existsSync(lock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        fs.writeFileSync(lock, JSON.stringify({ pid: holder.pid }));
+        const busy = await runCli(['status', '--db', dir]);
+        expect(busy.code).toBe(6);
+        expect(busy.stderr).toContain(`is in use by pid ${holder.pid}`);
+        expect(busy.stderr).not.toMatch(/delete|remove/i);
+      } finally {
+        sleeper.kill('SIGKILL');
+        holder?.kill('SIGKILL');
         fs.rmSync(dir, { recursive: true, force: true });
       }
     });

@@ -33,6 +33,39 @@ describe('database error mapping', () => {
     expect(denied.message).not.toContain('pw-9');
   });
 
+  it('sslmode=require against a server without SSL, or an untrusted certificate, is a connection error (exit 3, not 8)', () => {
+    const noSsl = mapDbError(new Error('The server does not support SSL connections'), target);
+    expect(noSsl).toMatchObject({ code: 'CONNECTION', exitCode: 3 });
+    expect(noSsl.message).toBe(
+      'cannot connect to postgres://bob:***@db/iot: the server does not accept SSL connections',
+    );
+    const selfSigned = mapDbError(
+      Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+      target,
+    );
+    expect(selfSigned).toMatchObject({ code: 'CONNECTION', exitCode: 3 });
+    expect(selfSigned.hint).toMatch(/sslrootcert/);
+  });
+
+  it('a full disk (SQLSTATE 53100) is DISK_FULL, exit 8, with what to do, on either target', () => {
+    const server = mapDbError(
+      Object.assign(new Error('could not extend file "base/5/16384": No space left on device'), {
+        code: '53100',
+      }),
+      target,
+    );
+    expect(server).toMatchObject({ code: 'DISK_FULL', exitCode: 8 });
+    expect(server.message).toMatch(/^the database server's disk is full \(postgres:\/\/bob:\*\*\*@db\/iot\)/);
+    const embedded = mapDbError(
+      Object.assign(new Error('could not write to file "pg_wal/xlogtemp.42": No space left on device'), {
+        code: '53100',
+      }),
+      resolveTarget({ db: '/var/lib/iot', env: {} }),
+    );
+    expect(embedded.message).toMatch(/^the disk holding \/var\/lib\/iot is full: could not write/);
+    expect(embedded.hint).toMatch(/what was committed is kept/);
+  });
+
   it('knows which errors a retry can fix', () => {
     for (const code of ['57P01', '53300', '40001', '08006', 'ECONNRESET']) {
       expect(isTransientError(Object.assign(new Error('x'), { code }))).toBe(true);
