@@ -2,7 +2,7 @@
 import type { JobInfo } from '../db/jobs.js';
 import { countSeries } from '../db/sql/schema.js';
 import { loadStore, type Store } from '../db/store.js';
-import type { Capabilities, Db } from '../db/types.js';
+import type { Capabilities, Db, StorageSize } from '../db/types.js';
 import { IotctlError } from '../errors.js';
 import { listJobs } from './jobs.js';
 import { rollupSizes } from './rollups.js';
@@ -20,6 +20,8 @@ export interface StatusResult {
   rowsEstimate: number;
   chunks: { total: number; compressed: number };
   bytes: { points: number; rollups: Array<{ name: string; bytes: number }> };
+  /** The database's size, and the embedded data directory's on disk (with its WAL). */
+  storage: StorageSize;
   jobs: JobInfo[];
   healthy: boolean;
   problems: string[];
@@ -44,6 +46,7 @@ export async function status(db: Db): Promise<StatusResult> {
     targetSource: db.target.source,
     postgres: caps.serverVersion,
     timescaledb: caps.timescale,
+    storage: await db.storageSize(),
   };
   // The stored config is read once: loadStore reports a store init has not set up as NOT_INITIALISED.
   const store = await loadStore(db).catch((err: unknown) => {

@@ -35,6 +35,12 @@ export async function printStatus(format: Format, result: StatusResult): Promise
       ['timescaledb', describeTimescale(result)],
       ['mode', result.mode ?? 'not initialised'],
     ];
+    const dir = result.storage.dataDirectory;
+    rows.push(
+      dir
+        ? ['data directory', `${formatBytes(dir.bytes)} on disk (${formatBytes(dir.walBytes)} of it WAL)`]
+        : ['database size', formatBytes(result.storage.databaseBytes)],
+    );
     if (result.config) {
       rows.push(
         ['chunk interval', result.config.chunkInterval],

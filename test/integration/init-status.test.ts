@@ -61,6 +61,11 @@ describe.each(targetKinds)('init and status on the %s target', (kind) => {
         expect(st.chunks.total).toBeGreaterThanOrEqual(8);
       }
       expect(st.jobs.some((j) => j.kind === 'retention')).toBe(true);
+      // The size on disk, WAL included, so a growing pg_wal shows (embedded: the whole data directory).
+      expect(st.storage.databaseBytes).toBeGreaterThan(0);
+      if (kind === 'embedded') {
+        expect(st.storage.dataDirectory!.bytes).toBeGreaterThan(st.storage.dataDirectory!.walBytes);
+      } else expect(st.storage.dataDirectory).toBeNull();
     } finally {
       await db.close();
     }
