@@ -180,6 +180,12 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
       expect(first.failed).toBe(0);
       expect(await count(db, `time < now() - interval '31 days'`)).toBe(0);
       expect(await count(db, `time > now() - interval '29 days'`)).toBeGreaterThan(0);
+      // Regression: maintain's retention on TimescaleDB went through the policy's own procedure (run_job),
+      // which drops every chunk in one transaction; it now drops in iotctl's batches and records what went.
+      const ledger = await db.query<{ details: { dropped: string[] } }>(
+        `SELECT details FROM iotctl.job_runs WHERE job = 'retention:points' ORDER BY id DESC LIMIT 1`,
+      );
+      expect(ledger.rows[0]!.details.dropped.length).toBeGreaterThan(0);
       const hourly = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM iotctl.rollup_1h');
       expect(hourly.rows[0]!.n).toBeGreaterThan(0);
       if (tsdb) {
