@@ -117,6 +117,8 @@ export function findColumn(
 
 /** 0001-01-01T00:00:00Z: toISOString and PostgreSQL agree from here on. */
 const MIN_US = -62_135_596_800_000_000;
+/** 10000-01-01T00:00:00Z: times are read up to the end of the year 9999. */
+const END_US = 253_402_300_800_000_000;
 
 /** Validation shared by every format: numbers, nulls, time limits, ranges. */
 export class Validator {
@@ -158,6 +160,7 @@ export class Validator {
       this.latestUs = (Date.now() + this.opts.maxFutureMs) * 1000;
       if (us > this.latestUs) return ['future_time', `time ${text} is more than --max-future ahead`];
     }
+    if (us >= END_US) return ['bad_time', `time ${text} is after the year 9999`];
     return null;
   }
 

@@ -494,6 +494,51 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     },
   );
 
+  it('years 0000-0099 are stored as given, not as 1900-1999; year 0 is rejected (ISO, --time-format, columns)', async () => {
+    const stored = async (device: string) => {
+      const { rows } = await db.query<{ t: string }>(
+        `SELECT to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS t FROM iotctl.readings WHERE device_id = $1 ORDER BY time`,
+        [device],
+      );
+      return rows.map((r) => r.t);
+    };
+    const years = ['0000', '0001', '0050', '0099', '0100', '9999'];
+    const want = [
+      '0001-06-01 12:00',
+      '0050-06-01 12:00',
+      '0099-06-01 12:00',
+      '0100-06-01 12:00',
+      '9999-06-01 12:00',
+    ];
+    const far = { maxFutureMs: 1e15 };
+    const iso = path.join(tmp, 'years-iso.csv');
+    fs.writeFileSync(
+      iso,
+      ['time,device,metric,value', ...years.map((y) => `${y}-06-01T12:00:00Z,yr-iso,t,1`)].join('\n'),
+    );
+    const a = await ingest(db, options([iso], {}, far));
+    expect(a).toMatchObject({ read: 6, loaded: 5, rejects: { bad_time: 1 } });
+    expect(await stored('yr-iso')).toEqual(want);
+    const fmt = path.join(tmp, 'years-format.csv');
+    fs.writeFileSync(
+      fmt,
+      ['time,device,metric,value', ...years.map((y) => `01/06/${y} 12.00,yr-fmt,t,1`)].join('\n'),
+    );
+    const b = await ingest(
+      db,
+      options([fmt], {}, { ...far, time: { tz: 'UTC', format: 'DD/MM/YYYY HH.mm' } }),
+    );
+    expect(b).toMatchObject({ read: 6, loaded: 5, rejects: { bad_time: 1 } });
+    expect(await stored('yr-fmt')).toEqual(want);
+    const cols = path.join(tmp, 'years-columns.csv');
+    fs.writeFileSync(
+      cols,
+      ['year,month,day,hour,device,t', ...years.map((y) => `${y},6,1,12,yr-col,1`)].join('\n'),
+    );
+    const c = await ingest(db, options([cols], {}, far));
+    expect(c).toMatchObject({ read: 6, loaded: 5, rejects: { bad_time: 1 } });
+    expect(await stored('yr-col')).toEqual(want);
+  });
   describe('the four public sample data sets (committed excerpts) load with their documented options', () => {
     it('UCI Air Quality: ; separated, Date + Time columns, decimal commas, -200 missing, separator-only lines', async () => {
       const s = await ingest(
