@@ -26,7 +26,16 @@ export type RejectReason =
   | 'invalid_utf8'
   | 'bad_json'
   | 'bad_tags'
-  | 'csv_syntax';
+  | 'csv_syntax'
+  | 'too_long';
+
+/**
+ * Longest series fields, in UTF-8 bytes. Device id and metric together are one entry of the unique
+ * (device_id, metric) index, which PostgreSQL caps at 2,704 bytes: a longer one would fail its batch.
+ */
+export const SERIES_LIMITS = { device: 1024, metric: 1024, unit: 256, tags: 65_536 } as const;
+/** Deepest nesting of a tags object (PostgreSQL's jsonb parser has a stack limit too). */
+const MAX_TAGS_DEPTH = 64;
 
 export interface MapOptions {
   /** field → column, from --map (and --time for several columns). */
@@ -164,6 +173,40 @@ export class Validator {
     return null;
   }
 
+  /** The last series fields found storable (long files repeat them row after row). */
+  private checked = { device: '', metric: '', unit: '', tags: '' };
+
+  /** Why a reading's series cannot be stored (too long, not valid Unicode, bad tags), or null. */
+  private seriesProblem(
+    device: string,
+    metric: string,
+    unit: string | null,
+    tags: string | null,
+  ): [RejectReason, string] | null {
+    const c = this.checked;
+    if (device !== c.device) {
+      const p = textProblem('device id', device, SERIES_LIMITS.device);
+      if (p) return p;
+      c.device = device;
+    }
+    if (metric !== c.metric) {
+      const p = textProblem('metric', metric, SERIES_LIMITS.metric);
+      if (p) return p;
+      c.metric = metric;
+    }
+    if (unit !== null && unit !== c.unit) {
+      const p = textProblem('unit', unit, SERIES_LIMITS.unit);
+      if (p) return p;
+      c.unit = unit;
+    }
+    if (tags !== null && tags !== c.tags) {
+      const p = tagsProblem(tags);
+      if (p) return p;
+      c.tags = tags;
+    }
+    return null;
+  }
+
   /** Validates one value and hands it to the sink. */
   emit(
     sink: MapSink,
@@ -186,6 +229,8 @@ export class Validator {
     ) {
       return sink.reject('invalid_utf8', `${metric}: a NUL character in the device, metric, unit or tags`, 1);
     }
+    const sp = this.seriesProblem(device, metric, unit, tags);
+    if (sp) return sink.reject(sp[0], `${shortName(metric)}: ${sp[1]}`, 1);
     if (typeof valueIn === 'number') value = Number.isFinite(valueIn) ? valueIn : 'not_finite';
     else if (typeof valueIn === 'boolean') value = valueIn ? 1 : 0;
     else if (typeof valueIn === 'string') {
@@ -215,6 +260,56 @@ const hasNul = (json: string) => json.includes('\0') || json.includes('\\u0000')
 function short(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > 40 ? s.slice(0, 40) + '…' : s;
+}
+
+const shortName = (name: string) => (name.length > 40 ? name.slice(0, 40) + '…' : name);
+
+/** A lone surrogate (from a JSON escape such as \ud800) is not Unicode, and UTF-8 cannot carry it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function textProblem(what: string, text: string, max: number): [RejectReason, string] | null {
+  if (text.length * 3 > max && Buffer.byteLength(text) > max)
+    return ['too_long', `the ${what} is ${Buffer.byteLength(text)} bytes long (at most ${max})`];
+  if (LONE_SURROGATE.test(text))
+    return ['invalid_utf8', `the ${what} is not valid Unicode (a lone surrogate)`];
+  return null;
+}
+
+function openings(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 91) n++;
+  }
+  return n;
+}
+
+/** Tags are stored as jsonb: PostgreSQL refuses lone surrogates and very deep nesting there. */
+function tagsProblem(tags: string): [RejectReason, string] | null {
+  if (tags.length * 3 > SERIES_LIMITS.tags && Buffer.byteLength(tags) > SERIES_LIMITS.tags)
+    return ['too_long', `the tags are ${Buffer.byteLength(tags)} bytes long (at most ${SERIES_LIMITS.tags})`];
+  if (!/\\u[dD][89a-fA-F]/.test(tags) && !LONE_SURROGATE.test(tags) && openings(tags) <= MAX_TAGS_DEPTH)
+    return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(tags);
+  } catch {
+    return ['bad_tags', 'tags is not a JSON object'];
+  }
+  const walk = (v: unknown, depth: number): [RejectReason, string] | null => {
+    if (depth > MAX_TAGS_DEPTH) return ['bad_tags', `tags nested deeper than ${MAX_TAGS_DEPTH} levels`];
+    if (typeof v === 'string')
+      return LONE_SURROGATE.test(v)
+        ? ['invalid_utf8', 'the tags are not valid Unicode (a lone surrogate)']
+        : null;
+    if (v === null || typeof v !== 'object') return null;
+    for (const [k, x] of Object.entries(v)) {
+      const p = walk(k, depth) ?? walk(x, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  };
+  return walk(parsed, 0);
 }
 
 /** Maps one record (CSV fields, or the raw line for NDJSON) to readings, rejects and nulls. */

@@ -539,6 +539,60 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect(c).toMatchObject({ read: 6, loaded: 5, rejects: { bad_time: 1 } });
     expect(await stored('yr-col')).toEqual(want);
   });
+  it('a device id, metric, unit or tags too long for the series index is rejected too_long; the rest of its batch loads', async () => {
+    const file = path.join(tmp, 'too-long.csv');
+    const t = (m: number) => `2024-03-08T00:0${m}:00Z`;
+    const x = (n: number) => 'x'.repeat(n);
+    fs.writeFileSync(
+      file,
+      [
+        'time,device_id,metric,value,unit,tags',
+        `${t(0)},long-1,t,1,,`,
+        `${t(1)},${x(3000)},t,2,,`,
+        `${t(2)},long-1,${x(3000)},3,,`,
+        `${t(3)},long-1,u,4,${x(300)},`,
+        `${t(4)},long-1,g,5,,"${JSON.stringify({ k: x(70_000) }).replace(/"/g, '""')}"`,
+        `${t(5)},long-1,s,6,,"{""k"":""\\ud800""}"`,
+        `${t(6)},long-1,t,7,,`,
+      ].join('\n') + '\n',
+    );
+    const rejectsPath = path.join(tmp, 'too-long.rejects.ndjson');
+    const s = await ingest(db, options([file], { rejectsPath }));
+    accounted(s);
+    expect(s).toMatchObject({ read: 7, loaded: 2, rejected: 5, rejects: { too_long: 4, invalid_utf8: 1 } });
+    expect(await values('long-1')).toEqual([
+      ['2024-03-08T00:00:00.000Z', 't', 1, null],
+      ['2024-03-08T00:06:00.000Z', 't', 7, null],
+    ]);
+    const lines = fs
+      .readFileSync(rejectsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.line, l.reason, l.detail])).toEqual([
+      [3, 'too_long', 't: the device id is 3000 bytes long (at most 1024)'],
+      [4, 'too_long', `${x(40)}…: the metric is 3000 bytes long (at most 1024)`],
+      [5, 'too_long', 'u: the unit is 300 bytes long (at most 256)'],
+      [6, 'too_long', 'g: the tags are 70008 bytes long (at most 65536)'],
+      [7, 'invalid_utf8', 's: the tags are not valid Unicode (a lone surrogate)'],
+    ]);
+    // NDJSON: a lone surrogate escape in a device id, and an object nested too deep for the stack.
+    const nd = path.join(tmp, 'too-long.ndjson');
+    const deep = '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+    fs.writeFileSync(
+      nd,
+      [
+        '{"time":"2024-03-08T01:00:00Z","device":"long-2","metric":"t","value":1}',
+        '{"time":"2024-03-08T01:01:00Z","device":"long-\\udfff","metric":"t","value":2}',
+        `{"time":"2024-03-08T01:02:00Z","device":"long-2","x":${deep}}`,
+        `{"time":"2024-03-08T01:03:00Z","device":"${x(2000)}","metric":"t","value":3}`,
+        '{"time":"2024-03-08T01:04:00Z","device":"long-2","metric":"t","value":4}',
+      ].join('\n'),
+    );
+    const n = await ingest(db, options([nd]));
+    expect(n).toMatchObject({ read: 5, loaded: 2, rejects: { invalid_utf8: 1, bad_json: 1, too_long: 1 } });
+    expect((await values('long-2')).map((r) => r[2])).toEqual([1, 4]);
+  });
   describe('the four public sample data sets (committed excerpts) load with their documented options', () => {
     it('UCI Air Quality: ; separated, Date + Time columns, decimal commas, -200 missing, separator-only lines', async () => {
       const s = await ingest(

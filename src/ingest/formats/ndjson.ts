@@ -55,18 +55,32 @@ export function parseObjectLine(raw: string, sink: MapSink): Record<string, unkn
 export const timeText = (val: unknown) =>
   typeof val === 'number' ? String(val) : typeof val === 'string' ? val : '';
 
-/** Flattens nested objects to dotted keys: {a:{b:1}} → {"a.b": 1}. */
+/** Deepest nesting read; a deeper object is a rejected line (not a stack overflow that ends the load). */
+export const MAX_DEPTH = 64;
+
+/** Flattens nested objects to dotted keys: {a:{b:1}} → {"a.b": 1}; undefined when nested too deep. */
 function flatten(
   obj: Record<string, unknown>,
   prefix = '',
   out: Record<string, unknown> = {},
-): Record<string, unknown> {
+  depth = 0,
+): Record<string, unknown> | undefined {
+  if (depth > MAX_DEPTH) return undefined;
   for (const [k, val] of Object.entries(obj)) {
-    if (val !== null && typeof val === 'object' && !Array.isArray(val))
-      flatten(val as Record<string, unknown>, prefix + k + '.', out);
-    else out[prefix + k] = val;
+    if (val !== null && typeof val === 'object' && !Array.isArray(val)) {
+      if (!flatten(val as Record<string, unknown>, prefix + k + '.', out, depth + 1)) return undefined;
+    } else out[prefix + k] = val;
   }
   return out;
+}
+
+/** JSON text of a tags object, or undefined when it cannot be written (nested too deep for JSON.stringify). */
+export function tagsJson(tags: object): string | undefined {
+  try {
+    return JSON.stringify(tags);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The NDJSON mapper: long objects and wide (one key per metric) objects, nested or flat. */
@@ -102,6 +116,7 @@ export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
     let nested = false;
     for (const k in o) if (o[k] !== null && typeof o[k] === 'object' && !Array.isArray(o[k])) nested = true;
     const flat = nested ? flatten(o) : o;
+    if (!flat) return sink.reject('bad_json', `nested deeper than ${MAX_DEPTH} levels`, 1);
     const keys = Object.keys(flat);
     const signature = keys.join('\u0000');
     let plan = plans.get(signature);
@@ -127,7 +142,9 @@ export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
         return sink.reject('missing_field', 'no metric', 1);
       const unit = unitKey !== undefined && flat[unitKey] != null ? String(flat[unitKey]) : null;
       const tagsObj = o[opts.map.tags ?? 'tags'] ?? o.labels;
-      const tags = tagsObj && typeof tagsObj === 'object' ? JSON.stringify(tagsObj) : null;
+      const tags = tagsObj && typeof tagsObj === 'object' ? tagsJson(tagsObj) : null;
+      if (tags === undefined)
+        return sink.reject('bad_tags', `tags nested deeper than ${MAX_DEPTH} levels`, 1);
       return v.emit(sink, String(device), String(metric), us as number, flat[valueKey!], unit, tags);
     }
     if (metricKeys.length === 0) return sink.reject('missing_field', 'no numeric fields', 1);
