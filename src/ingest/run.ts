@@ -78,6 +78,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
   const started = Date.now();
   const specs = resolveInputs(opts.inputs, opts.rejectsPath);
   const store = await loadStore(db);
+  const rejects = opts.rejectsPath ? RejectsFile.open(opts.rejectsPath) : undefined;
   const validator = new Validator(opts.mapping);
   const notice = opts.onNotice ?? (() => undefined);
   const stop = new AbortController();
@@ -94,7 +95,6 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
           notice(`retrying a batch (attempt ${attempt + 1}): ${(err as Error).message}`, 'warning'),
         signal: stop.signal,
       });
-  const rejects = opts.rejectsPath ? new RejectsFile(opts.rejectsPath) : undefined;
   const acc = { read: 0, rejected: 0, nulls: 0, valid: 0, rejects: {} as Record<string, number> };
   const totalBytes = specs.every((s) => s.size !== undefined)
     ? specs.reduce((n, s) => n + (s.size ?? 0), 0)
@@ -216,6 +216,8 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         current = undefined;
       }
     }
+    // A rejects file that cannot be written (a full disk) stops the load before the last batches.
+    await rejects?.close();
     await loader?.finish();
   } catch (err) {
     await loader?.stop();
@@ -228,7 +230,8 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await rejects?.close();
+    // Closed above unless an error is on its way out: that error is the one to report.
+    await rejects?.close().catch(() => undefined);
   }
   return summary();
 

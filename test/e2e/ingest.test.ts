@@ -99,6 +99,51 @@ describe.each(['embedded', 'server'] as const)('iotctl ingest (%s)', (kind) => {
     expect(r.stderr).toMatch(/fatal-bad\.csv: no time column in the header/);
   });
 
+  const goodAndBad = (name: string, device: string) => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(
+      file,
+      `time,device_id,metric,value\n2024-06-02T00:00:00Z,${device},t,1\n2024-06-02T00:01:00Z,${device},t,bad\n`,
+    );
+    return file;
+  };
+  const stored = async (device: string) => {
+    const r = await cli([
+      'query',
+      'raw',
+      '--device',
+      device,
+      '--since',
+      '2024-06-01T00:00:00Z',
+      '--until',
+      '2024-06-03T00:00:00Z',
+      '--json',
+    ]);
+    return r.code === 0 ? (JSON.parse(r.stdout) as { rows: unknown[] }).rows.length : r.stderr;
+  };
+
+  it('a rejects file that cannot be opened: exit 2 naming the path, before any input is read', async () => {
+    const file = goodAndBad('rejects-open.csv', 'rj-open');
+    for (const [rejects, why] of [
+      [path.join(tmp, 'no', 'such', 'dir', 'r.ndjson'), 'no such directory'],
+      [tmp, 'it is a directory'],
+    ]) {
+      const r = await cli(['ingest', file, '--rejects', rejects!, '--json']);
+      expect(r.code, rejects).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`error: cannot write the rejects file ${rejects}: ${why}\n`);
+    }
+    expect(await stored('rj-open')).toBe(0);
+  });
+  it('a rejects file that fills the disk stops the ingest with a clear error and the summary', async () => {
+    const file = goodAndBad('rejects-full.csv', 'rj-full');
+    const r = await cli(['ingest', file, '--rejects', '/dev/full', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ stopped: 'error', read: 2, rejected: 1 });
+    expect(r.stderr).toMatch(
+      /error: cannot write the rejects file \/dev\/full: no space left on the device\n$/,
+    );
+  });
   it('SIGINT: commits what was read, prints the summary, exits 130', async () => {
     const child = spawn(
       process.execPath,

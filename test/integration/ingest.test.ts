@@ -593,6 +593,40 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect(n).toMatchObject({ read: 5, loaded: 2, rejects: { invalid_utf8: 1, bad_json: 1, too_long: 1 } });
     expect((await values('long-2')).map((r) => r[2])).toEqual([1, 4]);
   });
+  it('a rejects file that cannot be opened fails before any input is read, naming its path', async () => {
+    const file = path.join(tmp, 'rejects-unopenable.csv');
+    fs.writeFileSync(
+      file,
+      'time,device_id,metric,value\n2024-03-09T02:00:00Z,ro-1,t,1\n2024-03-09T02:01:00Z,ro-1,t,x\n',
+    );
+    for (const [rejectsPath, why] of [
+      [path.join(tmp, 'no', 'such', 'dir', 'r.ndjson'), 'no such directory'],
+      [tmp, 'it is a directory'],
+    ] as const) {
+      const err = await ingest(db, options([file], { rejectsPath })).catch((e) => e);
+      expect(err).toBeInstanceOf(IotctlError);
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toBe(`cannot write the rejects file ${rejectsPath}: ${why}`);
+    }
+    expect(await count('ro-1')).toBe(0);
+  });
+  it('a write error on the rejects file (a full disk) stops the load with the summary of what was committed', async () => {
+    const file = path.join(tmp, 'rejects-full.csv');
+    const rows = ['time,device_id,metric,value'];
+    for (let i = 0; i < 3000; i++)
+      rows.push(`2024-03-09T03:00:${String(i % 60).padStart(2, '0')}.${i}Z,full-1,t,${i % 2 ? 'x' : i}`);
+    fs.writeFileSync(file, rows.join('\n') + '\n');
+    const partials: IngestSummary[] = [];
+    const err = await ingest(
+      db,
+      options([file], { rejectsPath: '/dev/full', batchSize: 100, onFatal: (p) => void partials.push(p) }),
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(IotctlError);
+    expect(err.message).toBe('cannot write the rejects file /dev/full: no space left on the device');
+    expect(partials).toHaveLength(1);
+    expect(partials[0]).toMatchObject({ stopped: 'error' });
+    expect(partials[0]!.loaded).toBe(await count('full-1'));
+  });
   describe('the four public sample data sets (committed excerpts) load with their documented options', () => {
     it('UCI Air Quality: ; separated, Date + Time columns, decimal commas, -200 missing, separator-only lines', async () => {
       const s = await ingest(
