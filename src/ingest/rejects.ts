@@ -1,5 +1,6 @@
 // The rejects file: one NDJSON object a line, {"file","line","reason","detail","raw"}, so it can be
-// fixed up and re-ingested, or read with jq.
+// fixed up and re-ingested, or read with jq. It copies raw input lines: created 0600, never through a
+// symbolic link.
 import fs from 'node:fs';
 import { once } from 'node:events';
 import { IotctlError } from '../errors.js';
@@ -12,7 +13,8 @@ export interface RejectLine {
   raw: string;
 }
 
-const OPEN_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC;
+const OPEN_FLAGS =
+  fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | (fs.constants.O_NOFOLLOW ?? 0);
 
 function reasonText(err: NodeJS.ErrnoException): string {
   switch (err.code) {
@@ -20,6 +22,8 @@ function reasonText(err: NodeJS.ErrnoException): string {
       return 'no such directory';
     case 'EISDIR':
       return 'it is a directory';
+    case 'ELOOP':
+      return 'it is a symbolic link (name the file it points to)';
     case 'EACCES':
     case 'EPERM':
       return 'permission denied';
@@ -52,7 +56,7 @@ export class RejectsFile {
   static open(path: string): RejectsFile {
     let fd: number;
     try {
-      fd = fs.openSync(path, OPEN_FLAGS, 0o666);
+      fd = fs.openSync(path, OPEN_FLAGS, 0o600);
     } catch (err) {
       throw rejectsFileError(path, err);
     }

@@ -76,7 +76,8 @@ const SHOWN_REJECTS = 5;
 
 export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
-  const specs = resolveInputs(opts.inputs, opts.rejectsPath);
+  // `-` reads file descriptor 0 unless the caller hands over its own stream.
+  const specs = resolveInputs(opts.inputs, opts.rejectsPath, opts.stdin ? undefined : 0);
   const store = await loadStore(db);
   const rejects = opts.rejectsPath ? RejectsFile.open(opts.rejectsPath) : undefined;
   const validator = new Validator(opts.mapping);
