@@ -627,6 +627,26 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect(partials[0]).toMatchObject({ stopped: 'error' });
     expect(partials[0]!.loaded).toBe(await count('full-1'));
   });
+  it('wide NDJSON: text in the first object does not hide later numbers, nor turn later numbers into rejects', async () => {
+    const file = path.join(tmp, 'wide-text-first.ndjson');
+    const at = (m: number, device: string) => `"time":"2024-03-09T00:0${m}:00Z","device":"${device}"`;
+    fs.writeFileSync(
+      file,
+      [
+        `{${at(0, 'wt-1')},"temp":20,"hum":"n/a"}`,
+        `{${at(1, 'wt-1')},"temp":21,"hum":40.1}`,
+        `{${at(2, 'wt-1')},"temp":22,"hum":40.2}`,
+        `{${at(3, 'wt-1')},"temp":23,"hum":40.3}`,
+        `{${at(0, 'wt-2')},"rh":"bad"}`,
+        `{${at(1, 'wt-2')},"rh":50}`,
+      ].join('\n'),
+    );
+    const s = await ingest(db, options([file]));
+    accounted(s);
+    expect(s).toMatchObject({ read: 10, loaded: 8, nulls: 1, rejected: 1, rejects: { missing_field: 1 } });
+    expect((await values('wt-1')).filter((r) => r[1] === 'hum').map((r) => r[2])).toEqual([40.1, 40.2, 40.3]);
+    expect(await values('wt-2')).toEqual([['2024-03-09T00:01:00.000Z', 'rh', 50, null]]);
+  });
   describe('the four public sample data sets (committed excerpts) load with their documented options', () => {
     it('UCI Air Quality: ; separated, Date + Time columns, decimal commas, -200 missing, separator-only lines', async () => {
       const s = await ingest(

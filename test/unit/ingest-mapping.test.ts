@@ -191,4 +191,30 @@ describe('ingest mapping and validation', () => {
       ['bad_tags', 1],
     ]);
   });
+
+  it('wide NDJSON: every number of every object is a reading; text is a null, a counted reject or a label', () => {
+    const v = new Validator(opts());
+    const nd = ndjsonMapper(v.opts, v);
+    const { out, sink } = recorder();
+    const at = (m: number) => `"time":"2024-01-01T00:0${m}:00Z","device":"w"`;
+    nd([], `{${at(0)},"temp":20,"hum":"n/a","site":"roof"}`, sink);
+    nd([], `{${at(1)},"temp":21,"hum":40.1,"site":"roof"}`, sink);
+    nd([], `{${at(2)},"temp":22,"hum":"oops","site":"roof"}`, sink);
+    nd([], `{${at(3)},"rh":"bad"}`, sink);
+    nd([], `{${at(4)},"rh":50}`, sink);
+    nd([], `{${at(5)},"rh":"51,5","tags":{"site":"none"}}`, sink);
+    expect(out.readings.map((r) => [r[1], r[3]])).toEqual([
+      ['temp', 20],
+      ['temp', 21],
+      ['hum', 40.1],
+      ['temp', 22],
+      ['rh', 50],
+      ['rh', 51.5],
+    ]);
+    expect(out.rejects).toEqual([
+      ['bad_value', 'hum: not a number: oops', 1],
+      ['missing_field', 'no numeric fields', 1],
+    ]);
+    expect(out.nulls).toBe(1);
+  });
 });
