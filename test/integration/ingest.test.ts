@@ -647,6 +647,16 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect((await values('wt-1')).filter((r) => r[1] === 'hum').map((r) => r[2])).toEqual([40.1, 40.2, 40.3]);
     expect(await values('wt-2')).toEqual([['2024-03-09T00:01:00.000Z', 'rh', 50, null]]);
   });
+  it('a file with CR-only line endings is read row by row (it was one header line: read 0)', async () => {
+    const file = path.join(tmp, 'cr-only.csv');
+    fs.writeFileSync(
+      file,
+      'time,device_id,metric,value\r2024-03-09T01:00:00Z,cr-1,t,1\r2024-03-09T01:01:00Z,cr-1,t,2\r',
+    );
+    const s = await ingest(db, options([file]));
+    expect(s).toMatchObject({ read: 2, loaded: 2, rejected: 0 });
+    expect(await count('cr-1')).toBe(2);
+  });
   describe('the four public sample data sets (committed excerpts) load with their documented options', () => {
     it('UCI Air Quality: ; separated, Date + Time columns, decimal commas, -200 missing, separator-only lines', async () => {
       const s = await ingest(

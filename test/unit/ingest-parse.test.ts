@@ -128,4 +128,35 @@ describe('ingest parsers', () => {
       [4, '{"\uFFFD":1}'],
     ]);
   });
+
+  it('a file with CR-only line endings is read line by line, not as one header line', async () => {
+    const text = 'time,device_id,metric,value\r2024-03-01T10:00:00Z,d,t,1\r2024-03-01T10:01:00Z,d,t,"2"\r';
+    // Split at every byte, so the CR that decides the line ending is also seen alone at a chunk end.
+    const bytes = Buffer.from(text);
+    const oneByOne = Array.from(bytes, (b) => Buffer.from([b]));
+    for (const chunks of [[bytes], oneByOne]) {
+      const recs = await collect(await csvRecords(Readable.from(chunks)));
+      expect(recs.map((r) => [r.line, r.fields ?? r.error])).toEqual([
+        [1, ['time', 'device_id', 'metric', 'value']],
+        [2, ['2024-03-01T10:00:00Z', 'd', 't', '1']],
+        [3, ['2024-03-01T10:01:00Z', 'd', 't', '2']],
+      ]);
+    }
+    const nd = await collect(
+      Readable.from([Buffer.from('{"a":1}\r{"b":2}\r\r{"c":3}')]).pipe(ndjsonRecords()),
+    );
+    expect(nd.map((r) => [r.line, r.raw])).toEqual([
+      [1, '{"a":1}'],
+      [2, '{"b":2}'],
+      [4, '{"c":3}'],
+    ]);
+    // CRLF stays CRLF, even when the CR ends one chunk and the LF starts the next.
+    const crlf = await collect(
+      await csvRecords(Readable.from([Buffer.from('a,b\r'), Buffer.from('\n1,2\r\n')])),
+    );
+    expect(crlf.map((r) => r.fields)).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+  });
 });
