@@ -157,7 +157,14 @@ export class Validator {
     let t = text.trim();
     if (t.includes(',') && /^[+-]?\d*,\d+$/.test(t)) t = t.replace(',', '.');
     const n = Number(t);
-    if (Number.isFinite(n)) return n;
+    if (Number.isFinite(n)) {
+      // Number() also reads 0x1A, 0b11 and 0o7 (JavaScript literals, not readings).
+      if (t.length > 2 && t.charCodeAt(0) === 48) {
+        const c = t.charCodeAt(1) | 32;
+        if (c === 120 || c === 98 || c === 111) return 'bad_value';
+      }
+      return n;
+    }
     return /^[+-]?(nan|inf|infinity)$/i.test(t) ? 'not_finite' : 'bad_value';
   }
 

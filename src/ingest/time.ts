@@ -221,8 +221,8 @@ export function componentTime(tz: string): (parts: Record<string, string>) => nu
   const toUtc = zoneConverter(tz);
   const int = (v: string | undefined, dflt: number) => {
     if (v === undefined || v.trim() === '') return dflt;
-    const n = Number(v);
-    return Number.isInteger(n) && n >= 0 ? n : NaN;
+    // Digits only (a trailing .0 as spreadsheets write it): Number() would also read 0x1A or 1e3.
+    return /^\s*\d+(?:\.0*)?\s*$/.test(v) ? Number(v) : NaN;
   };
   return (p) => {
     const f = [

@@ -217,4 +217,15 @@ describe('ingest mapping and validation', () => {
     ]);
     expect(out.nulls).toBe(1);
   });
+
+  it('0x1A, 0b11 and 0o7 are not numbers (JavaScript would read them as 26, 3 and 7)', () => {
+    const v = new Validator(opts());
+    for (const t of ['0x1A', '0X1a', '0b11', '0o7', '0B1', ' 0x10 '])
+      expect(v.number(t), t).toBe('bad_value');
+    expect(v.number('0')).toBe(0);
+    expect(v.number('007')).toBe(7);
+    expect(v.number('0.5')).toBe(0.5);
+    expect(v.number('0e0')).toBe(0);
+    expect(v.number('-0.25')).toBe(-0.25);
+  });
 });

@@ -105,4 +105,11 @@ describe('ingest time parsing: years and offsets', () => {
     expect(iso(rome('0050-06-01 12:00:00'))).toBe('0050-06-01T11:10:04.000Z');
     expect(iso(rome('2024-07-10 18:00:00'))).toBe('2024-07-10T16:00:00.000Z');
   });
+
+  it('year/month/day columns take digits only: 0x07 or 1e1 are not a month', () => {
+    const parts = componentTime('UTC');
+    expect(parts({ year: '2024', month: '0x7', day: '1' })).toBeNull();
+    expect(parts({ year: '2024', month: '1e1', day: '1' })).toBeNull();
+    expect(iso(parts({ year: '2024.0', month: '7', day: '1' }))).toBe('2024-07-01T00:00:00.000Z');
+  });
 });
