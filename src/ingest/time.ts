@@ -168,6 +168,9 @@ export function compileTimeFormat(pattern: string, toUtc: LocalToUtc): TimeParse
   };
 }
 
+/** The largest UTC offset read, in hours (as PostgreSQL: ±15:59). */
+export const MAX_OFFSET_HOURS = 15;
+
 function withOffset(
   y: number,
   mo: number,
@@ -183,8 +186,11 @@ function withOffset(
   if (z === 'Z' || z === 'z') return local;
   const sign = z[0] === '-' ? -1 : 1;
   const digits = z.slice(1).replace(':', '');
-  const off = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0);
-  return local - sign * off * 60_000_000;
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2) || 0);
+  // PostgreSQL's limit (no zone is further than 14 hours from UTC).
+  if (hours > MAX_OFFSET_HOURS || minutes > 59) return null;
+  return local - sign * (hours * 60 + minutes) * 60_000_000;
 }
 
 export function makeTimeParser(opts: TimeOptions): TimeParser {

@@ -106,6 +106,16 @@ describe('ingest time parsing: years and offsets', () => {
     expect(iso(rome('2024-07-10 18:00:00'))).toBe('2024-07-10T16:00:00.000Z');
   });
 
+  it('a UTC offset beyond PostgreSQL’s ±15:59 (+25:00) is not a time', () => {
+    expect(utc('2024-03-01T10:00:00+25:00')).toBeNull();
+    expect(utc('2024-03-01T10:00:00-1600')).toBeNull();
+    expect(utc('2024-03-01T10:00:00+05:60')).toBeNull();
+    expect(iso(utc('2024-03-01T10:00:00+15:59'))).toBe('2024-02-29T18:01:00.000Z');
+    const q = makeTimeParser({ tz: 'UTC', format: 'YYYY-MM-DD HH:mm Z' });
+    expect(q('2024-03-01 10:00 +25:00')).toBeNull();
+    expect(iso(q('2024-03-01 10:00 +14:00'))).toBe('2024-02-29T20:00:00.000Z');
+  });
+
   it('year/month/day columns take digits only: 0x07 or 1e1 are not a month', () => {
     const parts = componentTime('UTC');
     expect(parts({ year: '2024', month: '0x7', day: '1' })).toBeNull();
