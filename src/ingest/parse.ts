@@ -11,6 +11,8 @@ export interface InputRecord {
   fields?: string[];
   /** A syntax error found by the parser: the record is rejected with this reason. */
   error?: string;
+  /** The line's bytes, when they are not valid UTF-8 (`raw` then shows U+FFFD in their place). */
+  bytes?: Buffer;
 }
 
 /** Picks the delimiter that splits the first line into the most fields (outside quotes). */
@@ -108,45 +110,62 @@ const MAX_LINE = 1 << 20;
  */
 export function csvRecordStream(delimiter: string): Transform {
   let line = 0;
-  let open: { start: number; first: string; lines: Array<[number, string]>; bytes: number } | null = null;
+  let open: {
+    start: number;
+    first: string;
+    firstBytes?: Buffer;
+    lines: Array<[number, string, Buffer | undefined]>;
+    bytes: number;
+  } | null = null;
   let out: InputRecord[] = [];
-  const record = (at: number, raw: string) => {
+  const record = (at: number, raw: string, bytes: Buffer | undefined) => {
     if (open) {
-      open.lines.push([at, raw]);
+      open.lines.push([at, raw, bytes]);
       open.bytes += raw.length + 1;
       if (endsInsideQuotes(raw, delimiter, true)) {
         if (open.bytes > MAX_QUOTED_BYTES || open.lines.length >= MAX_QUOTED_LINES) reopen();
         return;
       }
-      const { start, first, lines } = open;
+      const { start, first, firstBytes, lines } = open;
       open = null;
-      return push(start, [first, ...lines.map((l) => l[1])].join('\n'));
+      const text = [first, ...lines.map((l) => l[1])].join('\n');
+      const anyBytes = firstBytes !== undefined || lines.some((l) => l[2] !== undefined);
+      return push(
+        start,
+        text,
+        anyBytes
+          ? joinLineBytes([[first, firstBytes], ...lines.map((l) => [l[1], l[2]] as const)])
+          : undefined,
+      );
     }
     if (at === 1) raw = raw.replace(/^\uFEFF/, '');
     if (raw.includes('"') && endsInsideQuotes(raw, delimiter)) {
-      open = { start: at, first: raw, lines: [], bytes: raw.length };
+      open = { start: at, first: raw, firstBytes: bytes, lines: [], bytes: raw.length };
       return;
     }
-    push(at, raw);
+    push(at, raw, bytes);
   };
   /** The open quote is stray: reject its line, read the lines it held again. */
   const reopen = () => {
-    const { start, first, lines } = open!;
+    const { start, first, firstBytes, lines } = open!;
     open = null;
-    push(start, first);
-    for (const [at, raw] of lines) record(at, raw);
+    push(start, first, firstBytes);
+    for (const [at, raw, bytes] of lines) record(at, raw, bytes);
   };
-  const push = (at: number, raw: string) => {
+  const push = (at: number, raw: string, bytes: Buffer | undefined) => {
     if (raw.trim() === '') return;
+    let rec: InputRecord;
     try {
-      out.push({ line: at, raw, fields: splitCsvRecord(raw, delimiter) });
+      rec = { line: at, raw, fields: splitCsvRecord(raw, delimiter) };
     } catch (err) {
-      out.push({ line: at, raw, error: (err as Error).message });
+      rec = { line: at, raw, error: (err as Error).message };
     }
+    if (bytes) rec.bytes = bytes;
+    out.push(rec);
   };
   const lines = new LineSplitter(
     {
-      line: (text) => record(++line, text),
+      line: (text, bytes) => record(++line, text, bytes),
       overlong: (head) =>
         out.push({ line: ++line, raw: head, error: `line longer than ${MAX_LINE} characters` }),
     },
@@ -173,25 +192,45 @@ export function csvRecordStream(delimiter: string): Transform {
   });
 }
 
+/** The bytes of a record made of several lines, each given by its bytes or (valid UTF-8) its text. */
+function joinLineBytes(lines: ReadonlyArray<readonly [string, Buffer | undefined]>): Buffer {
+  const parts: Buffer[] = [];
+  lines.forEach(([text, bytes], i) => {
+    if (i > 0) parts.push(NEWLINE);
+    parts.push(bytes ?? Buffer.from(text));
+  });
+  return Buffer.concat(parts);
+}
+
+const NEWLINE = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Splits decoded bytes into lines for the parsers: LF or CRLF line ends, or CR alone (old Mac exports)
- * when the first line end is a lone CR.
+ * when the first line end is a lone CR. A line whose text holds U+FFFD (bytes that are not UTF-8) also
+ * gets its bytes, for the rejects file; byte positions are only tracked in chunks that have such a line.
  */
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private rest = '';
+  /** The bytes of `rest` (from the last line end on). */
+  private carry: Buffer = EMPTY;
   /** The line end, decided by the first one seen. */
   private sep: '\n' | '\r' | undefined;
   /** Dropping the rest of an over-long line, up to its line end. */
   private skipping = false;
 
   constructor(
-    private readonly to: { line(text: string): void; overlong?(head: string): void },
+    private readonly to: {
+      line(text: string, bytes: Buffer | undefined): void;
+      overlong?(head: string): void;
+    },
     private readonly maxLine = Infinity,
   ) {}
 
   write(chunk: Buffer): void {
     const text = this.rest + this.decoder.write(chunk);
+    const bytes = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
     if (this.sep === undefined) {
       const cr = text.indexOf('\r');
       const lf = text.indexOf('\n');
@@ -199,41 +238,58 @@ export class LineSplitter {
         // A CR at the very end may be the first half of a CRLF: wait for the next chunk.
         if (cr + 1 < text.length) this.sep = text[cr + 1] === '\n' ? '\n' : '\r';
       } else if (lf >= 0) this.sep = '\n';
-      if (this.sep === undefined) return this.keep(this.skipping ? '' : text);
+      if (this.sep === undefined) return this.skipping ? this.keep('', EMPTY) : this.keep(text, bytes);
     }
     const sep = this.sep;
+    const sepByte = sep === '\n' ? 10 : 13;
+    const bad = text.includes('\uFFFD');
     let start = 0;
+    let b = 0;
     if (this.skipping) {
       const end = text.indexOf(sep);
-      if (end < 0) return this.keep('');
+      if (end < 0) return this.keep('', EMPTY);
       this.skipping = false;
       start = end + 1;
+      b = bytes.indexOf(sepByte) + 1;
     }
     for (let end = text.indexOf(sep, start); end >= 0; end = text.indexOf(sep, start)) {
-      this.emit(text.slice(start, end));
+      let lineBytes: Buffer | undefined;
+      if (bad) {
+        const e = bytes.indexOf(sepByte, b);
+        if (text.lastIndexOf('\uFFFD', end) >= start) lineBytes = bytes.subarray(b, e);
+        b = e + 1;
+      }
+      this.emit(text.slice(start, end), lineBytes);
       start = end + 1;
     }
-    this.keep(text.slice(start));
+    const last = bytes.lastIndexOf(sepByte);
+    this.keep(text.slice(start), last < 0 ? bytes : bytes.subarray(last + 1));
   }
 
   end(): void {
     const text = this.rest + this.decoder.end();
     if (this.skipping || text === '') return;
-    this.emit(text);
+    this.emit(text, text.includes('\uFFFD') ? this.carry : undefined);
   }
 
-  private keep(rest: string): void {
+  private keep(rest: string, carry: Buffer): void {
     if (rest.length > this.maxLine) {
       this.to.overlong?.(rest.slice(0, 200));
       this.skipping = true;
       rest = '';
+      carry = EMPTY;
     }
     this.rest = rest;
+    this.carry = carry;
   }
 
-  private emit(text: string): void {
+  private emit(text: string, bytes: Buffer | undefined): void {
     // CRLF: the CR is not part of the line.
-    this.to.line(text.endsWith('\r') && this.sep !== '\r' ? text.slice(0, -1) : text);
+    if (text.endsWith('\r') && this.sep !== '\r') {
+      text = text.slice(0, -1);
+      if (bytes) bytes = bytes.subarray(0, bytes.length - 1);
+    }
+    this.to.line(text, bytes);
   }
 }
 
@@ -257,9 +313,12 @@ export function ndjsonRecords(): Transform {
   let line = 0;
   let out: InputRecord[] = [];
   const lines = new LineSplitter({
-    line: (text) => {
+    line: (text, bytes) => {
       line++;
-      if (text.trim() !== '') out.push({ line, raw: line === 1 ? text.replace(/^\uFEFF/, '') : text });
+      if (text.trim() === '') return;
+      const rec: InputRecord = { line, raw: line === 1 ? text.replace(/^\uFEFF/, '') : text };
+      if (bytes) rec.bytes = bytes;
+      out.push(rec);
     },
   });
   const take = () => {

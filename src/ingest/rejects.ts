@@ -1,6 +1,6 @@
-// The rejects file: one NDJSON object a line, {"file","line","reason","detail","raw"}, so it can be
-// fixed up and re-ingested, or read with jq. It copies raw input lines: created 0600, never through a
-// symbolic link.
+// The rejects file: one NDJSON object a line, {"file","line","reason","detail","raw"} (plus "rawBase64",
+// the line's bytes, when they are not valid UTF-8), so it can be fixed up and re-ingested, or read with jq.
+// It copies raw input lines: created 0600, never through a symbolic link.
 import fs from 'node:fs';
 import { once } from 'node:events';
 import { IotctlError } from '../errors.js';
@@ -11,6 +11,7 @@ export interface RejectLine {
   reason: string;
   detail: string;
   raw: string;
+  rawBase64?: string;
 }
 
 const OPEN_FLAGS =

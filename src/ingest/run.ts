@@ -12,7 +12,7 @@ import { formatChoice, type FormatContext, type RecordReader } from './formats/i
 import { Loader } from './loader.js';
 import { Validator, type MapOptions, type MapSink } from './mapping.js';
 import type { InputRecord } from './parse.js';
-import { RejectsFile } from './rejects.js';
+import { RejectsFile, type RejectLine } from './rejects.js';
 import { decodeInput, openRaw, resolveInputs } from './source.js';
 
 export interface IngestOptions {
@@ -128,6 +128,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
       let full: Promise<void> | undefined;
       let line = 0;
       let raw = '';
+      let rawBytes: Buffer | undefined;
       const sink: MapSink = {
         reading: (device, metric, us, value, unit, tags) => {
           acc.read++;
@@ -142,7 +143,11 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
           acc.read += n;
           acc.rejected += n;
           acc.rejects[reason] = (acc.rejects[reason] ?? 0) + n;
-          rejects?.write({ file, line, reason, detail, raw });
+          if (rejects) {
+            const r: RejectLine = { file, line, reason, detail, raw };
+            if (rawBytes) r.rawBase64 = rawBytes.toString('base64');
+            rejects.write(r);
+          }
           const shown = Object.values(acc.rejects).reduce((a, b) => a + b, 0);
           if (!rejects && shown - n < SHOWN_REJECTS)
             notice(`${file}:${line}: ${reason}: ${detail}`, 'warning');
@@ -169,6 +174,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
       const handle = async (rec: InputRecord): Promise<boolean> => {
         line = rec.line;
         raw = rec.raw;
+        rawBytes = rec.bytes;
         try {
           readerFor(rec).read(rec, sink);
         } catch (err) {

@@ -593,6 +593,27 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect(n).toMatchObject({ read: 5, loaded: 2, rejects: { invalid_utf8: 1, bad_json: 1, too_long: 1 } });
     expect((await values('long-2')).map((r) => r[2])).toEqual([1, 4]);
   });
+  it('the rejects line of a row that is not valid UTF-8 keeps its bytes (rawBase64 beside raw)', async () => {
+    const rejectsPath = path.join(tmp, 'utf8.rejects.ndjson');
+    await ingest(db, options([fx('malformed.csv')], { rejectsPath, dryRun: true }));
+    const lines = fs
+      .readFileSync(rejectsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const bad = lines.find((l) => l.reason === 'invalid_utf8');
+    const original = fs.readFileSync(fx('malformed.csv')).subarray(0).toString('latin1').split('\n')[10]!;
+    expect(bad).toEqual({
+      file: fx('malformed.csv'),
+      line: 11,
+      reason: 'invalid_utf8',
+      detail: 'the line is not valid UTF-8',
+      raw: '2024-03-01T10:08:00Z,probe-\uFFFD1,temp,21.5',
+      rawBase64: Buffer.from(original, 'latin1').toString('base64'),
+    });
+    expect(Buffer.from(bad.rawBase64, 'base64').includes(0xff)).toBe(true);
+    expect(lines.filter((l) => 'rawBase64' in l)).toHaveLength(1);
+  });
   it('a rejects file that cannot be opened fails before any input is read, naming its path', async () => {
     const file = path.join(tmp, 'rejects-unopenable.csv');
     fs.writeFileSync(

@@ -159,4 +159,37 @@ describe('ingest parsers', () => {
       ['1', '2'],
     ]);
   });
+
+  it('a line that is not valid UTF-8 keeps its bytes (split anywhere across chunks); valid lines carry none', async () => {
+    const lines = [
+      Buffer.from('time,v\r\n'),
+      Buffer.from([0x31, 0x2c, 0xff, 0xfe, 0x0d, 0x0a]),
+      Buffer.from('2,é\n'),
+      Buffer.from([0x33, 0x2c, 0xe2, 0x82, 0x0a]),
+      Buffer.from('4,ok'),
+    ];
+    const all = Buffer.concat(lines);
+    for (const size of [1, 2, 3, 5, all.length]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < all.length; i += size) chunks.push(all.subarray(i, i + size));
+      const recs = await collect(await csvRecords(Readable.from(chunks), ','));
+      expect(
+        recs.map((r) => [r.line, r.raw, r.bytes?.toString('hex')]),
+        `chunks of ${size}`,
+      ).toEqual([
+        [1, 'time,v', undefined],
+        [2, '1,\uFFFD\uFFFD', '312cfffe'],
+        [3, '2,é', undefined],
+        [4, '3,\uFFFD', '332ce282'],
+        [5, '4,ok', undefined],
+      ]);
+    }
+    const nd = await collect(
+      Readable.from([Buffer.from([0x7b, 0x22, 0xff]), Buffer.from('":1}\n{"ok":1}\n')]).pipe(ndjsonRecords()),
+    );
+    expect(nd.map((r) => [r.raw, r.bytes?.toString('base64')])).toEqual([
+      ['{"\uFFFD":1}', Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]).toString('base64')],
+      ['{"ok":1}', undefined],
+    ]);
+  });
 });
