@@ -265,6 +265,8 @@ export class Validator {
 const hasNul = (json: string) => json.includes('\0') || json.includes('\\u0000');
 
 function short(v: unknown): string {
+  // JSON numbers beyond a double (1e400) arrive as ±Infinity, which JSON.stringify would show as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${v} (beyond ±1.8e308)`;
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > 40 ? s.slice(0, 40) + '…' : s;
 }

@@ -130,6 +130,18 @@ describe('ingest mapping and validation', () => {
     expect(() => parseMap(['colour=x'])).toThrow(/invalid --map/);
   });
 
+  it('NDJSON 1e400 is rejected as not finite with a detail that says why, not "null"', () => {
+    const v = new Validator(opts());
+    const nd = ndjsonMapper(v.opts, v);
+    const { out, sink } = recorder();
+    nd([], '{"time":"2024-01-01T00:00:00Z","device":"d","metric":"m","value":1e400}', sink);
+    nd([], '{"time":"2024-01-01T00:00:00Z","device":"d","t":-1e400}', sink);
+    expect(out.rejects).toEqual([
+      ['not_finite', 'm: not a finite number: Infinity (beyond ±1.8e308)', 1],
+      ['not_finite', 't: not a finite number: -Infinity (beyond ±1.8e308)', 1],
+    ]);
+  });
+
   it('device ids, metrics, units and tags too long for the series index are rejected too_long', () => {
     const v = new Validator(opts());
     const { mapper } = csvMapper(['time', 'device', 'metric', 'value', 'unit', 'tags'], [], v.opts, v);
