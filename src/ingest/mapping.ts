@@ -34,6 +34,8 @@ export type RejectReason =
  * (device_id, metric) index, which PostgreSQL caps at 2,704 bytes: a longer one would fail its batch.
  */
 export const SERIES_LIMITS = { device: 1024, metric: 1024, unit: 256, tags: 65_536 } as const;
+/** Text of at most this many UTF-16 units is at most 1,023 UTF-8 bytes (3 bytes a unit at most). */
+const SHORT = 341;
 /** Deepest nesting of a tags object (PostgreSQL's jsonb parser has a stack limit too). */
 const MAX_TAGS_DEPTH = 64;
 
@@ -189,20 +191,21 @@ export class Validator {
     metric: string,
     unit: string | null,
     tags: string | null,
+    escapes: boolean,
   ): [RejectReason, string] | null {
     const c = this.checked;
     if (device !== c.device) {
-      const p = textProblem('device id', device, SERIES_LIMITS.device);
+      const p = textProblem('device id', device, SERIES_LIMITS.device, escapes);
       if (p) return p;
       c.device = device;
     }
     if (metric !== c.metric) {
-      const p = textProblem('metric', metric, SERIES_LIMITS.metric);
+      const p = textProblem('metric', metric, SERIES_LIMITS.metric, escapes);
       if (p) return p;
       c.metric = metric;
     }
     if (unit !== null && unit !== c.unit) {
-      const p = textProblem('unit', unit, SERIES_LIMITS.unit);
+      const p = textProblem('unit', unit, SERIES_LIMITS.unit, escapes);
       if (p) return p;
       c.unit = unit;
     }
@@ -223,6 +226,8 @@ export class Validator {
     valueIn: unknown,
     unit: string | null,
     tags: string | null,
+    /** The strings came from a JSON line with \uD800-\uDFFF escapes, so may hold lone surrogates. */
+    escapes = false,
   ) {
     let value: number | RejectReason;
     if (valueIn === null || valueIn === undefined) return sink.nulls(1);
@@ -236,8 +241,11 @@ export class Validator {
     ) {
       return sink.reject('invalid_utf8', `${metric}: a NUL character in the device, metric, unit or tags`, 1);
     }
-    const sp = this.seriesProblem(device, metric, unit, tags);
-    if (sp) return sink.reject(sp[0], `${shortName(metric)}: ${sp[1]}`, 1);
+    // Most readings have a short device id and metric and no unit or tags: nothing more to check.
+    if (escapes || unit !== null || tags !== null || device.length > SHORT || metric.length > SHORT) {
+      const sp = this.seriesProblem(device, metric, unit, tags, escapes);
+      if (sp) return sink.reject(sp[0], `${shortName(metric)}: ${sp[1]}`, 1);
+    }
     if (typeof valueIn === 'number') value = Number.isFinite(valueIn) ? valueIn : 'not_finite';
     else if (typeof valueIn === 'boolean') value = valueIn ? 1 : 0;
     else if (typeof valueIn === 'string') {
@@ -273,13 +281,25 @@ function short(v: unknown): string {
 
 const shortName = (name: string) => (name.length > 40 ? name.slice(0, 40) + '…' : name);
 
-/** A lone surrogate (from a JSON escape such as \ud800) is not Unicode, and UTF-8 cannot carry it. */
+/**
+ * A lone surrogate is not Unicode, and UTF-8 cannot carry it. Decoded bytes never hold one: only a JSON
+ * escape such as \ud800 makes one, so strings are searched only when their line has such an escape.
+ */
 const LONE_SURROGATE = /\p{Cs}/u;
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
-function textProblem(what: string, text: string, max: number): [RejectReason, string] | null {
+/** Whether a JSON line has a \uD800-\uDFFF escape (so its strings may hold lone surrogates). */
+export const hasSurrogateEscape = (raw: string) => raw.includes('\\u') && SURROGATE_ESCAPE.test(raw);
+
+function textProblem(
+  what: string,
+  text: string,
+  max: number,
+  escapes: boolean,
+): [RejectReason, string] | null {
   if (text.length * 3 > max && Buffer.byteLength(text) > max)
     return ['too_long', `the ${what} is ${Buffer.byteLength(text)} bytes long (at most ${max})`];
-  if (LONE_SURROGATE.test(text))
+  if (escapes && LONE_SURROGATE.test(text))
     return ['invalid_utf8', `the ${what} is not valid Unicode (a lone surrogate)`];
   return null;
 }
@@ -297,8 +317,8 @@ function openings(text: string): number {
 function tagsProblem(tags: string): [RejectReason, string] | null {
   if (tags.length * 3 > SERIES_LIMITS.tags && Buffer.byteLength(tags) > SERIES_LIMITS.tags)
     return ['too_long', `the tags are ${Buffer.byteLength(tags)} bytes long (at most ${SERIES_LIMITS.tags})`];
-  if (!/\\u[dD][89a-fA-F]/.test(tags) && !LONE_SURROGATE.test(tags) && openings(tags) <= MAX_TAGS_DEPTH)
-    return null;
+  // Tags text is JSON: a lone surrogate in it is an escape (JSON.stringify writes them so).
+  if (!SURROGATE_ESCAPE.test(tags) && openings(tags) <= MAX_TAGS_DEPTH) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(tags);

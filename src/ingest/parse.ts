@@ -203,7 +203,6 @@ function joinLineBytes(lines: ReadonlyArray<readonly [string, Buffer | undefined
 }
 
 const NEWLINE = Buffer.from('\n');
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Splits decoded bytes into lines for the parsers: LF or CRLF line ends, or CR alone (old Mac exports)
@@ -213,8 +212,8 @@ const EMPTY = Buffer.alloc(0);
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private rest = '';
-  /** The bytes of `rest` (from the last line end on). */
-  private carry: Buffer = EMPTY;
+  /** The bytes of `rest` (from the last line end on), joined only when a line needs its bytes. */
+  private carry: Buffer[] = [];
   /** The line end, decided by the first one seen. */
   private sep: '\n' | '\r' | undefined;
   /** Dropping the rest of an over-long line, up to its line end. */
@@ -230,7 +229,6 @@ export class LineSplitter {
 
   write(chunk: Buffer): void {
     const text = this.rest + this.decoder.write(chunk);
-    const bytes = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
     if (this.sep === undefined) {
       const cr = text.indexOf('\r');
       const lf = text.indexOf('\n');
@@ -238,46 +236,54 @@ export class LineSplitter {
         // A CR at the very end may be the first half of a CRLF: wait for the next chunk.
         if (cr + 1 < text.length) this.sep = text[cr + 1] === '\n' ? '\n' : '\r';
       } else if (lf >= 0) this.sep = '\n';
-      if (this.sep === undefined) return this.skipping ? this.keep('', EMPTY) : this.keep(text, bytes);
+      if (this.sep === undefined)
+        return this.skipping ? this.keep('', []) : this.keep(text, [...this.carry, chunk]);
     }
     const sep = this.sep;
     const sepByte = sep === '\n' ? 10 : 13;
-    const bad = text.includes('\uFFFD');
+    // Line ends in the text are line-end bytes of this chunk, one for one (they are never part of a
+    // multi-byte character), so a line's bytes can be found by counting them.
+    const bytes = text.includes('\uFFFD') ? Buffer.concat([...this.carry, chunk]) : undefined;
     let start = 0;
     let b = 0;
     if (this.skipping) {
       const end = text.indexOf(sep);
-      if (end < 0) return this.keep('', EMPTY);
+      if (end < 0) return this.keep('', []);
       this.skipping = false;
       start = end + 1;
-      b = bytes.indexOf(sepByte) + 1;
+      if (bytes) b = bytes.indexOf(sepByte) + 1;
     }
     for (let end = text.indexOf(sep, start); end >= 0; end = text.indexOf(sep, start)) {
       let lineBytes: Buffer | undefined;
-      if (bad) {
+      if (bytes) {
         const e = bytes.indexOf(sepByte, b);
         if (text.lastIndexOf('\uFFFD', end) >= start) lineBytes = bytes.subarray(b, e);
         b = e + 1;
       }
-      this.emit(text.slice(start, end), lineBytes);
+      // CRLF: the CR is not part of the line.
+      if (text.charCodeAt(end - 1) === 13 && sep === '\n' && end > start) {
+        this.to.line(text.slice(start, end - 1), lineBytes?.subarray(0, lineBytes.length - 1));
+      } else this.to.line(text.slice(start, end), lineBytes);
       start = end + 1;
     }
-    const last = bytes.lastIndexOf(sepByte);
-    this.keep(text.slice(start), last < 0 ? bytes : bytes.subarray(last + 1));
+    const whole = bytes ?? chunk;
+    const last = whole.lastIndexOf(sepByte);
+    const carry = last >= 0 ? [whole.subarray(last + 1)] : bytes ? [bytes] : [...this.carry, chunk];
+    this.keep(text.slice(start), carry);
   }
 
   end(): void {
     const text = this.rest + this.decoder.end();
     if (this.skipping || text === '') return;
-    this.emit(text, text.includes('\uFFFD') ? this.carry : undefined);
+    this.emit(text, text.includes('\uFFFD') ? Buffer.concat(this.carry) : undefined);
   }
 
-  private keep(rest: string, carry: Buffer): void {
+  private keep(rest: string, carry: Buffer[]): void {
     if (rest.length > this.maxLine) {
       this.to.overlong?.(rest.slice(0, 200));
       this.skipping = true;
       rest = '';
-      carry = EMPTY;
+      carry = [];
     }
     this.rest = rest;
     this.carry = carry;

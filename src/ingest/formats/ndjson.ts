@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import {
   aliases,
+  hasSurrogateEscape,
   findColumn,
   type MapOptions,
   type MapSink,
@@ -158,10 +159,12 @@ export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
       const tags = tagsObj && typeof tagsObj === 'object' ? tagsJson(tagsObj) : null;
       if (tags === undefined)
         return sink.reject('bad_tags', `tags nested deeper than ${MAX_DEPTH} levels`, 1);
-      return v.emit(sink, String(device), String(metric), us as number, flat[valueKey!], unit, tags);
+      const esc = hasSurrogateEscape(raw);
+      return v.emit(sink, String(device), String(metric), us as number, flat[valueKey!], unit, tags, esc);
     }
     if (cells.length === 0) return sink.reject('missing_field', 'no numeric fields', 1);
-    for (const k of cells) v.emit(sink, String(device), k, us as number, flat[k], null, null);
+    const esc = hasSurrogateEscape(raw);
+    for (const k of cells) v.emit(sink, String(device), k, us as number, flat[k], null, null, esc);
   };
 
   /** Whether a wide object's key holds a reading (see above); a number or null makes the key a metric. */
