@@ -3,6 +3,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { IotctlError } from '../errors.js';
 import { mapDbError } from './errors.js';
 import { probeCapabilities } from './probe.js';
 import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from './types.js';
@@ -56,8 +57,13 @@ class ServerDb implements Db {
     const target = this.target;
     let broken = false;
     // A server that goes away mid-transaction makes the checked-out client emit 'error' (the pending
-    // query rejects as well); without a listener that event would crash the process.
-    client.on('error', ignoreClientError);
+    // query rejects as well); without a listener that event would crash the process. It also tells that
+    // the connection is gone, whatever shape the next error takes ("not queryable", a bare message).
+    let lost = false;
+    const onClientError = () => {
+      lost = true;
+    };
+    client.on('error', onClientError);
     const tx: Tx = {
       async query<R>(sql: Sql | string, values?: unknown[]) {
         try {
@@ -91,10 +97,19 @@ class ServerDb implements Db {
       } catch {
         broken = true;
       }
-      throw mapDbError(err, this.target);
+      const mapped = mapDbError(err, this.target);
+      if (!lost || mapped.code === 'CONNECTION') throw mapped;
+      const cause = mapped.cause ?? err;
+      throw new IotctlError(
+        'CONNECTION',
+        `lost connection to ${target.display}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
     } finally {
-      client.removeListener('error', ignoreClientError);
-      client.release(broken);
+      client.removeListener('error', onClientError);
+      client.release(broken || lost);
     }
   }
 

@@ -2,7 +2,6 @@
 // batch, and commits it as one transaction (COPY straight into points; after a unique violation, COPY
 // into a staging table and INSERT ... ON CONFLICT),
 // with up to `workers` transactions in flight and transient errors retried.
-import { isTransientError } from '../db/errors.js';
 import type { RowPlacer } from '../engine/types.js';
 import {
   copyPoints,
@@ -53,8 +52,30 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
-function transient(err: unknown): boolean {
-  return isTransientError(err) || isTransientError((err as { cause?: unknown })?.cause);
+/** SQLSTATEs after which the same batch can succeed: shutdown, starting up, too many connections, serialization failure, deadlock. */
+const RETRY_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '40001', '40P01']);
+/** Socket errors: the server went away or is not back yet. */
+const RETRY_SOCKET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Whether retrying the batch can succeed, by error code only: a lost connection (the Db layer says so
+ * from the client's state, whatever the driver's message), a retryable SQLSTATE or class 08, a socket error.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof IotctlError) return err.code === 'CONNECTION' || isRetryable(err.cause);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return RETRY_SQLSTATES.has(code) || code.startsWith('08') || RETRY_SOCKET_CODES.has(code);
 }
 
 /**
@@ -73,7 +94,7 @@ export async function withRetry<T>(
     try {
       return await fn();
     } catch (err) {
-      if (!transient(err) || Date.now() - start + wait > timeoutMs) throw err;
+      if (!isRetryable(err) || Date.now() - start + wait > timeoutMs) throw err;
       onRetry?.(err, attempt);
       if (!(await sleep(wait, signal))) {
         throw new IotctlError('INTERRUPTED', 'interrupted while retrying a batch (rolled back)', {

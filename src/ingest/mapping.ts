@@ -26,7 +26,18 @@ export type RejectReason =
   | 'invalid_utf8'
   | 'bad_json'
   | 'bad_tags'
-  | 'csv_syntax';
+  | 'csv_syntax'
+  | 'too_long';
+
+/**
+ * Longest series fields, in UTF-8 bytes. Device id and metric together are one entry of the unique
+ * (device_id, metric) index, which PostgreSQL caps at 2,704 bytes: a longer one would fail its batch.
+ */
+export const SERIES_LIMITS = { device: 1024, metric: 1024, unit: 256, tags: 65_536 } as const;
+/** Text of at most this many UTF-16 units is at most 1,023 UTF-8 bytes (3 bytes a unit at most). */
+const SHORT = 341;
+/** Deepest nesting of a tags object (PostgreSQL's jsonb parser has a stack limit too). */
+const MAX_TAGS_DEPTH = 64;
 
 export interface MapOptions {
   /** field → column, from --map (and --time for several columns). */
@@ -117,6 +128,8 @@ export function findColumn(
 
 /** 0001-01-01T00:00:00Z: toISOString and PostgreSQL agree from here on. */
 const MIN_US = -62_135_596_800_000_000;
+/** 10000-01-01T00:00:00Z: times are read up to the end of the year 9999. */
+const END_US = 253_402_300_800_000_000;
 
 /** Validation shared by every format: numbers, nulls, time limits, ranges. */
 export class Validator {
@@ -146,7 +159,14 @@ export class Validator {
     let t = text.trim();
     if (t.includes(',') && /^[+-]?\d*,\d+$/.test(t)) t = t.replace(',', '.');
     const n = Number(t);
-    if (Number.isFinite(n)) return n;
+    if (Number.isFinite(n)) {
+      // Number() also reads 0x1A, 0b11 and 0o7 (JavaScript literals, not readings).
+      if (t.length > 2 && t.charCodeAt(0) === 48) {
+        const c = t.charCodeAt(1) | 32;
+        if (c === 120 || c === 98 || c === 111) return 'bad_value';
+      }
+      return n;
+    }
     return /^[+-]?(nan|inf|infinity)$/i.test(t) ? 'not_finite' : 'bad_value';
   }
 
@@ -157,6 +177,42 @@ export class Validator {
     if (us > this.latestUs) {
       this.latestUs = (Date.now() + this.opts.maxFutureMs) * 1000;
       if (us > this.latestUs) return ['future_time', `time ${text} is more than --max-future ahead`];
+    }
+    if (us >= END_US) return ['bad_time', `time ${text} is after the year 9999`];
+    return null;
+  }
+
+  /** The last series fields found storable (long files repeat them row after row). */
+  private checked = { device: '', metric: '', unit: '', tags: '' };
+
+  /** Why a reading's series cannot be stored (too long, not valid Unicode, bad tags), or null. */
+  private seriesProblem(
+    device: string,
+    metric: string,
+    unit: string | null,
+    tags: string | null,
+    escapes: boolean,
+  ): [RejectReason, string] | null {
+    const c = this.checked;
+    if (device !== c.device) {
+      const p = textProblem('device id', device, SERIES_LIMITS.device, escapes);
+      if (p) return p;
+      c.device = device;
+    }
+    if (metric !== c.metric) {
+      const p = textProblem('metric', metric, SERIES_LIMITS.metric, escapes);
+      if (p) return p;
+      c.metric = metric;
+    }
+    if (unit !== null && unit !== c.unit) {
+      const p = textProblem('unit', unit, SERIES_LIMITS.unit, escapes);
+      if (p) return p;
+      c.unit = unit;
+    }
+    if (tags !== null && tags !== c.tags) {
+      const p = tagsProblem(tags);
+      if (p) return p;
+      c.tags = tags;
     }
     return null;
   }
@@ -170,6 +226,8 @@ export class Validator {
     valueIn: unknown,
     unit: string | null,
     tags: string | null,
+    /** The strings came from a JSON line with \uD800-\uDFFF escapes, so may hold lone surrogates. */
+    escapes = false,
   ) {
     let value: number | RejectReason;
     if (valueIn === null || valueIn === undefined) return sink.nulls(1);
@@ -182,6 +240,11 @@ export class Validator {
       (tags !== null && hasNul(tags))
     ) {
       return sink.reject('invalid_utf8', `${metric}: a NUL character in the device, metric, unit or tags`, 1);
+    }
+    // Most readings have a short device id and metric and no unit or tags: nothing more to check.
+    if (escapes || unit !== null || tags !== null || device.length > SHORT || metric.length > SHORT) {
+      const sp = this.seriesProblem(device, metric, unit, tags, escapes);
+      if (sp) return sink.reject(sp[0], `${shortName(metric)}: ${sp[1]}`, 1);
     }
     if (typeof valueIn === 'number') value = Number.isFinite(valueIn) ? valueIn : 'not_finite';
     else if (typeof valueIn === 'boolean') value = valueIn ? 1 : 0;
@@ -210,8 +273,72 @@ export class Validator {
 const hasNul = (json: string) => json.includes('\0') || json.includes('\\u0000');
 
 function short(v: unknown): string {
+  // JSON numbers beyond a double (1e400) arrive as ±Infinity, which JSON.stringify would show as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${v} (beyond ±1.8e308)`;
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > 40 ? s.slice(0, 40) + '…' : s;
+}
+
+const shortName = (name: string) => (name.length > 40 ? name.slice(0, 40) + '…' : name);
+
+/**
+ * A lone surrogate is not Unicode, and UTF-8 cannot carry it. Decoded bytes never hold one: only a JSON
+ * escape such as \ud800 makes one, so strings are searched only when their line has such an escape.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/** Whether a JSON line has a \uD800-\uDFFF escape (so its strings may hold lone surrogates). */
+export const hasSurrogateEscape = (raw: string) => raw.includes('\\u') && SURROGATE_ESCAPE.test(raw);
+
+function textProblem(
+  what: string,
+  text: string,
+  max: number,
+  escapes: boolean,
+): [RejectReason, string] | null {
+  if (text.length * 3 > max && Buffer.byteLength(text) > max)
+    return ['too_long', `the ${what} is ${Buffer.byteLength(text)} bytes long (at most ${max})`];
+  if (escapes && LONE_SURROGATE.test(text))
+    return ['invalid_utf8', `the ${what} is not valid Unicode (a lone surrogate)`];
+  return null;
+}
+
+function openings(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 91) n++;
+  }
+  return n;
+}
+
+/** Tags are stored as jsonb: PostgreSQL refuses lone surrogates and very deep nesting there. */
+function tagsProblem(tags: string): [RejectReason, string] | null {
+  if (tags.length * 3 > SERIES_LIMITS.tags && Buffer.byteLength(tags) > SERIES_LIMITS.tags)
+    return ['too_long', `the tags are ${Buffer.byteLength(tags)} bytes long (at most ${SERIES_LIMITS.tags})`];
+  // Tags text is JSON: a lone surrogate in it is an escape (JSON.stringify writes them so).
+  if (!SURROGATE_ESCAPE.test(tags) && openings(tags) <= MAX_TAGS_DEPTH) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(tags);
+  } catch {
+    return ['bad_tags', 'tags is not a JSON object'];
+  }
+  const walk = (v: unknown, depth: number): [RejectReason, string] | null => {
+    if (depth > MAX_TAGS_DEPTH) return ['bad_tags', `tags nested deeper than ${MAX_TAGS_DEPTH} levels`];
+    if (typeof v === 'string')
+      return LONE_SURROGATE.test(v)
+        ? ['invalid_utf8', 'the tags are not valid Unicode (a lone surrogate)']
+        : null;
+    if (v === null || typeof v !== 'object') return null;
+    for (const [k, x] of Object.entries(v)) {
+      const p = walk(k, depth) ?? walk(x, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  };
+  return walk(parsed, 0);
 }
 
 /** Maps one record (CSV fields, or the raw line for NDJSON) to readings, rejects and nulls. */

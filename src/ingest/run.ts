@@ -11,7 +11,7 @@ import { formatChoice, type FormatContext, type RecordReader } from './formats/i
 import { Loader } from './loader.js';
 import { Validator, type MapOptions, type MapSink } from './mapping.js';
 import type { InputRecord } from './parse.js';
-import { RejectsFile } from './rejects.js';
+import { RejectsFile, type RejectLine } from './rejects.js';
 import { decodeInput, openRaw, resolveInputs } from './source.js';
 
 export interface IngestOptions {
@@ -75,8 +75,10 @@ const SHOWN_REJECTS = 5;
 
 export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
-  const specs = resolveInputs(opts.inputs, opts.rejectsPath);
+  // `-` reads file descriptor 0 unless the caller hands over its own stream.
+  const specs = resolveInputs(opts.inputs, opts.rejectsPath, opts.stdin ? undefined : 0);
   const store = await loadStore(db);
+  const rejects = opts.rejectsPath ? RejectsFile.open(opts.rejectsPath) : undefined;
   const validator = new Validator(opts.mapping);
   const notice = opts.onNotice ?? (() => undefined);
   const stop = new AbortController();
@@ -93,7 +95,6 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
           notice(`retrying a batch (attempt ${attempt + 1}): ${(err as Error).message}`, 'warning'),
         signal: stop.signal,
       });
-  const rejects = opts.rejectsPath ? new RejectsFile(opts.rejectsPath) : undefined;
   const acc = { read: 0, rejected: 0, nulls: 0, valid: 0, rejects: {} as Record<string, number> };
   const totalBytes = specs.every((s) => s.size !== undefined)
     ? specs.reduce((n, s) => n + (s.size ?? 0), 0)
@@ -126,6 +127,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
       let full: Promise<void> | undefined;
       let line = 0;
       let raw = '';
+      let rawBytes: Buffer | undefined;
       const sink: MapSink = {
         reading: (device, metric, us, value, unit, tags) => {
           acc.read++;
@@ -140,7 +142,11 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
           acc.read += n;
           acc.rejected += n;
           acc.rejects[reason] = (acc.rejects[reason] ?? 0) + n;
-          rejects?.write({ file, line, reason, detail, raw });
+          if (rejects) {
+            const r: RejectLine = { file, line, reason, detail, raw };
+            if (rawBytes) r.rawBase64 = rawBytes.toString('base64');
+            rejects.write(r);
+          }
           const shown = Object.values(acc.rejects).reduce((a, b) => a + b, 0);
           if (!rejects && shown - n < SHOWN_REJECTS)
             notice(`${file}:${line}: ${reason}: ${detail}`, 'warning');
@@ -167,6 +173,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
       const handle = async (rec: InputRecord): Promise<boolean> => {
         line = rec.line;
         raw = rec.raw;
+        rawBytes = rec.bytes;
         try {
           readerFor(rec).read(rec, sink);
         } catch (err) {
@@ -215,6 +222,8 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         current = undefined;
       }
     }
+    // A rejects file that cannot be written (a full disk) stops the load before the last batches.
+    await rejects?.close();
     await loader?.finish();
   } catch (err) {
     await loader?.stop();
@@ -227,7 +236,8 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await rejects?.close();
+    // Closed above unless an error is on its way out: that error is the one to report.
+    await rejects?.close().catch(() => undefined);
   }
   return summary();
 

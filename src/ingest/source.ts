@@ -54,21 +54,51 @@ const realpath = (file: string) => {
   }
 };
 
+const statOf = (file: string) => {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+};
+
+const sameFile = (a: fs.Stats, b: fs.Stats) => a.dev === b.dev && a.ino === b.ino;
+
+function rejectsIsInput(rejects: string, input: string): IotctlError {
+  return usageError(
+    `--rejects ${rejects} is ${input === '-' ? 'stdin' : `the input ${input}`} (the same file): writing it would destroy the input`,
+    'name a new file for --rejects',
+  );
+}
+
 /**
  * Expands the command-line inputs: globs in order, `-` kept as stdin; missing files are a usage error.
- * The rejects file (`exclude`) is never an input, though a glob matches it (it is rewritten as we read).
+ * The rejects file is never an input: a glob that matches it leaves it out (it is rewritten as we read);
+ * naming it as an input, or as stdin, or a hard link to it (the same device and inode) is refused.
+ * `stdinFd` is the descriptor `-` reads from, when it is a real one.
  */
-export function resolveInputs(args: string[], exclude?: string): InputSpec[] {
+export function resolveInputs(args: string[], rejects?: string, stdinFd?: number): InputSpec[] {
   if (args.length === 0) throw usageError('no input given', 'name one or more files, a glob, or - for stdin');
-  const excluded = exclude === undefined ? undefined : realpath(exclude);
+  const rejectsStat = rejects === undefined ? undefined : statOf(rejects);
+  const rejectsReal = rejectsStat && realpath(rejects!);
   const out: InputSpec[] = [];
   for (const arg of args) {
     if (arg === '-') {
+      if (rejectsStat && stdinFd !== undefined) {
+        let st: fs.Stats | undefined;
+        try {
+          st = fs.fstatSync(stdinFd);
+        } catch {
+          st = undefined;
+        }
+        if (st && sameFile(st, rejectsStat)) throw rejectsIsInput(rejects!, '-');
+      }
       out.push({ name: '-' });
       continue;
     }
-    const files = (/[*?]/.test(arg) ? expandGlob(arg) : [arg]).filter(
-      (f) => excluded === undefined || realpath(f) !== excluded,
+    const glob = /[*?]/.test(arg);
+    const files = (glob ? expandGlob(arg) : [arg]).filter(
+      (f) => !(glob && rejectsReal && realpath(f) === rejectsReal),
     );
     if (files.length === 0) throw new IotctlError('INPUT', `no files match ${arg}`);
     for (const f of files) {
@@ -79,6 +109,7 @@ export function resolveInputs(args: string[], exclude?: string): InputSpec[] {
         throw new IotctlError('INPUT', `cannot read ${f}: no such file`);
       }
       if (!st.isFile()) throw new IotctlError('INPUT', `cannot read ${f}: not a file`);
+      if (rejectsStat && sameFile(st, rejectsStat)) throw rejectsIsInput(rejects!, f);
       out.push({ name: f, size: st.size });
     }
   }

@@ -31,9 +31,18 @@ export type LocalToUtc = (
   us: number,
 ) => number | null;
 
+/** 400 Gregorian years, exactly: the calendar repeats after them. */
+const FOUR_CENTURIES_MS = 146_097 * 86_400_000;
+
+/** Date.UTC for the year given: Date.UTC reads years 0-99 as 1900-1999. */
+export function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
+  if (y >= 100 || y < 0) return Date.UTC(y, mo - 1, d, h, mi, s);
+  return Date.UTC(y + 400, mo - 1, d, h, mi, s) - FOUR_CENTURIES_MS;
+}
+
 export function zoneConverter(tz: string): LocalToUtc {
   const utc = tz.toUpperCase() === 'UTC' || tz === 'Etc/UTC';
-  let offsetOf: ((utcMs: number) => number) | undefined;
+  let offsetOf: ((instantMs: number) => number) | undefined;
   if (!utc) {
     let dtf: Intl.DateTimeFormat;
     try {
@@ -46,6 +55,7 @@ export function zoneConverter(tz: string): LocalToUtc {
         hour: 'numeric',
         minute: 'numeric',
         second: 'numeric',
+        era: 'short',
       });
     } catch {
       throw usageError(
@@ -55,13 +65,19 @@ export function zoneConverter(tz: string): LocalToUtc {
     }
     // Offsets change at most every 15 minutes; caching by quarter hour keeps Intl off the hot path.
     const cache = new Map<number, number>();
-    offsetOf = (utcMs: number) => {
-      const key = Math.floor(utcMs / 900_000);
+    offsetOf = (instantMs: number) => {
+      const key = Math.floor(instantMs / 900_000);
       let off = cache.get(key);
       if (off === undefined) {
         const p: Record<string, number> = {};
-        for (const part of dtf.formatToParts(new Date(key * 900_000))) p[part.type] = Number(part.value);
-        off = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - key * 900_000;
+        let bc = false;
+        for (const part of dtf.formatToParts(new Date(key * 900_000))) {
+          if (part.type === 'era') bc = part.value === 'BC';
+          else p[part.type] = Number(part.value);
+        }
+        // Intl counts years before 1 AD as BC; ISO years as 0, -1, ...
+        const year = bc ? 1 - p.year! : p.year!;
+        off = utcMs(year, p.month!, p.day!, p.hour!, p.minute!, p.second!) - key * 900_000;
         if (cache.size > 100_000) cache.clear();
         cache.set(key, off);
       }
@@ -70,7 +86,7 @@ export function zoneConverter(tz: string): LocalToUtc {
   }
   return (y, mo, d, h, mi, s, us) => {
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
-    const local = Date.UTC(y, mo - 1, d, h, mi, s);
+    const local = utcMs(y, mo, d, h, mi, s);
     if (new Date(local).getUTCDate() !== d) return null; // 31 April and the like
     let ms = local;
     if (offsetOf) {
@@ -152,6 +168,9 @@ export function compileTimeFormat(pattern: string, toUtc: LocalToUtc): TimeParse
   };
 }
 
+/** The largest UTC offset read, in hours (as PostgreSQL: ±15:59). */
+export const MAX_OFFSET_HOURS = 15;
+
 function withOffset(
   y: number,
   mo: number,
@@ -167,8 +186,11 @@ function withOffset(
   if (z === 'Z' || z === 'z') return local;
   const sign = z[0] === '-' ? -1 : 1;
   const digits = z.slice(1).replace(':', '');
-  const off = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0);
-  return local - sign * off * 60_000_000;
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2) || 0);
+  // PostgreSQL's limit (no zone is further than 14 hours from UTC).
+  if (hours > MAX_OFFSET_HOURS || minutes > 59) return null;
+  return local - sign * (hours * 60 + minutes) * 60_000_000;
 }
 
 export function makeTimeParser(opts: TimeOptions): TimeParser {
@@ -205,8 +227,8 @@ export function componentTime(tz: string): (parts: Record<string, string>) => nu
   const toUtc = zoneConverter(tz);
   const int = (v: string | undefined, dflt: number) => {
     if (v === undefined || v.trim() === '') return dflt;
-    const n = Number(v);
-    return Number.isInteger(n) && n >= 0 ? n : NaN;
+    // Digits only (a trailing .0 as spreadsheets write it): Number() would also read 0x1A or 1e3.
+    return /^\s*\d+(?:\.0*)?\s*$/.test(v) ? Number(v) : NaN;
   };
   return (p) => {
     const f = [

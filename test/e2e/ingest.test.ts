@@ -99,6 +99,92 @@ describe.each(['embedded', 'server'] as const)('iotctl ingest (%s)', (kind) => {
     expect(r.stderr).toMatch(/fatal-bad\.csv: no time column in the header/);
   });
 
+  const goodAndBad = (name: string, device: string) => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(
+      file,
+      `time,device_id,metric,value\n2024-06-02T00:00:00Z,${device},t,1\n2024-06-02T00:01:00Z,${device},t,bad\n`,
+    );
+    return file;
+  };
+  const stored = async (device: string) => {
+    const r = await cli([
+      'query',
+      'raw',
+      '--device',
+      device,
+      '--since',
+      '2024-06-01T00:00:00Z',
+      '--until',
+      '2024-06-03T00:00:00Z',
+      '--json',
+    ]);
+    return r.code === 0 ? (JSON.parse(r.stdout) as { rows: unknown[] }).rows.length : r.stderr;
+  };
+
+  it('a rejects file that cannot be opened: exit 2 naming the path, before any input is read', async () => {
+    const file = goodAndBad('rejects-open.csv', 'rj-open');
+    for (const [rejects, why] of [
+      [path.join(tmp, 'no', 'such', 'dir', 'r.ndjson'), 'no such directory'],
+      [tmp, 'it is a directory'],
+    ]) {
+      const r = await cli(['ingest', file, '--rejects', rejects!, '--json']);
+      expect(r.code, rejects).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`error: cannot write the rejects file ${rejects}: ${why}\n`);
+    }
+    expect(await stored('rj-open')).toBe(0);
+  });
+  it('a rejects file that fills the disk stops the ingest with a clear error and the summary', async () => {
+    const file = goodAndBad('rejects-full.csv', 'rj-full');
+    const r = await cli(['ingest', file, '--rejects', '/dev/full', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ stopped: 'error', read: 2, rejected: 1 });
+    expect(r.stderr).toMatch(
+      /error: cannot write the rejects file \/dev\/full: no space left on the device\n$/,
+    );
+  });
+  it('the rejects file is the input under another name (hard link, symlink, same path, stdin): refused, input intact', async () => {
+    const file = goodAndBad('rejects-same.csv', 'rj-same');
+    const before = fs.readFileSync(file);
+    const hard = path.join(tmp, 'rejects-same-hard.csv');
+    fs.linkSync(file, hard);
+    for (const rejects of [file, hard]) {
+      const r = await cli(['ingest', file, '--rejects', rejects]);
+      expect(r.code, rejects).toBe(2);
+      expect(r.stderr).toContain(`error: --rejects ${rejects} is the input ${file} (the same file)`);
+      expect(r.stderr).not.toContain('no files match');
+    }
+    // `ingest - --rejects in.csv < in.csv`
+    const child = spawn(process.execPath, [BIN, '--db', target.spec, 'ingest', '-', '--rejects', file], {
+      stdio: [fs.openSync(file, 'r'), 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain(`error: --rejects ${file} is stdin (the same file)`);
+    expect(fs.readFileSync(file)).toEqual(before);
+    expect(await stored('rj-same')).toBe(0);
+  });
+  it('the rejects file is created 0600 and never written through a symbolic link', async () => {
+    const file = goodAndBad('rejects-mode.csv', 'rj-mode');
+    const rejects = path.join(tmp, 'rejects-mode.ndjson');
+    const r = await cli(['ingest', file, '--rejects', rejects]);
+    expect(r.code).toBe(4);
+    expect(fs.statSync(rejects).mode & 0o777).toBe(0o600);
+    expect(await stored('rj-mode')).toBe(1);
+    const elsewhere = path.join(tmp, 'rejects-elsewhere.ndjson');
+    fs.writeFileSync(elsewhere, 'keep\n');
+    const link = path.join(tmp, 'rejects-link.ndjson');
+    fs.symlinkSync(elsewhere, link);
+    const s = await cli(['ingest', file, '--rejects', link]);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toBe(
+      `error: cannot write the rejects file ${link}: it is a symbolic link (name the file it points to)\n`,
+    );
+    expect(fs.readFileSync(elsewhere, 'utf8')).toBe('keep\n');
+  });
   it('SIGINT: commits what was read, prints the summary, exits 130', async () => {
     const child = spawn(
       process.execPath,

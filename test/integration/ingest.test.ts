@@ -496,6 +496,190 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     },
   );
 
+  it('years 0000-0099 are stored as given, not as 1900-1999; year 0 is rejected (ISO, --time-format, columns)', async () => {
+    const stored = async (device: string) => {
+      const { rows } = await db.query<{ t: string }>(
+        `SELECT to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS t FROM iotctl.readings WHERE device_id = $1 ORDER BY time`,
+        [device],
+      );
+      return rows.map((r) => r.t);
+    };
+    const years = ['0000', '0001', '0050', '0099', '0100', '9999'];
+    const want = [
+      '0001-06-01 12:00',
+      '0050-06-01 12:00',
+      '0099-06-01 12:00',
+      '0100-06-01 12:00',
+      '9999-06-01 12:00',
+    ];
+    const far = { maxFutureMs: 1e15 };
+    const iso = path.join(tmp, 'years-iso.csv');
+    fs.writeFileSync(
+      iso,
+      ['time,device,metric,value', ...years.map((y) => `${y}-06-01T12:00:00Z,yr-iso,t,1`)].join('\n'),
+    );
+    const a = await ingest(db, options([iso], {}, far));
+    expect(a).toMatchObject({ read: 6, loaded: 5, rejects: { bad_time: 1 } });
+    expect(await stored('yr-iso')).toEqual(want);
+    const fmt = path.join(tmp, 'years-format.csv');
+    fs.writeFileSync(
+      fmt,
+      ['time,device,metric,value', ...years.map((y) => `01/06/${y} 12.00,yr-fmt,t,1`)].join('\n'),
+    );
+    const b = await ingest(
+      db,
+      options([fmt], {}, { ...far, time: { tz: 'UTC', format: 'DD/MM/YYYY HH.mm' } }),
+    );
+    expect(b).toMatchObject({ read: 6, loaded: 5, rejects: { bad_time: 1 } });
+    expect(await stored('yr-fmt')).toEqual(want);
+    const cols = path.join(tmp, 'years-columns.csv');
+    fs.writeFileSync(
+      cols,
+      ['year,month,day,hour,device,t', ...years.map((y) => `${y},6,1,12,yr-col,1`)].join('\n'),
+    );
+    const c = await ingest(db, options([cols], {}, far));
+    expect(c).toMatchObject({ read: 6, loaded: 5, rejects: { bad_time: 1 } });
+    expect(await stored('yr-col')).toEqual(want);
+  });
+  it('a device id, metric, unit or tags too long for the series index is rejected too_long; the rest of its batch loads', async () => {
+    const file = path.join(tmp, 'too-long.csv');
+    const t = (m: number) => `2024-03-08T00:0${m}:00Z`;
+    const x = (n: number) => 'x'.repeat(n);
+    fs.writeFileSync(
+      file,
+      [
+        'time,device_id,metric,value,unit,tags',
+        `${t(0)},long-1,t,1,,`,
+        `${t(1)},${x(3000)},t,2,,`,
+        `${t(2)},long-1,${x(3000)},3,,`,
+        `${t(3)},long-1,u,4,${x(300)},`,
+        `${t(4)},long-1,g,5,,"${JSON.stringify({ k: x(70_000) }).replace(/"/g, '""')}"`,
+        `${t(5)},long-1,s,6,,"{""k"":""\\ud800""}"`,
+        `${t(6)},long-1,t,7,,`,
+      ].join('\n') + '\n',
+    );
+    const rejectsPath = path.join(tmp, 'too-long.rejects.ndjson');
+    const s = await ingest(db, options([file], { rejectsPath }));
+    accounted(s);
+    expect(s).toMatchObject({ read: 7, loaded: 2, rejected: 5, rejects: { too_long: 4, invalid_utf8: 1 } });
+    expect(await values('long-1')).toEqual([
+      ['2024-03-08T00:00:00.000Z', 't', 1, null],
+      ['2024-03-08T00:06:00.000Z', 't', 7, null],
+    ]);
+    const lines = fs
+      .readFileSync(rejectsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.line, l.reason, l.detail])).toEqual([
+      [3, 'too_long', 't: the device id is 3000 bytes long (at most 1024)'],
+      [4, 'too_long', `${x(40)}…: the metric is 3000 bytes long (at most 1024)`],
+      [5, 'too_long', 'u: the unit is 300 bytes long (at most 256)'],
+      [6, 'too_long', 'g: the tags are 70008 bytes long (at most 65536)'],
+      [7, 'invalid_utf8', 's: the tags are not valid Unicode (a lone surrogate)'],
+    ]);
+    // NDJSON: a lone surrogate escape in a device id, and an object nested too deep for the stack.
+    const nd = path.join(tmp, 'too-long.ndjson');
+    const deep = '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+    fs.writeFileSync(
+      nd,
+      [
+        '{"time":"2024-03-08T01:00:00Z","device":"long-2","metric":"t","value":1}',
+        '{"time":"2024-03-08T01:01:00Z","device":"long-\\udfff","metric":"t","value":2}',
+        `{"time":"2024-03-08T01:02:00Z","device":"long-2","x":${deep}}`,
+        `{"time":"2024-03-08T01:03:00Z","device":"${x(2000)}","metric":"t","value":3}`,
+        '{"time":"2024-03-08T01:04:00Z","device":"long-2","metric":"t","value":4}',
+      ].join('\n'),
+    );
+    const n = await ingest(db, options([nd]));
+    expect(n).toMatchObject({ read: 5, loaded: 2, rejects: { invalid_utf8: 1, bad_json: 1, too_long: 1 } });
+    expect((await values('long-2')).map((r) => r[2])).toEqual([1, 4]);
+  });
+  it('the rejects line of a row that is not valid UTF-8 keeps its bytes (rawBase64 beside raw)', async () => {
+    const rejectsPath = path.join(tmp, 'utf8.rejects.ndjson');
+    await ingest(db, options([fx('malformed.csv')], { rejectsPath, dryRun: true }));
+    const lines = fs
+      .readFileSync(rejectsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const bad = lines.find((l) => l.reason === 'invalid_utf8');
+    const original = fs.readFileSync(fx('malformed.csv')).subarray(0).toString('latin1').split('\n')[10]!;
+    expect(bad).toEqual({
+      file: fx('malformed.csv'),
+      line: 11,
+      reason: 'invalid_utf8',
+      detail: 'the line is not valid UTF-8',
+      raw: '2024-03-01T10:08:00Z,probe-\uFFFD1,temp,21.5',
+      rawBase64: Buffer.from(original, 'latin1').toString('base64'),
+    });
+    expect(Buffer.from(bad.rawBase64, 'base64').includes(0xff)).toBe(true);
+    expect(lines.filter((l) => 'rawBase64' in l)).toHaveLength(1);
+  });
+  it('a rejects file that cannot be opened fails before any input is read, naming its path', async () => {
+    const file = path.join(tmp, 'rejects-unopenable.csv');
+    fs.writeFileSync(
+      file,
+      'time,device_id,metric,value\n2024-03-09T02:00:00Z,ro-1,t,1\n2024-03-09T02:01:00Z,ro-1,t,x\n',
+    );
+    for (const [rejectsPath, why] of [
+      [path.join(tmp, 'no', 'such', 'dir', 'r.ndjson'), 'no such directory'],
+      [tmp, 'it is a directory'],
+    ] as const) {
+      const err = await ingest(db, options([file], { rejectsPath })).catch((e) => e);
+      expect(err).toBeInstanceOf(IotctlError);
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toBe(`cannot write the rejects file ${rejectsPath}: ${why}`);
+    }
+    expect(await count('ro-1')).toBe(0);
+  });
+  it('a write error on the rejects file (a full disk) stops the load with the summary of what was committed', async () => {
+    const file = path.join(tmp, 'rejects-full.csv');
+    const rows = ['time,device_id,metric,value'];
+    for (let i = 0; i < 3000; i++)
+      rows.push(`2024-03-09T03:00:${String(i % 60).padStart(2, '0')}.${i}Z,full-1,t,${i % 2 ? 'x' : i}`);
+    fs.writeFileSync(file, rows.join('\n') + '\n');
+    const partials: IngestSummary[] = [];
+    const err = await ingest(
+      db,
+      options([file], { rejectsPath: '/dev/full', batchSize: 100, onFatal: (p) => void partials.push(p) }),
+    ).catch((e) => e);
+    expect(err).toBeInstanceOf(IotctlError);
+    expect(err.message).toBe('cannot write the rejects file /dev/full: no space left on the device');
+    expect(partials).toHaveLength(1);
+    expect(partials[0]).toMatchObject({ stopped: 'error' });
+    expect(partials[0]!.loaded).toBe(await count('full-1'));
+  });
+  it('wide NDJSON: text in the first object does not hide later numbers, nor turn later numbers into rejects', async () => {
+    const file = path.join(tmp, 'wide-text-first.ndjson');
+    const at = (m: number, device: string) => `"time":"2024-03-09T00:0${m}:00Z","device":"${device}"`;
+    fs.writeFileSync(
+      file,
+      [
+        `{${at(0, 'wt-1')},"temp":20,"hum":"n/a"}`,
+        `{${at(1, 'wt-1')},"temp":21,"hum":40.1}`,
+        `{${at(2, 'wt-1')},"temp":22,"hum":40.2}`,
+        `{${at(3, 'wt-1')},"temp":23,"hum":40.3}`,
+        `{${at(0, 'wt-2')},"rh":"bad"}`,
+        `{${at(1, 'wt-2')},"rh":50}`,
+      ].join('\n'),
+    );
+    const s = await ingest(db, options([file]));
+    accounted(s);
+    expect(s).toMatchObject({ read: 10, loaded: 8, nulls: 1, rejected: 1, rejects: { missing_field: 1 } });
+    expect((await values('wt-1')).filter((r) => r[1] === 'hum').map((r) => r[2])).toEqual([40.1, 40.2, 40.3]);
+    expect(await values('wt-2')).toEqual([['2024-03-09T00:01:00.000Z', 'rh', 50, null]]);
+  });
+  it('a file with CR-only line endings is read row by row (it was one header line: read 0)', async () => {
+    const file = path.join(tmp, 'cr-only.csv');
+    fs.writeFileSync(
+      file,
+      'time,device_id,metric,value\r2024-03-09T01:00:00Z,cr-1,t,1\r2024-03-09T01:01:00Z,cr-1,t,2\r',
+    );
+    const s = await ingest(db, options([file]));
+    expect(s).toMatchObject({ read: 2, loaded: 2, rejected: 0 });
+    expect(await count('cr-1')).toBe(2);
+  });
   describe('the four public sample data sets (committed excerpts) load with their documented options', () => {
     it('UCI Air Quality: ; separated, Date + Time columns, decimal commas, -200 missing, separator-only lines', async () => {
       const s = await ingest(

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { csvMapper } from '../../src/ingest/formats/csv.js';
 import { ndjsonMapper } from '../../src/ingest/formats/ndjson.js';
-import { Validator, type MapSink } from '../../src/ingest/mapping.js';
+import { telegrafMapper } from '../../src/ingest/formats/telegraf.js';
+import { SERIES_LIMITS, Validator, type MapSink } from '../../src/ingest/mapping.js';
 import { parseMap, parseMaxErrors, parseRanges } from '../../src/ingest/options.js';
 import { mapOptions } from '../helpers/ingest.js';
 
@@ -127,5 +128,116 @@ describe('ingest mapping and validation', () => {
     expect(() => parseRanges(['rh'])).toThrow(/invalid --range/);
     expect(parseMap(['device_id=station'])).toEqual({ device_id: 'station' });
     expect(() => parseMap(['colour=x'])).toThrow(/invalid --map/);
+  });
+
+  it('NDJSON 1e400 is rejected as not finite with a detail that says why, not "null"', () => {
+    const v = new Validator(opts());
+    const nd = ndjsonMapper(v.opts, v);
+    const { out, sink } = recorder();
+    nd([], '{"time":"2024-01-01T00:00:00Z","device":"d","metric":"m","value":1e400}', sink);
+    nd([], '{"time":"2024-01-01T00:00:00Z","device":"d","t":-1e400}', sink);
+    expect(out.rejects).toEqual([
+      ['not_finite', 'm: not a finite number: Infinity (beyond ±1.8e308)', 1],
+      ['not_finite', 't: not a finite number: -Infinity (beyond ±1.8e308)', 1],
+    ]);
+  });
+
+  it('device ids, metrics, units and tags too long for the series index are rejected too_long', () => {
+    const v = new Validator(opts());
+    const { mapper } = csvMapper(['time', 'device', 'metric', 'value', 'unit', 'tags'], [], v.opts, v);
+    const { out, sink } = recorder();
+    const t = '2024-01-01T00:00:00Z';
+    const long = (n: number) => 'x'.repeat(n);
+    mapper([t, long(SERIES_LIMITS.device), long(SERIES_LIMITS.metric), '1', long(256), ''], '', sink);
+    mapper([t, long(SERIES_LIMITS.device + 1), 'm', '1', '', ''], '', sink);
+    // Bytes, not characters: 342 three-byte characters are 1,026 bytes.
+    mapper([t, 'd', '€'.repeat(342), '1', '', ''], '', sink);
+    mapper([t, 'd', 'm', '1', long(SERIES_LIMITS.unit + 1), ''], '', sink);
+    mapper([t, 'd', 'm', '1', '', JSON.stringify({ k: long(SERIES_LIMITS.tags) })], '', sink);
+    mapper([t, 'd', 'm', '2', '', ''], '', sink);
+    expect(out.readings.map((r) => r[3])).toEqual([1, 2]);
+    expect(out.rejects).toEqual([
+      ['too_long', 'm: the device id is 1025 bytes long (at most 1024)', 1],
+      ['too_long', `${'€'.repeat(40)}…: the metric is 1026 bytes long (at most 1024)`, 1],
+      ['too_long', 'm: the unit is 257 bytes long (at most 256)', 1],
+      ['too_long', 'm: the tags are 65544 bytes long (at most 65536)', 1],
+    ]);
+  });
+
+  it('lone surrogates and deep nesting, which PostgreSQL refuses in text and jsonb, are rejected per reading', () => {
+    const v = new Validator(opts());
+    const nd = ndjsonMapper(v.opts, v);
+    const { out, sink } = recorder();
+    const t = '"time":"2024-01-01T00:00:00Z"';
+    nd([], `{${t},"device":"d\\ud800","metric":"m","value":1}`, sink);
+    nd([], `{${t},"device":"d","metric":"m","value":1,"tags":{"k":"\\udc00"}}`, sink);
+    nd([], `{${t},"device":"d","metric":"m","value":1,"tags":{"k":"\\ud83d\\ude00"}}`, sink);
+    const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+    nd([], `{${t},"device":"d","metric":"m","value":2,"tags":${deep(100)}}`, sink);
+    nd([], `{${t},"device":"d","metric":"m","value":2,"tags":${deep(100_000)}}`, sink);
+    nd([], `{${t},"device":"d","x":${deep(100_000)}}`, sink);
+    const arrays = '['.repeat(100_000) + ']'.repeat(100_000);
+    nd([], `{${t},"device":"d","metric":"m","value":2,"tags":${arrays}}`, sink);
+    const { mapper } = csvMapper(['time', 'device', 'metric', 'value', 'tags'], [], v.opts, v);
+    mapper(['2024-01-01T00:00:00Z', 'd', 'm', '3', '{"k":"\\\\ud800 is text"}'], '', sink);
+    mapper(['2024-01-01T00:00:00Z', 'd', 'm', '3', '{"k":"\\ud800"}'], '', sink);
+    const tg = telegrafMapper(v.opts, v);
+    tg(
+      [],
+      `{"name":"cpu","timestamp":1709287200,"fields":{"u":1},"tags":{"host":"h","x":${deep(100_000)}}}`,
+      sink,
+    );
+    expect(out.readings.map((r) => [r[0], r[3]])).toEqual([
+      ['d', 1],
+      ['d', 3],
+    ]);
+    expect(out.rejects.map((r) => [r[0], r[2]])).toEqual([
+      ['invalid_utf8', 1],
+      ['invalid_utf8', 1],
+      // Nested deeper than 64 levels: the line (tags are part of it), or tags nested in arrays.
+      ['bad_json', 1],
+      ['bad_json', 1],
+      ['bad_json', 1],
+      ['bad_tags', 1],
+      ['invalid_utf8', 1],
+      ['bad_tags', 1],
+    ]);
+  });
+
+  it('wide NDJSON: every number of every object is a reading; text is a null, a counted reject or a label', () => {
+    const v = new Validator(opts());
+    const nd = ndjsonMapper(v.opts, v);
+    const { out, sink } = recorder();
+    const at = (m: number) => `"time":"2024-01-01T00:0${m}:00Z","device":"w"`;
+    nd([], `{${at(0)},"temp":20,"hum":"n/a","site":"roof"}`, sink);
+    nd([], `{${at(1)},"temp":21,"hum":40.1,"site":"roof"}`, sink);
+    nd([], `{${at(2)},"temp":22,"hum":"oops","site":"roof"}`, sink);
+    nd([], `{${at(3)},"rh":"bad"}`, sink);
+    nd([], `{${at(4)},"rh":50}`, sink);
+    nd([], `{${at(5)},"rh":"51,5","tags":{"site":"none"}}`, sink);
+    expect(out.readings.map((r) => [r[1], r[3]])).toEqual([
+      ['temp', 20],
+      ['temp', 21],
+      ['hum', 40.1],
+      ['temp', 22],
+      ['rh', 50],
+      ['rh', 51.5],
+    ]);
+    expect(out.rejects).toEqual([
+      ['bad_value', 'hum: not a number: oops', 1],
+      ['missing_field', 'no numeric fields', 1],
+    ]);
+    expect(out.nulls).toBe(1);
+  });
+
+  it('0x1A, 0b11 and 0o7 are not numbers (JavaScript would read them as 26, 3 and 7)', () => {
+    const v = new Validator(opts());
+    for (const t of ['0x1A', '0X1a', '0b11', '0o7', '0B1', ' 0x10 '])
+      expect(v.number(t), t).toBe('bad_value');
+    expect(v.number('0')).toBe(0);
+    expect(v.number('007')).toBe(7);
+    expect(v.number('0.5')).toBe(0.5);
+    expect(v.number('0e0')).toBe(0);
+    expect(v.number('-0.25')).toBe(-0.25);
   });
 });

@@ -128,4 +128,68 @@ describe('ingest parsers', () => {
       [4, '{"\uFFFD":1}'],
     ]);
   });
+
+  it('a file with CR-only line endings is read line by line, not as one header line', async () => {
+    const text = 'time,device_id,metric,value\r2024-03-01T10:00:00Z,d,t,1\r2024-03-01T10:01:00Z,d,t,"2"\r';
+    // Split at every byte, so the CR that decides the line ending is also seen alone at a chunk end.
+    const bytes = Buffer.from(text);
+    const oneByOne = Array.from(bytes, (b) => Buffer.from([b]));
+    for (const chunks of [[bytes], oneByOne]) {
+      const recs = await collect(await csvRecords(Readable.from(chunks)));
+      expect(recs.map((r) => [r.line, r.fields ?? r.error])).toEqual([
+        [1, ['time', 'device_id', 'metric', 'value']],
+        [2, ['2024-03-01T10:00:00Z', 'd', 't', '1']],
+        [3, ['2024-03-01T10:01:00Z', 'd', 't', '2']],
+      ]);
+    }
+    const nd = await collect(
+      Readable.from([Buffer.from('{"a":1}\r{"b":2}\r\r{"c":3}')]).pipe(ndjsonRecords()),
+    );
+    expect(nd.map((r) => [r.line, r.raw])).toEqual([
+      [1, '{"a":1}'],
+      [2, '{"b":2}'],
+      [4, '{"c":3}'],
+    ]);
+    // CRLF stays CRLF, even when the CR ends one chunk and the LF starts the next.
+    const crlf = await collect(
+      await csvRecords(Readable.from([Buffer.from('a,b\r'), Buffer.from('\n1,2\r\n')])),
+    );
+    expect(crlf.map((r) => r.fields)).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+  });
+
+  it('a line that is not valid UTF-8 keeps its bytes (split anywhere across chunks); valid lines carry none', async () => {
+    const lines = [
+      Buffer.from('time,v\r\n'),
+      Buffer.from([0x31, 0x2c, 0xff, 0xfe, 0x0d, 0x0a]),
+      Buffer.from('2,é\n'),
+      Buffer.from([0x33, 0x2c, 0xe2, 0x82, 0x0a]),
+      Buffer.from('4,ok'),
+    ];
+    const all = Buffer.concat(lines);
+    for (const size of [1, 2, 3, 5, all.length]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < all.length; i += size) chunks.push(all.subarray(i, i + size));
+      const recs = await collect(await csvRecords(Readable.from(chunks), ','));
+      expect(
+        recs.map((r) => [r.line, r.raw, r.bytes?.toString('hex')]),
+        `chunks of ${size}`,
+      ).toEqual([
+        [1, 'time,v', undefined],
+        [2, '1,\uFFFD\uFFFD', '312cfffe'],
+        [3, '2,é', undefined],
+        [4, '3,\uFFFD', '332ce282'],
+        [5, '4,ok', undefined],
+      ]);
+    }
+    const nd = await collect(
+      Readable.from([Buffer.from([0x7b, 0x22, 0xff]), Buffer.from('":1}\n{"ok":1}\n')]).pipe(ndjsonRecords()),
+    );
+    expect(nd.map((r) => [r.raw, r.bytes?.toString('base64')])).toEqual([
+      ['{"\uFFFD":1}', Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]).toString('base64')],
+      ['{"ok":1}', undefined],
+    ]);
+  });
 });

@@ -19,4 +19,30 @@ describe('ingest inputs', () => {
     expect(names(['-', path.join(dir, 'a.csv')], rejects)).toEqual(['-', path.join(dir, 'a.csv')]);
     expect(() => resolveInputs([path.join(dir, 'rej*')], rejects)).toThrow(/no files match/);
   });
+
+  it('the rejects file named as an input, as a hard link or symlink to one, or as stdin is refused (it would truncate the input)', () => {
+    const input = path.join(dir, 'a.csv');
+    const link = path.join(dir, 'hard-link.csv');
+    const sym = path.join(dir, 'sym-link.csv');
+    fs.linkSync(input, link);
+    fs.symlinkSync(input, sym);
+    for (const rejects of [input, link, sym]) {
+      expect(() => resolveInputs([input], rejects), rejects).toThrow(
+        `--rejects ${rejects} is the input ${input} (the same file): writing it would destroy the input`,
+      );
+    }
+    // A glob that matches a hard link of the rejects file is refused too (the link is not the rejects file).
+    expect(() => resolveInputs([path.join(dir, '*.csv')], link)).toThrow(
+      /is the input .*a\.csv \(the same file\)/,
+    );
+    const fd = fs.openSync(input, 'r');
+    try {
+      expect(() => resolveInputs(['-'], link, fd)).toThrow(`--rejects ${link} is stdin (the same file)`);
+      expect(resolveInputs(['-'], path.join(dir, 'new-rejects.ndjson'), fd)).toEqual([{ name: '-' }]);
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(link);
+      fs.rmSync(sym);
+    }
+  });
 });

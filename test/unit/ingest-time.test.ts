@@ -78,3 +78,48 @@ describe('ingest time parsing', () => {
     expect(parts({ year: '2013', month: 'NA', day: '1' })).toBeNull();
   });
 });
+
+describe('ingest time parsing: years and offsets', () => {
+  const utc = makeTimeParser({ tz: 'UTC' });
+  // 0000 is read as the year 0 (1 BC), which the validator rejects as before the year 1.
+  const years = ['0000', '0001', '0050', '0099', '0100', '9999'];
+
+  it('years 0000-0099 are those years, not 1900-1999 (ISO, --time-format, year/month/day columns)', () => {
+    const pattern = makeTimeParser({ tz: 'UTC', format: 'DD/MM/YYYY HH:mm' });
+    const parts = componentTime('UTC');
+    for (const y of years) {
+      const want = y === '0000' ? '0000-06-01T12:00:00.000Z' : `${y}-06-01T12:00:00.000Z`;
+      expect(iso(utc(`${y}-06-01T12:00:00Z`)), `ISO ${y}`).toBe(want);
+      expect(iso(utc(`${y}-06-01 12:00`)), `naive ISO ${y}`).toBe(want);
+      expect(iso(pattern(`01/06/${y} 12:00`)), `--time-format ${y}`).toBe(want);
+      expect(iso(parts({ year: y, month: '6', day: '1', hour: '12' })), `columns ${y}`).toBe(want);
+    }
+    expect(iso(parts({ year: '50', month: '6', day: '1', hour: '12' }))).toBe('0050-06-01T12:00:00.000Z');
+    // 29 February: the year 0 and 4 are leap years in the proleptic Gregorian calendar, 1900 and 100 are not.
+    expect(iso(utc('0004-02-29T00:00:00Z'))).toBe('0004-02-29T00:00:00.000Z');
+    expect(utc('0100-02-29T00:00:00Z')).toBeNull();
+  });
+  it('years below 100 in a zone with daylight saving and local mean time', () => {
+    const rome = makeTimeParser({ tz: 'Europe/Rome' });
+    // Before railway time Rome kept local mean time, +0:49:56.
+    expect(iso(rome('0050-06-01 12:00:00'))).toBe('0050-06-01T11:10:04.000Z');
+    expect(iso(rome('2024-07-10 18:00:00'))).toBe('2024-07-10T16:00:00.000Z');
+  });
+
+  it('a UTC offset beyond PostgreSQL’s ±15:59 (+25:00) is not a time', () => {
+    expect(utc('2024-03-01T10:00:00+25:00')).toBeNull();
+    expect(utc('2024-03-01T10:00:00-1600')).toBeNull();
+    expect(utc('2024-03-01T10:00:00+05:60')).toBeNull();
+    expect(iso(utc('2024-03-01T10:00:00+15:59'))).toBe('2024-02-29T18:01:00.000Z');
+    const q = makeTimeParser({ tz: 'UTC', format: 'YYYY-MM-DD HH:mm Z' });
+    expect(q('2024-03-01 10:00 +25:00')).toBeNull();
+    expect(iso(q('2024-03-01 10:00 +14:00'))).toBe('2024-02-29T20:00:00.000Z');
+  });
+
+  it('year/month/day columns take digits only: 0x07 or 1e1 are not a month', () => {
+    const parts = componentTime('UTC');
+    expect(parts({ year: '2024', month: '0x7', day: '1' })).toBeNull();
+    expect(parts({ year: '2024', month: '1e1', day: '1' })).toBeNull();
+    expect(iso(parts({ year: '2024.0', month: '7', day: '1' }))).toBe('2024-07-01T00:00:00.000Z');
+  });
+});

@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import {
   aliases,
+  hasSurrogateEscape,
   findColumn,
   type MapOptions,
   type MapSink,
@@ -55,27 +56,50 @@ export function parseObjectLine(raw: string, sink: MapSink): Record<string, unkn
 export const timeText = (val: unknown) =>
   typeof val === 'number' ? String(val) : typeof val === 'string' ? val : '';
 
-/** Flattens nested objects to dotted keys: {a:{b:1}} → {"a.b": 1}. */
+/** Deepest nesting read; a deeper object is a rejected line (not a stack overflow that ends the load). */
+export const MAX_DEPTH = 64;
+
+/** Flattens nested objects to dotted keys: {a:{b:1}} → {"a.b": 1}; undefined when nested too deep. */
 function flatten(
   obj: Record<string, unknown>,
   prefix = '',
   out: Record<string, unknown> = {},
-): Record<string, unknown> {
+  depth = 0,
+): Record<string, unknown> | undefined {
+  if (depth > MAX_DEPTH) return undefined;
   for (const [k, val] of Object.entries(obj)) {
-    if (val !== null && typeof val === 'object' && !Array.isArray(val))
-      flatten(val as Record<string, unknown>, prefix + k + '.', out);
-    else out[prefix + k] = val;
+    if (val !== null && typeof val === 'object' && !Array.isArray(val)) {
+      if (!flatten(val as Record<string, unknown>, prefix + k + '.', out, depth + 1)) return undefined;
+    } else out[prefix + k] = val;
   }
   return out;
 }
 
-/** The NDJSON mapper: long objects and wide (one key per metric) objects, nested or flat. */
+/** JSON text of a tags object, or undefined when it cannot be written (nested too deep for JSON.stringify). */
+export function tagsJson(tags: object): string | undefined {
+  try {
+    return JSON.stringify(tags);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stop remembering metric keys past this many (a file of random keys must not grow memory). */
+const MAX_METRIC_KEYS = 100_000;
+
+/**
+ * The NDJSON mapper: long objects and wide objects, nested or flat. Wide: every number in every object is a
+ * reading (a null is a skipped one); text is a null marker (counted as a null) or, in a key that has held a number (or null) in
+ * this input, a reading that is not a number (rejected); other text is a label, not a reading.
+ */
 export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
   const excluded = new Set(opts.exclude);
   const metricsWanted = opts.metrics;
+  const metricKeys = new Set<string>();
+  const tagsKey = opts.map.tags ?? 'tags';
   // Objects of one shape share a plan (which key is the time, device, ...), so aliases are looked up once.
   const plans = new Map<string, ReturnType<typeof makePlan>>();
-  const makePlan = (keys: string[], sample: Record<string, unknown>) => {
+  const makePlan = (keys: string[]) => {
     const mapped = (field: keyof typeof aliases) =>
       opts.map[field] !== undefined
         ? keys.includes(opts.map[field]!)
@@ -87,14 +111,18 @@ export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
     const metricKey = mapped('metric');
     const valueKey = mapped('value');
     const long = !opts.wide && metricKey !== undefined && valueKey !== undefined;
-    const numericKeys = keys.filter(
+    const unitKey = mapped('unit');
+    // Keys that can hold readings: not the time, device or unit, not --exclude, not inside the tags.
+    const valueKeys = keys.filter(
       (k) =>
         k !== tKey &&
         k !== deviceKey &&
+        k !== unitKey &&
         !excluded.has(k) &&
-        (typeof sample[k] === 'number' || sample[k] === null),
+        !k.startsWith(tagsKey + '.') &&
+        !k.startsWith('labels.'),
     );
-    return { tKey, deviceKey, metricKey, valueKey, unitKey: mapped('unit'), long, numericKeys };
+    return { tKey, deviceKey, metricKey, valueKey, unitKey, long, valueKeys };
   };
   return (_f, raw, sink) => {
     const o = parseObjectLine(raw, sink);
@@ -102,17 +130,18 @@ export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
     let nested = false;
     for (const k in o) if (o[k] !== null && typeof o[k] === 'object' && !Array.isArray(o[k])) nested = true;
     const flat = nested ? flatten(o) : o;
+    if (!flat) return sink.reject('bad_json', `nested deeper than ${MAX_DEPTH} levels`, 1);
     const keys = Object.keys(flat);
     const signature = keys.join('\u0000');
     let plan = plans.get(signature);
     if (!plan) {
       if (plans.size > 1000) plans.clear();
-      plan = makePlan(keys, flat);
+      plan = makePlan(keys);
       plans.set(signature, plan);
     }
     const { tKey, deviceKey, metricKey, valueKey, unitKey, long } = plan;
-    const metricKeys = long ? [] : (metricsWanted ?? plan.numericKeys);
-    const count = long ? 1 : Math.max(1, metricKeys.length);
+    const cells = long ? [] : (metricsWanted ?? plan.valueKeys.filter((k) => isCell(k, flat[k])));
+    const count = long ? 1 : Math.max(1, cells.length);
     if (tKey === undefined || flat[tKey] === undefined) return sink.reject('missing_field', 'no time', count);
     const tt = timeText(flat[tKey]);
     const us = v.parseTime(tt);
@@ -126,13 +155,26 @@ export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
       if (metric === undefined || metric === null || String(metric).trim() === '')
         return sink.reject('missing_field', 'no metric', 1);
       const unit = unitKey !== undefined && flat[unitKey] != null ? String(flat[unitKey]) : null;
-      const tagsObj = o[opts.map.tags ?? 'tags'] ?? o.labels;
-      const tags = tagsObj && typeof tagsObj === 'object' ? JSON.stringify(tagsObj) : null;
-      return v.emit(sink, String(device), String(metric), us as number, flat[valueKey!], unit, tags);
+      const tagsObj = o[tagsKey] ?? o.labels;
+      const tags = tagsObj && typeof tagsObj === 'object' ? tagsJson(tagsObj) : null;
+      if (tags === undefined)
+        return sink.reject('bad_tags', `tags nested deeper than ${MAX_DEPTH} levels`, 1);
+      const esc = hasSurrogateEscape(raw);
+      return v.emit(sink, String(device), String(metric), us as number, flat[valueKey!], unit, tags, esc);
     }
-    if (metricKeys.length === 0) return sink.reject('missing_field', 'no numeric fields', 1);
-    for (const k of metricKeys) v.emit(sink, String(device), k, us as number, flat[k], null, null);
+    if (cells.length === 0) return sink.reject('missing_field', 'no numeric fields', 1);
+    const esc = hasSurrogateEscape(raw);
+    for (const k of cells) v.emit(sink, String(device), k, us as number, flat[k], null, null, esc);
   };
+
+  /** Whether a wide object's key holds a reading (see above); a number or null makes the key a metric. */
+  function isCell(k: string, val: unknown): boolean {
+    if (typeof val === 'number' || val === null) {
+      if (metricKeys.size < MAX_METRIC_KEYS) metricKeys.add(k);
+      return true;
+    }
+    return typeof val === 'string' && (metricKeys.has(k) || v.isNull(val));
+  }
 }
 
 export const ndjson: InputFormat = {

@@ -1,8 +1,14 @@
 // Telegraf's JSON output: {"name", "tags": {...}, "fields": {...}, "timestamp"} a line, one reading per
 // field (metric `name.field`), the device from a tag, the other tags kept as the series' tags.
-import { aliases, type MapOptions, type RecordMapper, type Validator } from '../mapping.js';
+import {
+  aliases,
+  hasSurrogateEscape,
+  type MapOptions,
+  type RecordMapper,
+  type Validator,
+} from '../mapping.js';
 import type { InputRecord } from '../parse.js';
-import { jsonLines, objectOf, parseObjectLine, timeText } from './ndjson.js';
+import { jsonLines, MAX_DEPTH, objectOf, parseObjectLine, tagsJson, timeText } from './ndjson.js';
 import type { InputFormat } from './types.js';
 
 export function isTelegrafMetric(o: Record<string, unknown>): boolean {
@@ -26,9 +32,12 @@ export function telegrafMapper(opts: MapOptions, v: Validator): RecordMapper {
     const tp = v.timeProblem(us, tt);
     if (tp) return sink.reject(tp[0], tp[1], fields.length);
     if (!device) return sink.reject('missing_field', 'no device tag', fields.length);
-    const tagText = Object.keys(tags).length ? JSON.stringify(tags) : null;
+    const tagText = Object.keys(tags).length ? tagsJson(tags) : null;
+    if (tagText === undefined)
+      return sink.reject('bad_tags', `tags nested deeper than ${MAX_DEPTH} levels`, fields.length);
+    const esc = hasSurrogateEscape(raw);
     for (const [k, val] of fields)
-      v.emit(sink, String(device), `${o.name}.${k}`, us as number, val, null, tagText);
+      v.emit(sink, String(device), `${o.name}.${k}`, us as number, val, null, tagText, esc);
   };
 }
 
