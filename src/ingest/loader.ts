@@ -296,22 +296,49 @@ export class Loader {
       if (next >= 0 && sid[next] === sid[i] && us[next] === us[i]) continue;
       order[kept++] = i;
     }
+    let place: (() => Promise<void>) | undefined;
     if (this.opts.partitions) {
       const partitions = this.opts.partitions;
       const iv = partitions.intervalMs;
       const times = new Set<number>();
       for (let k = 0; k < kept; k++) times.add(Math.floor(us[order[k]!]! / 1000 / iv) * iv);
-      await this.retrying(() => partitions.ensureFor(times));
+      place = async () => {
+        await this.retrying(() => partitions.ensureFor(times));
+      };
+      await place();
     }
     const payload = encodeCopyBinary(sid, us, b.value, order, kept);
     while (this.inFlight.size >= this.opts.workers) await Promise.race(this.inFlight);
     if (this.failure) return;
-    const job: Promise<void> = this.write(payload, kept, n - kept)
+    const job: Promise<void> = this.writePlaced(payload, kept, n - kept, place)
       .catch((err) => {
         this.failure ??= err;
       })
       .finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
+  }
+
+  /**
+   * Plain mode: a partition this run created can be dropped under it (retention from cron's maintain, for
+   * readings older than its cutoff), and the batch then fails 23514 "no partition of relation points found".
+   * The partition is created again, once, and the batch written: those readings are kept until the next
+   * retention run drops them, counted as loaded like any other.
+   */
+  private async writePlaced(
+    payload: Buffer,
+    rows: number,
+    inBatchDuplicates: number,
+    place?: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await this.write(payload, rows, inBatchDuplicates);
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      if (code !== '23514' || !place || !this.opts.partitions) throw err;
+      this.opts.partitions.forget();
+      await place();
+      await this.write(payload, rows, inBatchDuplicates);
+    }
   }
 
   /** Set after a batch met stored readings: the next ones go through staging until one meets none. */
