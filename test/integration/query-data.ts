@@ -55,6 +55,8 @@ export async function refreshRollups(db: Db, store: Store, until: Date): Promise
   if (store.mode === 'timescaledb') {
     for (const r of store.rollups)
       await db.query(`CALL refresh_continuous_aggregate('iotctl.${r.name}', NULL, NULL)`);
+    // The statistics autovacuum would gather: `agg` chooses its sources by the planner's row estimates.
+    await db.query('ANALYZE');
     return;
   }
   let source: string | null = null;
@@ -77,6 +79,7 @@ export async function refreshRollups(db: Db, store: Store, until: Date): Promise
     await db.query(`DELETE FROM iotctl.meta WHERE key = $1`, [`dirty:${r.name}`]);
     source = table;
   }
+  await db.query('ANALYZE');
 }
 
 /** The labelled synthetic series for the anomaly suites: minutes 0..479 after T0, analysed over 360..479. */
