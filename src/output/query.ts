@@ -84,6 +84,7 @@ export async function printAgg(
   res: AggStream,
   chart: boolean,
   explain: boolean,
+  tableLimit = AGG_TABLE_LIMIT,
 ): Promise<void> {
   warnChartIgnored(format, chart);
   if (format === 'json') {
@@ -110,9 +111,9 @@ export async function printAgg(
   }
   const rows: AggRow[] = [];
   for await (const r of res.rows) {
-    if (rows.length === AGG_TABLE_LIMIT) {
+    if (rows.length === tableLimit) {
       log.warn(
-        `the table shows the first ${AGG_TABLE_LIMIT.toLocaleString('en-US')} rows; use --format csv or json for all of them`,
+        `the table shows the first ${tableLimit.toLocaleString('en-US')} rows; use --format csv or json for all of them`,
       );
       break;
     }

@@ -45,7 +45,7 @@ export interface AggStream extends AggHeader {
   rows: AsyncIterable<AggRow>;
 }
 
-interface SeriesRow {
+export interface SeriesRow {
   id: number;
   device: string;
   metric: string;
@@ -57,21 +57,25 @@ type AggSqlRow = { series_id: number; t: number; percentiles?: number[] | null }
 
 const CURSOR = 'iotctl_agg';
 
-/**
- * Plans the query, then calls `consume` with the result, whose rows are fetched page by page from a cursor
- * (one read-only transaction, held until `consume` returns).
- */
-export async function streamAgg<T>(
-  db: Db,
-  opts: AggOptions,
-  consume: (res: AggStream) => Promise<T>,
-): Promise<T> {
+/** What planning found: the series, the candidate plans and the chosen one. */
+export interface AggPlan {
+  opts: AggOptions;
+  header: AggHeader;
+  /** Every exact plan considered, coarsest first (the chosen one is header.sources). */
+  candidates: Segment[][];
+  series: SeriesRow[];
+  filtered: boolean;
+  bucketOf: (source: string) => number;
+  bucket: AggSpec['bucket'];
+}
+
+/** Reads the store's rollup states and the selected series, and chooses the cheapest exact plan. */
+export async function planAgg(db: Db, opts: AggOptions): Promise<AggPlan> {
   const store = await loadStore(db);
-  const percentiles = percentilesOf(opts.fns);
   const states = await loadRollupStates(db, store);
   const warnings: string[] = [];
   // Reading raw instead of a rollup is slower, not wrong: said on stderr whether or not --explain is given.
-  if (states.problem && !percentiles.length) warnings.push(states.problem);
+  if (states.problem && !percentilesOf(opts.fns).length) warnings.push(states.problem);
   const series = (await db.query<SeriesRow>(orderedSeries(opts.filter))).rows;
   const candidates = candidatePlans({
     from: opts.range.since.getTime(),
@@ -84,37 +88,52 @@ export async function streamAgg<T>(
   const bucketMs = new Map(store.rollups.map((r) => [r.name, r.bucket.ms]));
   const bucketOf = (source: string) => bucketMs.get(source) ?? 0;
   const ids = series.map((s) => s.id);
-  const selected = { ids, filtered: ids.length < (series[0]?.total ?? 0) };
+  const filtered = ids.length < (series[0]?.total ?? 0);
   let choice = { segments: candidates[0] as Segment[], costs: [] as PlanCost[] };
   if (candidates.length > 1 && ids.length > 0) {
-    const density = await sourceDensities(db, candidates, selected, bucketOf);
+    const density = await sourceDensities(db, candidates, { ids, filtered }, bucketOf);
     const rowsOf = (s: Segment) => (density.get(s.source) ?? 0) * (s.to.getTime() - s.from.getTime());
     choice = choosePlan(candidates, rowsOf, bucketOf, opts.every.ms);
   }
-  const sources = choice.segments;
   const header: AggHeader = {
     every: opts.every.text,
     since: opts.range.since,
     until: opts.range.until,
     fns: opts.fns,
-    sources,
+    sources: choice.segments,
     costs: choice.costs,
     warnings,
   };
-  if (ids.length === 0) return consume({ ...header, rows: (async function* () {})() });
+  const bucket = (interval: string, column: string) => store.engine.bucketExpr(interval, column);
+  return { opts, header, candidates, series, filtered, bucketOf, bucket };
+}
 
+/**
+ * Runs a plan (the chosen one unless `segments` says otherwise) and calls `consume` with the result, whose
+ * rows are fetched page by page from a cursor, in one transaction held until `consume` returns.
+ */
+export async function runAgg<T>(
+  db: Db,
+  plan: AggPlan,
+  consume: (res: AggStream) => Promise<T>,
+  segments: Segment[] = plan.header.sources,
+): Promise<T> {
+  const { opts, series } = plan;
+  const header = { ...plan.header, sources: segments };
+  if (series.length === 0) return consume({ ...header, rows: (async function* () {})() });
+  const percentiles = percentilesOf(opts.fns);
   const spec: AggSpec = {
-    bucket: (interval, column) => store.engine.bucketExpr(interval, column),
+    bucket: plan.bucket,
     every: opts.every,
-    ids,
-    filtered: selected.filtered,
+    ids: series.map((s) => s.id),
+    filtered: plan.filtered,
     fns: opts.fns,
   };
-  const sql = sources.every((s) => s.source === 'raw')
+  const sql = segments.every((s) => s.source === 'raw')
     ? aggRaw(spec, { from: opts.range.since, to: opts.range.until }, percentiles.map(percentileFraction))
     : aggFromSources(
         spec,
-        sources.map((s) => ({ ...s, bucketMs: bucketOf(s.source) })),
+        segments.map((s) => ({ ...s, bucketMs: plan.bucketOf(s.source) })),
       );
   const meta = new Map(series.map((s) => [s.id, s]));
   const pageSize = opts.pageSize ?? 10_000;
@@ -127,26 +146,47 @@ export async function streamAgg<T>(
     // A cursor is planned for its first rows unless told otherwise; agg reads them all.
     await tx.query('SET LOCAL cursor_tuple_fraction = 1');
     await tx.query({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql.text}`, values: sql.values });
-    for (;;) {
-      const { rows } = await tx.query<AggSqlRow>(`FETCH ${pageSize} FROM ${CURSOR}`);
-      for (const r of rows) {
-        const s = meta.get(r.series_id) as SeriesRow;
-        const row: AggRow = { time: new Date(r.t), device: s.device, metric: s.metric, unit: s.unit };
-        for (const c of columns)
-          row[c.fn] = c.percentile < 0 ? r[c.fn] : (r.percentiles?.[c.percentile] ?? null);
-        yield row;
+    const fetch = (): Promise<{ rows: AggSqlRow[] }> =>
+      tx.query<AggSqlRow>(`FETCH ${pageSize} FROM ${CURSOR}`);
+    // One page ahead: the database prepares the next page while this one is turned into rows and printed.
+    let next: Promise<{ rows: AggSqlRow[] }> | null = fetch();
+    try {
+      while (next) {
+        const rows: AggSqlRow[] = (await next).rows;
+        next = rows.length < pageSize ? null : fetch();
+        for (const r of rows) {
+          const s = meta.get(r.series_id) as SeriesRow;
+          const row: AggRow = { time: new Date(r.t), device: s.device, metric: s.metric, unit: s.unit };
+          for (const c of columns)
+            row[c.fn] = c.percentile < 0 ? r[c.fn] : (r.percentiles?.[c.percentile] ?? null);
+          yield row;
+        }
       }
-      if (rows.length < pageSize) return;
+    } finally {
+      // A consumer that stops early leaves a page in flight: let it land before the transaction ends.
+      await next?.catch(() => undefined);
     }
   }
   return db.transaction((tx) => consume({ ...header, rows: rowsFrom(tx) }));
 }
 
+/** Plans the query and streams its result to `consume` (see runAgg). */
+export async function streamAgg<T>(
+  db: Db,
+  opts: AggOptions,
+  consume: (res: AggStream) => Promise<T>,
+): Promise<T> {
+  return runAgg(db, await planAgg(db, opts), consume);
+}
+
+/** Every row of a result, in memory. */
+export async function collectAgg(res: AggStream): Promise<AggResult> {
+  const rows: AggRow[] = [];
+  for await (const r of res.rows) rows.push(r);
+  return { ...res, rows };
+}
+
 /** The whole result in memory: for tests and small queries. */
 export function queryAgg(db: Db, opts: AggOptions): Promise<AggResult> {
-  return streamAgg(db, opts, async (res) => {
-    const rows: AggRow[] = [];
-    for await (const r of res.rows) rows.push(r);
-    return { ...res, rows };
-  });
+  return streamAgg(db, opts, collectAgg);
 }

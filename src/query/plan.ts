@@ -213,7 +213,7 @@ export function choosePlan(
         ? ' is the cheapest exact source'
         : '; the cheapest exact source'
       : `; no other exact source is cheaper by ${100 * SWITCH_MARGIN.share}%`;
-  const weighed = others.some((c) => c.cost.rows < best.cost.rows)
+  const weighed = others.some((c) => c.cost.rows <= best.cost.rows)
     ? `; a rollup row counts as ${ROW_COST.rollup} readings`
     : '';
   const against = others.map((c) => `${fmt(c.cost.rows)} with ${c.cost.source}`).join(', ');

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { prettyRowJson, renderJson, writeJsonRows } from '../../src/output/render.js';
 import { anomaliesQuery } from '../../src/db/sql/anomalies.js';
 import { aggFromSources, rawPage, selectSeries, Params } from '../../src/db/sql/query.js';
 import { parseDuration } from '../../src/util/duration.js';
@@ -148,5 +149,62 @@ describe('parseFns', () => {
     expect(() => parseFns('median')).toThrow(/unknown aggregate 'median'/);
     expect(() => parseFns('p0')).toThrow(/unknown aggregate/);
     expect(() => parseFns('p100')).toThrow(/unknown aggregate/);
+  });
+});
+
+describe('streamed JSON (render.ts)', () => {
+  const rows = [
+    {
+      time: new Date('2026-01-05T00:00:00Z'),
+      device: 'a "quoted"\\ one\n',
+      metric: 'tëmp ☃',
+      unit: null,
+      avg: 1.5,
+    },
+    { time: new Date('2026-01-05T01:00:00Z'), device: '😀', metric: '\u0007', unit: '°C', avg: -0, n: 1e21 },
+    {
+      time: new Date(Number.NaN),
+      device: 'b',
+      metric: 'm',
+      unit: 'x',
+      avg: Number.NaN,
+      extra: [1, { k: [] }],
+    },
+    { time: new Date('2026-01-05T02:00:00Z'), device: 'c', metric: 'm', unit: undefined, avg: 0.1 + 0.2 },
+  ];
+  const keys = ['time', 'device', 'metric', 'unit', 'avg', 'n', 'extra'];
+
+  it('prettyRowJson prints a row as JSON.stringify(row, null, 2) does inside a document', () => {
+    const row = prettyRowJson(keys, 2);
+    for (const r of rows) {
+      expect(row(r)).toBe(JSON.stringify(r, null, 2).replaceAll('\n', '\n    '));
+    }
+    expect(prettyRowJson(['x'], 2)({})).toBe('{}');
+  });
+
+  it('writeJsonRows writes what renderJson of the whole document gives, in pieces, also with no rows', async () => {
+    async function* from<R>(list: R[]) {
+      yield* list;
+    }
+    for (const list of [rows, [], rows.slice(0, 1)]) {
+      const chunks: string[] = [];
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
+        chunks.push(String(c));
+        return true;
+      });
+      try {
+        await writeJsonRows(
+          { every: '1h', fns: ['avg'] },
+          from(list),
+          { explain: [{ a: 1 }] },
+          prettyRowJson(keys, 2),
+        );
+      } finally {
+        spy.mockRestore();
+      }
+      expect(chunks.join('')).toBe(
+        renderJson({ every: '1h', fns: ['avg'], rows: list, explain: [{ a: 1 }] }),
+      );
+    }
   });
 });
