@@ -48,10 +48,27 @@ export async function loadRollupStates(db: Db, store: Store): Promise<RollupStat
   }
 }
 
+/** The planner's estimate of the rows of a source (in a range, for some series). */
+async function estimatedRows(
+  db: Db,
+  source: string,
+  range: { from: Date; to: Date } | null,
+  ids: number[] | null,
+): Promise<number> {
+  const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(rowEstimate(source, range, ids));
+  const plan = rows[0]?.['QUERY PLAN'];
+  const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as Array<{
+    Plan: { 'Plan Rows': number };
+  }>;
+  return Number(parsed[0]?.Plan['Plan Rows'] ?? 0);
+}
+
 /**
  * Rows per millisecond of each source over the span its segments cover, from the planner's estimates (one
- * EXPLAIN per source, no rows read). A rollup holds at most one row per series and bucket, and raw data at
- * least as many rows as any rollup of it: estimates are kept inside those bounds.
+ * EXPLAIN per source, no rows read), kept within what is known for sure: a rollup holds at most one row
+ * per series and bucket, and raw data holds at least as many readings per rollup row as the whole tables
+ * do. The second matters for recent ranges: the statistics of the newest partition (or chunk) lag behind
+ * its rows, while a rollup's bucket index gives the planner its actual range.
  */
 export async function sourceDensities(
   db: Db,
@@ -67,22 +84,24 @@ export async function sourceDensities(
       to: Math.max(span?.to ?? -Infinity, s.to.getTime()),
     });
   }
+  const ids = series.filtered ? series.ids : null;
   const density = new Map<string, number>();
   for (const [source, span] of spans) {
     const range = { from: new Date(span.from), to: new Date(span.to) };
-    const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(
-      rowEstimate(source, range, series.filtered ? series.ids : null),
-    );
-    const plan = rows[0]?.['QUERY PLAN'];
-    const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as Array<{
-      Plan: { 'Plan Rows': number };
-    }>;
-    let perMs = Number(parsed[0]?.Plan['Plan Rows'] ?? 0) / Math.max(1, span.to - span.from);
+    let perMs = (await estimatedRows(db, source, range, ids)) / Math.max(1, span.to - span.from);
     const b = bucketMs(source);
     if (b > 0) perMs = Math.min(perMs, series.ids.length / b);
     density.set(source, perMs);
   }
   const raw = density.get('raw');
-  if (raw !== undefined) density.set('raw', Math.max(raw, ...[...density.values()]));
+  if (raw === undefined) return density;
+  const allRaw = await estimatedRows(db, 'raw', null, null);
+  let atLeast = raw;
+  for (const [source, perMs] of density) {
+    if (source === 'raw') continue;
+    const all = await estimatedRows(db, source, null, null);
+    atLeast = Math.max(atLeast, perMs * Math.max(1, all > 0 ? allRaw / all : 1));
+  }
+  density.set('raw', atLeast);
   return density;
 }

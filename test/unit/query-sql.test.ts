@@ -150,7 +150,7 @@ SELECT a.series_id, date_part('epoch', a.bucket) * 1000 AS t, a.s / a.n AS avg, 
  ORDER BY device_id, metric`);
     expect(sql.values).toEqual(['temp']);
   });
-  it('rowEstimate: an EXPLAIN of the rows of one source in a range, for the selected series when filtered', () => {
+  it('rowEstimate: an EXPLAIN of the rows of one source in a range (or in all), for the selected series when filtered', () => {
     const rollup = rowEstimate('rollup_1h', { from: t, to: mid }, [1, 2]);
     expect(rollup.text).toBe(
       'EXPLAIN (FORMAT JSON) SELECT 1 FROM iotctl.rollup_1h r WHERE r.bucket >= $1::timestamptz AND r.bucket < $2::timestamptz AND r.series_id = ANY($3::int[])',
@@ -159,6 +159,10 @@ SELECT a.series_id, date_part('epoch', a.bucket) * 1000 AS t, a.s / a.n AS avg, 
     expect(rowEstimate('raw', { from: t, to: mid }, null)).toEqual({
       text: 'EXPLAIN (FORMAT JSON) SELECT 1 FROM iotctl.points r WHERE r.time >= $1::timestamptz AND r.time < $2::timestamptz',
       values: [t, mid],
+    });
+    expect(rowEstimate('rollup_1m', null, null)).toEqual({
+      text: 'EXPLAIN (FORMAT JSON) SELECT 1 FROM iotctl.rollup_1m r',
+      values: [],
     });
   });
   it('latestReadings: one LATERAL probe per series', () => {

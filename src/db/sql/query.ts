@@ -164,13 +164,29 @@ export function aggRaw(spec: AggSpec, range: { from: Date; to: Date }, percentil
   return { text: ordered(ids, inner, columns), values: p.values };
 }
 
-/** The planner's estimate of the rows of `source` (`raw` or a rollup) in [from, to), for the cost choice. */
-export function rowEstimate(source: string, range: { from: Date; to: Date }, ids: number[] | null): Sql {
+/**
+ * The planner's estimate of the rows of `source` (`raw` or a rollup) in [from, to), or in all when `range`
+ * is null, for the cost choice; for the series `ids` when given.
+ */
+export function rowEstimate(
+  source: string,
+  range: { from: Date; to: Date } | null,
+  ids: number[] | null,
+): Sql {
   const [table, column] = source === 'raw' ? [POINTS, 'time'] : [qualified(source), 'bucket'];
-  const only = ids ? ' AND r.series_id = ANY($3::int[])' : '';
+  const p = new Params();
+  const where = [
+    ...(range
+      ? [
+          `r.${column} >= ${p.add(range.from, '::timestamptz')}`,
+          `r.${column} < ${p.add(range.to, '::timestamptz')}`,
+        ]
+      : []),
+    ...(ids ? [`r.series_id = ANY(${p.add(ids, '::int[]')})`] : []),
+  ];
   return {
-    text: `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table} r WHERE r.${column} >= $1::timestamptz AND r.${column} < $2::timestamptz${only}`,
-    values: ids ? [range.from, range.to, ids] : [range.from, range.to],
+    text: `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table} r${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    values: p.values,
   };
 }
 
