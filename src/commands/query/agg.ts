@@ -27,7 +27,10 @@ export function registerAgg(query: Command): void {
     .description('aggregates per time bucket, from the cheapest rollups that answer exactly')
     .option('--every <duration>', 'bucket width', '1h')
     .option('--fn <list>', functionsHelp(), 'avg,min,max,count')
-    .option('--explain', 'say which source (rollup or raw) answered each part of the range, and why')
+    .option(
+      '--explain',
+      'say which source (rollup or raw) answered each part of the range, why, and the row estimates that chose it',
+    )
     .option('--chart', 'draw a line chart per series (table output)')
     .addHelpText('after', '\nAggregates:\n' + functionsList())
     .action(async (o: AggFlags, cmd: Command) => {
