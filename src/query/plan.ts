@@ -115,3 +115,114 @@ export function describePlan(segments: Segment[]): string[] {
     (s) => `${s.source.padEnd(10)} ${iso(s.from.getTime())} .. ${iso(s.to.getTime())}  ${s.reason}`,
   );
 }
+
+/**
+ * The exact plans to choose from, coarsest first: the plan above, the same without its coarsest rollup, and
+ * so on down to raw data alone. Each reads a rollup only where it is complete.
+ */
+export function candidatePlans(input: PlanInput): Segment[][] {
+  const first = planSources(input);
+  if (input.rawOnly) return [first];
+  const eligible = input.rollups
+    .filter((r) => input.everyMs % r.bucketMs === 0)
+    .sort((a, b) => b.bucketMs - a.bucketMs);
+  const plans = [first];
+  for (let k = 1; k <= eligible.length; k++) {
+    const dropped = new Set(eligible.slice(0, k).map((r) => r.name));
+    const rollups = input.rollups.filter((r) => !dropped.has(r.name));
+    plans.push(
+      k < eligible.length
+        ? planSources({ ...input, rollups })
+        : [{ source: 'raw', from: new Date(input.from), to: new Date(input.to), reason: 'raw data only' }],
+    );
+  }
+  const key = (p: Segment[]) => p.map((s) => `${s.source}@${s.from.getTime()}-${s.to.getTime()}`).join();
+  return plans.filter((p, i) => plans.findIndex((q) => key(q) === key(p)) === i);
+}
+
+/**
+ * What a source row costs, in raw readings. A rollup row is wider than a reading (seven columns against
+ * three) and sums five of them: measured at 1.0-1.2 readings (bench/query.js, 24 h every 15 m over 5-minute
+ * readings), rounded up so that a rollup as big as the raw data is not read for nothing. One read as stored
+ * (its bucket is --every) is not aggregated again.
+ */
+export const ROW_COST = { raw: 1, rollup: 1.25, rollupAsStored: 0.5 } as const;
+
+/**
+ * Another plan replaces the coarsest only when it is cheaper by this share and this many weighted rows:
+ * below that the estimates cannot tell them apart, and the coarsest plan is the stable answer.
+ */
+export const SWITCH_MARGIN = { share: 0.1, rows: 1000 } as const;
+
+export interface PlanCost {
+  /** The plan's coarsest source: what --explain calls it by. */
+  source: string;
+  rows: number;
+  /** Rows weighted by ROW_COST. */
+  cost: number;
+}
+
+export interface Choice {
+  segments: Segment[];
+  /** Every candidate, the chosen one first; empty when there was nothing to choose. */
+  costs: PlanCost[];
+}
+
+/** The coarsest source of a plan (raw when it reads raw data only). */
+function primaryOf(plan: Segment[], bucketMs: (source: string) => number): Segment {
+  return plan.reduce((a, b) => (bucketMs(b.source) > bucketMs(a.source) ? b : a));
+}
+
+/**
+ * The cheapest of the candidate plans (coarsest first) by estimated rows read (`rows` per segment), each
+ * row weighted by ROW_COST, unless it beats the coarsest by less than SWITCH_MARGIN. The chosen plan's
+ * primary segment says why, with the estimates of every candidate.
+ */
+export function choosePlan(
+  candidates: Segment[][],
+  rows: (segment: Segment) => number,
+  bucketMs: (source: string) => number,
+  everyMs: number,
+): Choice {
+  const first = candidates[0] as Segment[];
+  if (candidates.length === 1) return { segments: first, costs: [] };
+  const priced = candidates.map((plan) => {
+    let total = 0;
+    let cost = 0;
+    for (const s of plan) {
+      const n = rows(s);
+      const b = bucketMs(s.source);
+      total += n;
+      cost += n * (b === 0 ? ROW_COST.raw : b === everyMs ? ROW_COST.rollupAsStored : ROW_COST.rollup);
+    }
+    return { plan, cost: { source: primaryOf(plan, bucketMs).source, rows: total, cost } };
+  });
+  const coarsest = priced[0] as (typeof priced)[number];
+  const cheapest = priced.reduce((a, b) => (b.cost.cost < a.cost.cost ? b : a));
+  const saving = coarsest.cost.cost - cheapest.cost.cost;
+  const clear = saving >= Math.max(SWITCH_MARGIN.rows, SWITCH_MARGIN.share * coarsest.cost.cost);
+  const best = clear ? cheapest : coarsest;
+  const others = priced.filter((c) => c !== best);
+  const primary = primaryOf(best.plan, bucketMs);
+  const structural =
+    primary.source === 'raw'
+      ? 'raw data'
+      : primary.reason.replace(/: the coarsest rollup that answers exactly$/, '');
+  const verdict =
+    best === cheapest
+      ? primary.source === 'raw'
+        ? ' is the cheapest exact source'
+        : '; the cheapest exact source'
+      : `; no other exact source is cheaper by ${100 * SWITCH_MARGIN.share}%`;
+  const weighed = others.some((c) => c.cost.rows <= best.cost.rows)
+    ? `; a rollup row counts as ${ROW_COST.rollup} readings`
+    : '';
+  const against = others.map((c) => `${fmt(c.cost.rows)} with ${c.cost.source}`).join(', ');
+  const note = `${structural}${verdict}: about ${fmt(best.cost.rows)} rows to read, against ${against} (planner estimates${weighed})`;
+  return {
+    segments: best.plan.map((s) => (s === primary ? { ...s, reason: note } : s)),
+    costs: [best, ...others].map((c) => c.cost),
+  };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -49,12 +49,14 @@ export async function addSeries(
 /**
  * Materialises the rollups. TimescaleDB: refresh the continuous aggregates, finest first. Plain mode: what
  * `iotctl maintain` does by contract: rebuild each table from the one below, up to `until`, and record the
- * watermark `{"until": ...}` in iotctl.meta (and drop its `dirty:` mark).
+ * watermark `{"until": ...}` in iotctl.meta (and drop its `dirty:` mark). Then ANALYZE, unless told not to.
  */
-export async function refreshRollups(db: Db, store: Store, until: Date): Promise<void> {
+export async function refreshRollups(db: Db, store: Store, until: Date, analyze = true): Promise<void> {
   if (store.mode === 'timescaledb') {
     for (const r of store.rollups)
       await db.query(`CALL refresh_continuous_aggregate('iotctl.${r.name}', NULL, NULL)`);
+    // The statistics autovacuum would gather: `agg` chooses its sources by the planner's row estimates.
+    if (analyze) await db.query('ANALYZE');
     return;
   }
   let source: string | null = null;
@@ -77,6 +79,7 @@ export async function refreshRollups(db: Db, store: Store, until: Date): Promise
     await db.query(`DELETE FROM iotctl.meta WHERE key = $1`, [`dirty:${r.name}`]);
     source = table;
   }
+  if (analyze) await db.query('ANALYZE');
 }
 
 /** The labelled synthetic series for the anomaly suites: minutes 0..479 after T0, analysed over 360..479. */

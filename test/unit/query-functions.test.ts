@@ -2,7 +2,8 @@
 // the SQL all come from it.
 import { dateBin } from '../../src/db/sql/plain.js';
 import { describe, expect, it } from 'vitest';
-import { aggCombined, aggRaw } from '../../src/db/sql/query.js';
+import { aggFromSources, aggRaw } from '../../src/db/sql/query.js';
+import { parseDuration } from '../../src/util/duration.js';
 import {
   aggregateFunctions,
   functionFor,
@@ -32,11 +33,20 @@ describe('the aggregate function registry', () => {
     });
 
     it('is computed by the raw SQL, and recombined from partial sums or read raw only', () => {
-      const raw = aggRaw(dateBin, '1 hour', { from: t, to: t }, {}, [0.5]).text;
-      const combined = aggCombined(dateBin, '1 hour', [{ source: 'rollup_1h', from: t, to: t }], {}).text;
+      const spec = {
+        bucket: dateBin,
+        every: parseDuration('1d'),
+        ids: [1],
+        filtered: false,
+        fns: [exampleOf(f)],
+      };
+      const raw = aggRaw(spec, { from: t, to: t }, [0.5]).text;
       if (f.kind === 'basic') {
+        const combined = aggFromSources(spec, [
+          { source: 'rollup_1h', from: t, to: t, bucketMs: 3_600_000 },
+        ]).text;
         expect(raw).toContain(`${f.raw} AS ${f.name}`);
-        expect(combined).toContain(`${f.partials} AS ${f.name}`);
+        expect(combined).toContain(`${f.final} AS ${f.name}`);
         expect(rawOnlyReason([f.name])).toBeUndefined();
       } else {
         expect(raw).toContain('WITHIN GROUP (ORDER BY r.value) AS percentiles');

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { prettyRowJson, renderJson, writeJsonRows } from '../../src/output/render.js';
 import { anomaliesQuery } from '../../src/db/sql/anomalies.js';
-import { aggCombined, rawPage, selectSeries, Params } from '../../src/db/sql/query.js';
+import { aggFromSources, rawPage, selectSeries, Params } from '../../src/db/sql/query.js';
+import { parseDuration } from '../../src/util/duration.js';
 import { extent, lineChart, sparkline } from '../../src/output/chart.js';
 import { lttb } from '../../src/query/lttb.js';
 import { parseFns } from '../../src/query/functions.js';
@@ -86,27 +88,23 @@ describe('SQL builders', () => {
     const from = new Date('2026-01-05T00:00:00Z');
     const mid = new Date('2026-01-05T10:00:00Z');
     const to = new Date('2026-01-05T10:30:00Z');
-    const sql = aggCombined(
-      dateBin,
-      '1 hour',
-      [
-        { source: 'rollup_1h', from, to: mid },
-        { source: 'raw', from: mid, to },
-      ],
-      {},
-    );
+    const spec = { bucket: dateBin, every: parseDuration('1d'), ids: [1], filtered: false, fns: ['avg'] };
+    const sql = aggFromSources(spec, [
+      { source: 'rollup_1h', from, to: mid, bucketMs: 3_600_000 },
+      { source: 'raw', from: mid, to, bucketMs: 0 },
+    ]);
     expect(sql.text).toContain(
-      "SELECT date_bin(INTERVAL '1 hour', r.bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket, r.series_id, sum(r.count)::float8 AS n",
+      "SELECT r.series_id, date_bin(INTERVAL '1 days', r.bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket, r.count::float8 AS n",
     );
-    expect(sql.text).toContain('FROM iotctl.rollup_1h r JOIN sel ON sel.id = r.series_id');
+    expect(sql.text).toContain('FROM iotctl.rollup_1h r WHERE r.bucket >= $2::timestamptz');
     expect(sql.text).toContain(
-      "SELECT date_bin(INTERVAL '1 hour', r.time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket",
+      "SELECT r.series_id, date_bin(INTERVAL '1 days', r.time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket",
     );
-    expect(sql.text).toContain('sum(a.s) / sum(a.n) AS avg');
-    expect(sql.values).toEqual([from, mid, mid, to]);
-    expect(aggCombined(timeBucket, '1 hour', [{ source: 'raw', from, to }], {}).text).toContain(
-      "time_bucket(INTERVAL '1 hour', r.time)",
-    );
+    expect(sql.text).toContain('a.s / a.n AS avg');
+    expect(sql.values).toEqual([[1], from, mid, mid, to]);
+    expect(
+      aggFromSources({ ...spec, bucket: timeBucket }, [{ source: 'raw', from, to, bucketMs: 0 }]).text,
+    ).toContain("time_bucket(INTERVAL '1 days', r.time)");
   });
 
   it('pages raw readings by (series_id, time) keyset', () => {
@@ -151,5 +149,62 @@ describe('parseFns', () => {
     expect(() => parseFns('median')).toThrow(/unknown aggregate 'median'/);
     expect(() => parseFns('p0')).toThrow(/unknown aggregate/);
     expect(() => parseFns('p100')).toThrow(/unknown aggregate/);
+  });
+});
+
+describe('streamed JSON (render.ts)', () => {
+  const rows = [
+    {
+      time: new Date('2026-01-05T00:00:00Z'),
+      device: 'a "quoted"\\ one\n',
+      metric: 'tëmp ☃',
+      unit: null,
+      avg: 1.5,
+    },
+    { time: new Date('2026-01-05T01:00:00Z'), device: '😀', metric: '\u0007', unit: '°C', avg: -0, n: 1e21 },
+    {
+      time: new Date(Number.NaN),
+      device: 'b',
+      metric: 'm',
+      unit: 'x',
+      avg: Number.NaN,
+      extra: [1, { k: [] }],
+    },
+    { time: new Date('2026-01-05T02:00:00Z'), device: 'c', metric: 'm', unit: undefined, avg: 0.1 + 0.2 },
+  ];
+  const keys = ['time', 'device', 'metric', 'unit', 'avg', 'n', 'extra'];
+
+  it('prettyRowJson prints a row as JSON.stringify(row, null, 2) does inside a document', () => {
+    const row = prettyRowJson(keys, 2);
+    for (const r of rows) {
+      expect(row(r)).toBe(JSON.stringify(r, null, 2).replaceAll('\n', '\n    '));
+    }
+    expect(prettyRowJson(['x'], 2)({})).toBe('{}');
+  });
+
+  it('writeJsonRows writes what renderJson of the whole document gives, in pieces, also with no rows', async () => {
+    async function* from<R>(list: R[]) {
+      yield* list;
+    }
+    for (const list of [rows, [], rows.slice(0, 1)]) {
+      const chunks: string[] = [];
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
+        chunks.push(String(c));
+        return true;
+      });
+      try {
+        await writeJsonRows(
+          { every: '1h', fns: ['avg'] },
+          from(list),
+          { explain: [{ a: 1 }] },
+          prettyRowJson(keys, 2),
+        );
+      } finally {
+        spy.mockRestore();
+      }
+      expect(chunks.join('')).toBe(
+        renderJson({ every: '1h', fns: ['avg'], rows: list, explain: [{ a: 1 }] }),
+      );
+    }
   });
 });

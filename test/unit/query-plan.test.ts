@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { describePlan, planSources, type RollupState } from '../../src/query/plan.js';
+import {
+  candidatePlans,
+  choosePlan,
+  describePlan,
+  planSources,
+  ROW_COST,
+  SWITCH_MARGIN,
+  type RollupState,
+} from '../../src/query/plan.js';
 import { ceilToBucket as ceilTo, floorToBucket as floorTo } from '../../src/util/buckets.js';
 
 const H = 3_600_000;
@@ -166,5 +174,92 @@ describe('bucket alignment', () => {
     expect(new Date(floorTo(wed, 7 * D)).toISOString()).toBe('2026-01-05T00:00:00.000Z');
     expect(new Date(ceilTo(wed, D)).toISOString()).toBe('2026-01-08T00:00:00.000Z');
     expect(ceilTo(T0, H)).toBe(T0);
+  });
+});
+
+describe('candidatePlans and choosePlan', () => {
+  const bucketOf = (source: string) => ({ rollup_1m: M, rollup_1h: H, rollup_1d: D })[source] ?? 0;
+  /** Rows per ms of each source, as sourceDensities would give them. */
+  const rowsBy = (density: Record<string, number>) => (s: { source: string; from: Date; to: Date }) =>
+    (density[s.source] ?? 0) * (s.to.getTime() - s.from.getTime());
+
+  it('lists the exact plans coarsest first, each without the coarser rollups, down to raw data alone', () => {
+    const plans = candidatePlans({
+      from: T0 + 30 * M,
+      to: T0 + D,
+      everyMs: H,
+      everyText: '1h',
+      rollups: all,
+    });
+    expect(plans.map(shape)).toEqual([
+      [
+        ['rollup_1m', 30, 60],
+        ['rollup_1h', 60, 1440],
+      ],
+      [['rollup_1m', 30, 1440]],
+      [['raw', 30, 1440]],
+    ]);
+    // Percentiles: raw data is the only exact plan.
+    const p95 = candidatePlans({
+      from: T0,
+      to: T0 + D,
+      everyMs: H,
+      everyText: '1h',
+      rollups: all,
+      rawOnly: 'p95',
+    });
+    expect(p95.map(shape)).toEqual([[['raw', 0, 1440]]]);
+  });
+
+  it('regression: 24h --every 15m over 5-minute readings read rollup_1m, as big as raw data; raw data wins', () => {
+    const plans = candidatePlans({ from: T0, to: T0 + D, everyMs: 15 * M, everyText: '15m', rollups: all });
+    // 1,000 series, a reading every 5 minutes: one rollup_1m row per reading.
+    const perMs = 1000 / (5 * M);
+    const choice = choosePlan(plans, rowsBy({ rollup_1m: perMs, raw: perMs }), bucketOf, 15 * M);
+    expect(shape(choice.segments)).toEqual([['raw', 0, 1440]]);
+    expect(choice.segments[0]?.reason).toBe(
+      'raw data is the cheapest exact source: about 288,000 rows to read, against 288,000 with rollup_1m (planner estimates; a rollup row counts as 1.25 readings)',
+    );
+    expect(choice.costs).toEqual([
+      { source: 'raw', rows: 288_000, cost: 288_000 * ROW_COST.raw },
+      { source: 'rollup_1m', rows: 288_000, cost: 288_000 * ROW_COST.rollup },
+    ]);
+    // Readings every second: rollup_1m holds a sixtieth of them and wins.
+    const dense = choosePlan(plans, rowsBy({ rollup_1m: 1000 / M, raw: 1000 / 1000 }), bucketOf, 15 * M);
+    expect(shape(dense.segments)).toEqual([['rollup_1m', 0, 1440]]);
+    expect(dense.segments[0]?.reason).toBe(
+      '--every 15m is a whole multiple of 1m; the cheapest exact source: about 1,440,000 rows to read, against 86,400,000 with raw (planner estimates)',
+    );
+  });
+
+  it('keeps the coarsest plan unless another is cheaper by SWITCH_MARGIN: estimates of small ranges are noise', () => {
+    const plans = candidatePlans({
+      from: T0,
+      to: T0 + 2 * H,
+      everyMs: H,
+      everyText: '1h',
+      rollups: [all[0]!],
+    });
+    // 120 readings of one series, one a minute: rollup_1m costs 150 weighted rows against raw's 120.
+    const tie = choosePlan(plans, rowsBy({ rollup_1m: 1 / M, raw: 1 / M }), bucketOf, H);
+    expect(shape(tie.segments)).toEqual([['rollup_1m', 0, 120]]);
+    expect(tie.segments[0]?.reason).toBe(
+      `--every 1h is a whole multiple of 1m; no other exact source is cheaper by ${100 * SWITCH_MARGIN.share}%: about 120 rows to read, against 120 with raw (planner estimates; a rollup row counts as 1.25 readings)`,
+    );
+    expect(
+      choosePlan(plans, rowsBy({ rollup_1m: 100 / M, raw: 100 / M }), bucketOf, H).segments[0]?.source,
+    ).toBe('raw');
+  });
+
+  it('a rollup as wide as --every costs less per row (read as stored); a single candidate needs no estimates', () => {
+    const plans = candidatePlans({ from: T0, to: T0 + D, everyMs: M, everyText: '1m', rollups: all });
+    expect(plans.map(shape)).toEqual([[['rollup_1m', 0, 1440]], [['raw', 0, 1440]]]);
+    const perMs = 1000 / M;
+    expect(choosePlan(plans, rowsBy({ rollup_1m: perMs, raw: perMs }), bucketOf, M).costs).toEqual([
+      { source: 'rollup_1m', rows: 1_440_000, cost: 1_440_000 * ROW_COST.rollupAsStored },
+      { source: 'raw', rows: 1_440_000, cost: 1_440_000 },
+    ]);
+    const one = [[{ source: 'raw', from: new Date(T0), to: new Date(T0 + H), reason: 'p95 needs raw' }]];
+    expect(choosePlan(one, () => 0, bucketOf, H)).toEqual({ segments: one[0], costs: [] });
   });
 });

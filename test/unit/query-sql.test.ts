@@ -2,85 +2,168 @@
 import { dateBin } from '../../src/db/sql/plain.js';
 import { timeBucket } from '../../src/db/sql/timescale.js';
 import { describe, expect, it } from 'vitest';
-import { aggCombined, aggRaw, gapsBetween, latestReadings, rawPage } from '../../src/db/sql/query.js';
+import {
+  aggFromSources,
+  aggRaw,
+  bucketGroups,
+  gapsBetween,
+  latestReadings,
+  orderedSeries,
+  rawPage,
+  rowEstimate,
+} from '../../src/db/sql/query.js';
+import { parseDuration } from '../../src/util/duration.js';
 
 const t = new Date('2026-01-05T00:00:00Z');
 const mid = new Date('2026-01-05T10:00:00Z');
 const end = new Date('2026-01-05T10:30:00Z');
+const hour = parseDuration('1h');
 
 describe('query SQL builders', () => {
-  it('aggRaw: every basic function from raw readings, percentiles as one array parameter', () => {
-    const sql = aggRaw(dateBin, '1 hour', { from: t, to: mid }, { metric: 'temp' }, [0.5, 0.95]);
+  it('aggRaw: the functions asked for from raw readings, percentiles as one array, in series-rank order', () => {
+    const spec = {
+      bucket: dateBin,
+      every: hour,
+      ids: [3, 1],
+      filtered: true,
+      fns: ['avg', 'p50', 'count', 'p95'],
+    };
+    const sql = aggRaw(spec, { from: t, to: mid }, [0.5, 0.95]);
     expect(sql.text)
-      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1)
-SELECT date_bin(INTERVAL '1 hour', r.time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS time, sel.device_id AS device, sel.metric, sel.unit,
-       avg(r.value) AS avg,
-       min(r.value) AS min,
-       max(r.value) AS max,
-       count(*)::bigint AS count,
-       sum(r.value) AS sum,
-       stddev_samp(r.value) AS stddev,
-       percentile_cont($4::float8[]) WITHIN GROUP (ORDER BY r.value) AS percentiles
-  FROM iotctl.points r JOIN sel ON sel.id = r.series_id
- WHERE r.time >= $2::timestamptz AND r.time < $3::timestamptz
- GROUP BY 1, r.series_id, sel.device_id, sel.metric, sel.unit
- ORDER BY sel.device_id, sel.metric, 1`);
-    expect(sql.values).toEqual(['temp', t, mid, [0.5, 0.95]]);
+      .toBe(`WITH sel AS (SELECT s.id, s.rank FROM unnest($1::int[]) WITH ORDINALITY AS s(id, rank))
+SELECT a.series_id, date_part('epoch', a.bucket) * 1000 AS t, a.avg, a.count, a.percentiles
+  FROM (
+  SELECT r.series_id, date_bin(INTERVAL '1 hours', r.time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket,
+         avg(r.value) AS avg,
+         count(*)::bigint AS count,
+         percentile_cont($4::float8[]) WITHIN GROUP (ORDER BY r.value) AS percentiles
+    FROM iotctl.points r
+   WHERE r.time >= $2::timestamptz AND r.time < $3::timestamptz AND r.series_id = ANY($1::int[])
+   GROUP BY 1, 2
+  ) a JOIN sel ON sel.id = a.series_id
+ ORDER BY sel.rank, a.bucket`);
+    expect(sql.values).toEqual([[3, 1], t, mid, [0.5, 0.95]]);
   });
-  it('aggRaw without percentiles: a NULL array, on TimescaleDB with time_bucket', () => {
-    const sql = aggRaw(timeBucket, '1 day', { from: t, to: mid }, {}, []);
-    expect(sql.text).toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series)
-SELECT time_bucket(INTERVAL '1 day', r.time) AS time, sel.device_id AS device, sel.metric, sel.unit,
-       avg(r.value) AS avg,
-       min(r.value) AS min,
-       max(r.value) AS max,
-       count(*)::bigint AS count,
-       sum(r.value) AS sum,
-       stddev_samp(r.value) AS stddev,
-       NULL::float8[] AS percentiles
-  FROM iotctl.points r JOIN sel ON sel.id = r.series_id
- WHERE r.time >= $1::timestamptz AND r.time < $2::timestamptz
- GROUP BY 1, r.series_id, sel.device_id, sel.metric, sel.unit
- ORDER BY sel.device_id, sel.metric, 1`);
-    expect(sql.values).toEqual([t, mid]);
+  it('aggRaw over every series: no series filter, only the order; on TimescaleDB with time_bucket', () => {
+    const spec = {
+      bucket: timeBucket,
+      every: parseDuration('1d'),
+      ids: [1, 2],
+      filtered: false,
+      fns: ['max'],
+    };
+    const sql = aggRaw(spec, { from: t, to: mid }, []);
+    expect(sql.text)
+      .toBe(`WITH sel AS (SELECT s.id, s.rank FROM unnest($1::int[]) WITH ORDINALITY AS s(id, rank))
+SELECT a.series_id, date_part('epoch', a.bucket) * 1000 AS t, a.max
+  FROM (
+  SELECT r.series_id, time_bucket(INTERVAL '1 days', r.time) AS bucket,
+         max(r.value) AS max
+    FROM iotctl.points r
+   WHERE r.time >= $2::timestamptz AND r.time < $3::timestamptz
+   GROUP BY 1, 2
+  ) a JOIN sel ON sel.id = a.series_id
+ ORDER BY sel.rank, a.bucket`);
+    expect(sql.values).toEqual([[1, 2], t, mid]);
   });
-  it('aggCombined: a rollup segment and a raw segment, recombined per function', () => {
-    const sql = aggCombined(
-      dateBin,
-      '1 hour',
+  it('aggFromSources: segments sharing a bucket summed together, a rollup as wide as --every read as stored', () => {
+    const m = (minutes: number) => new Date(t.getTime() + minutes * 60_000);
+    const sql = aggFromSources(
+      { bucket: dateBin, every: hour, ids: [2], filtered: true, fns: ['avg', 'stddev'] },
       [
-        { source: 'rollup_1h', from: t, to: mid },
-        { source: 'raw', from: mid, to: end },
+        { source: 'raw', from: new Date(t.getTime() + 30_000), to: m(1), bucketMs: 0 },
+        { source: 'rollup_1m', from: m(1), to: m(60), bucketMs: 60_000 },
+        { source: 'rollup_1h', from: m(60), to: mid, bucketMs: 3_600_000 },
+        { source: 'raw', from: mid, to: end, bucketMs: 0 },
       ],
-      { deviceLike: 'hall-%' },
     );
     expect(sql.text)
-      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE device_id LIKE $1),
-parts AS (
-  SELECT date_bin(INTERVAL '1 hour', r.bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket, r.series_id, sum(r.count)::float8 AS n,
-         sum(r.sum) AS s, min(r.min) AS lo, max(r.max) AS hi, sum(r.sumsq) AS ss
-    FROM iotctl.rollup_1h r JOIN sel ON sel.id = r.series_id
-   WHERE r.bucket >= $2::timestamptz AND r.bucket < $3::timestamptz
-   GROUP BY 1, 2
+      .toBe(`WITH sel AS (SELECT s.id, s.rank FROM unnest($1::int[]) WITH ORDINALITY AS s(id, rank))
+SELECT a.series_id, date_part('epoch', a.bucket) * 1000 AS t, a.s / a.n AS avg, CASE WHEN a.n > 1 THEN sqrt(greatest(0, (a.ss - a.s * a.s / a.n) / (a.n - 1))) END AS stddev
+  FROM (
+  SELECT g.series_id, g.bucket, sum(g.n) AS n, sum(g.s) AS s, min(g.lo) AS lo, max(g.hi) AS hi, sum(g.ss) AS ss
+    FROM (
+      SELECT r.series_id, date_bin(INTERVAL '1 hours', r.time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket, 1::float8 AS n, r.value AS s, r.value AS lo, r.value AS hi, r.value * r.value AS ss
+      FROM iotctl.points r WHERE r.time >= $2::timestamptz AND r.time < $3::timestamptz AND r.series_id = ANY($1::int[])
+      UNION ALL
+      SELECT r.series_id, date_bin(INTERVAL '1 hours', r.bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket, r.count::float8 AS n, r.sum AS s, r.min AS lo, r.max AS hi, r.sumsq AS ss
+      FROM iotctl.rollup_1m r WHERE r.bucket >= $4::timestamptz AND r.bucket < $5::timestamptz AND r.series_id = ANY($1::int[])
+    ) g GROUP BY 1, 2
   UNION ALL
-  SELECT date_bin(INTERVAL '1 hour', r.time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket, r.series_id, count(*)::float8 AS n,
-         sum(r.value) AS s, min(r.value) AS lo, max(r.value) AS hi, sum(r.value * r.value) AS ss
-    FROM iotctl.points r JOIN sel ON sel.id = r.series_id
-   WHERE r.time >= $4::timestamptz AND r.time < $5::timestamptz
-   GROUP BY 1, 2
-)
-SELECT a.bucket AS time, sel.device_id AS device, sel.metric, sel.unit,
-       sum(a.s) / sum(a.n) AS avg,
-       min(a.lo) AS min,
-       max(a.hi) AS max,
-       sum(a.n)::bigint AS count,
-       sum(a.s) AS sum,
-       CASE WHEN sum(a.n) > 1
-            THEN sqrt(greatest(0, (sum(a.ss) - sum(a.s) * sum(a.s) / sum(a.n)) / (sum(a.n) - 1))) END AS stddev
-  FROM parts a JOIN sel ON sel.id = a.series_id
- GROUP BY a.bucket, a.series_id, sel.device_id, sel.metric, sel.unit
- ORDER BY sel.device_id, sel.metric, a.bucket`);
-    expect(sql.values).toEqual(['hall-%', t, mid, mid, end]);
+  SELECT r.series_id, r.bucket AS bucket, r.count::float8 AS n, r.sum AS s, r.min AS lo, r.max AS hi, r.sumsq AS ss
+      FROM iotctl.rollup_1h r WHERE r.bucket >= $6::timestamptz AND r.bucket < $7::timestamptz AND r.series_id = ANY($1::int[])
+  UNION ALL
+  SELECT g.series_id, g.bucket, sum(g.n) AS n, sum(g.s) AS s, min(g.lo) AS lo, max(g.hi) AS hi, sum(g.ss) AS ss
+    FROM (
+      SELECT r.series_id, date_bin(INTERVAL '1 hours', r.time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS bucket, 1::float8 AS n, r.value AS s, r.value AS lo, r.value AS hi, r.value * r.value AS ss
+      FROM iotctl.points r WHERE r.time >= $8::timestamptz AND r.time < $9::timestamptz AND r.series_id = ANY($1::int[])
+    ) g GROUP BY 1, 2
+  ) a JOIN sel ON sel.id = a.series_id
+ ORDER BY sel.rank, a.bucket`);
+    expect(sql.values).toEqual([
+      [2],
+      new Date(t.getTime() + 30_000),
+      m(1),
+      m(1),
+      m(60),
+      m(60),
+      mid,
+      mid,
+      end,
+    ]);
+  });
+  it('bucketGroups: segments share a --every bucket only across a boundary that is not a bucket start', () => {
+    const m = (minutes: number) => new Date(t.getTime() + minutes * 60_000);
+    const seg = (source: string, from: number, to: number) => ({
+      source,
+      from: m(from),
+      to: m(to),
+      bucketMs: 0,
+    });
+    const groups = bucketGroups(
+      [
+        seg('rollup_1h', 60, 120),
+        seg('raw', 0.5, 1),
+        seg('rollup_1m', 1, 60),
+        seg('rollup_1m', 120, 150),
+        seg('raw', 150, 200),
+      ],
+      3_600_000,
+    );
+    expect(groups.map((g) => g.map((s) => [s.source, (s.from.getTime() - t.getTime()) / 60_000]))).toEqual([
+      [
+        ['raw', 0.5],
+        ['rollup_1m', 1],
+      ],
+      [['rollup_1h', 60]],
+      [
+        ['rollup_1m', 120],
+        ['raw', 150],
+      ],
+    ]);
+  });
+  it('orderedSeries: the selected series in output order, and how many there are in all', () => {
+    const sql = orderedSeries({ metric: 'temp' });
+    expect(sql.text)
+      .toBe(`SELECT id, device_id AS device, metric, unit, (SELECT count(*) FROM iotctl.series)::int AS total
+  FROM iotctl.series WHERE metric = $1
+ ORDER BY device_id, metric`);
+    expect(sql.values).toEqual(['temp']);
+  });
+  it('rowEstimate: an EXPLAIN of the rows of one source in a range (or in all), for the selected series when filtered', () => {
+    const rollup = rowEstimate('rollup_1h', { from: t, to: mid }, [1, 2]);
+    expect(rollup.text).toBe(
+      'EXPLAIN (FORMAT JSON) SELECT 1 FROM iotctl.rollup_1h r WHERE r.bucket >= $1::timestamptz AND r.bucket < $2::timestamptz AND r.series_id = ANY($3::int[])',
+    );
+    expect(rollup.values).toEqual([t, mid, [1, 2]]);
+    expect(rowEstimate('raw', { from: t, to: mid }, null)).toEqual({
+      text: 'EXPLAIN (FORMAT JSON) SELECT 1 FROM iotctl.points r WHERE r.time >= $1::timestamptz AND r.time < $2::timestamptz',
+      values: [t, mid],
+    });
+    expect(rowEstimate('rollup_1m', null, null)).toEqual({
+      text: 'EXPLAIN (FORMAT JSON) SELECT 1 FROM iotctl.rollup_1m r',
+      values: [],
+    });
   });
   it('latestReadings: one LATERAL probe per series', () => {
     const sql = latestReadings({ metric: 'temp' });

@@ -1,7 +1,7 @@
-// `iotctl query agg`: aggregates per time bucket from the coarsest rollup that answers exactly.
+// `iotctl query agg`: aggregates per time bucket from the cheapest sources that answer exactly, streamed.
 import type { Command } from 'commander';
 import { printAgg, printWarnings } from '../../output/query.js';
-import { queryAgg, type AggOptions } from '../../query/agg.js';
+import { streamAgg, type AggOptions } from '../../query/agg.js';
 import { functionsHelp, functionsList, parseFns } from '../../query/functions.js';
 import {
   addFilterOptions,
@@ -24,10 +24,13 @@ type AggFlags = FilterFlags & {
 
 export function registerAgg(query: Command): void {
   const agg = addRangeOptions(addFilterOptions(query.command('agg')))
-    .description('aggregates per time bucket, from the coarsest rollup that answers exactly')
+    .description('aggregates per time bucket, from the cheapest rollups that answer exactly')
     .option('--every <duration>', 'bucket width', '1h')
     .option('--fn <list>', functionsHelp(), 'avg,min,max,count')
-    .option('--explain', 'say which source (rollup or raw) answered each part of the range, and why')
+    .option(
+      '--explain',
+      'say which source (rollup or raw) answered each part of the range, why, and the row estimates that chose it',
+    )
     .option('--chart', 'draw a line chart per series (table output)')
     .addHelpText('after', '\nAggregates:\n' + functionsList())
     .action(async (o: AggFlags, cmd: Command) => {
@@ -38,9 +41,12 @@ export function registerAgg(query: Command): void {
         every: parseDuration(o.every, '--every'),
         fns: parseFns(o.fn),
       };
-      const res = await withDb(g, (db) => queryAgg(db, opts));
-      printWarnings(res.warnings);
-      await printAgg(g.format, res, !!o.chart, !!o.explain);
+      await withDb(g, (db) =>
+        streamAgg(db, opts, async (res) => {
+          printWarnings(res.warnings);
+          await printAgg(g.format, res, !!o.chart, !!o.explain);
+        }),
+      );
     });
   examples(agg, [
     'iotctl query agg --metric temperature --since 24h --every 1h',

@@ -1,5 +1,6 @@
 // SQL for `iotctl query`: series selection, aggregates (raw and recombined from rollups), latest, gaps, raw pages.
 import { basicFunctions } from '../../query/functions.js';
+import { floorToBucket } from '../../util/buckets.js';
 import type { Sql } from '../types.js';
 import { SCHEMA, literal, qualified } from './ident.js';
 import { POINTS, SERIES } from './schema.js';
@@ -24,11 +25,28 @@ export class Params {
 
 /** `sel(id, device_id, metric, unit)`: the series the filter selects. */
 export function selectSeries(filter: SeriesFilter, p: Params): string {
+  return `sel AS (SELECT id, device_id, metric, unit FROM ${SERIES}${seriesWhere(filter, p)})`;
+}
+
+/** `WHERE ...` of the series the filter selects, or '' for every series. */
+function seriesWhere(filter: SeriesFilter, p: Params): string {
   const where: string[] = [];
   if (filter.metric !== undefined) where.push(`metric = ${p.add(filter.metric)}`);
   if (filter.devices?.length) where.push(`device_id = ANY(${p.add(filter.devices, '::text[]')})`);
   if (filter.deviceLike !== undefined) where.push(`device_id LIKE ${p.add(filter.deviceLike)}`);
-  return `sel AS (SELECT id, device_id, metric, unit FROM ${SERIES}${where.length ? ` WHERE ${where.join(' AND ')}` : ''})`;
+  return where.length ? ` WHERE ${where.join(' AND ')}` : '';
+}
+
+/**
+ * The series the filter selects, in the order `agg` lists them (device, metric), and how many series there
+ * are in all (`total`, on every row): their ids go to the aggregate as one array.
+ */
+export function orderedSeries(filter: SeriesFilter): Sql {
+  const p = new Params();
+  const text = `SELECT id, device_id AS device, metric, unit, (SELECT count(*) FROM ${SERIES})::int AS total
+  FROM ${SERIES}${seriesWhere(filter, p)}
+ ORDER BY device_id, metric`;
+  return { text, values: p.values };
 }
 
 export interface AggSegment {
@@ -36,73 +54,140 @@ export interface AggSegment {
   source: string;
   from: Date;
   to: Date;
+  /** The rollup's bucket in ms; 0 for raw. */
+  bucketMs: number;
+}
+
+/** What every aggregate statement needs besides its sources. */
+export interface AggSpec {
+  bucket: BucketFn;
+  every: { interval: string; ms: number };
+  /** The selected series, in output order. */
+  ids: number[];
+  /** Whether `ids` is a subset of the series: then each source is filtered by it, not only ordered. */
+  filtered: boolean;
+  /** The functions asked for, in output order (basic ones: percentiles read raw data, see aggRaw). */
+  fns: string[];
 }
 
 /**
- * Aggregates recombined from partial sums: each segment gives (count, sum, min, max, sumsq) per `every`
- * bucket and series, and the outer query recombines them with each function's `partials` SQL
- * (query/functions.ts), so a bucket split between a rollup and raw data is exact.
+ * The shape both aggregate statements share: per-(series, bucket) rows `a` from `inner`, in output order
+ * (the rank of the series in `ids`, then the bucket), with the bucket start as epoch milliseconds (`t`),
+ * cheaper to read than a timestamp.
  */
-export function aggCombined(
-  bucket: BucketFn,
-  every: string,
-  segments: AggSegment[],
-  filter: SeriesFilter,
-): Sql {
-  const p = new Params();
-  const sel = selectSeries(filter, p);
-  const parts = segments.map((s) => {
-    const from = p.add(s.from, '::timestamptz');
-    const to = p.add(s.to, '::timestamptz');
-    if (s.source === 'raw') {
-      return `SELECT ${bucket(every, 'r.time')} AS bucket, r.series_id, count(*)::float8 AS n,
-         sum(r.value) AS s, min(r.value) AS lo, max(r.value) AS hi, sum(r.value * r.value) AS ss
-    FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
-   WHERE r.time >= ${from} AND r.time < ${to}
-   GROUP BY 1, 2`;
-    }
-    return `SELECT ${bucket(every, 'r.bucket')} AS bucket, r.series_id, sum(r.count)::float8 AS n,
-         sum(r.sum) AS s, min(r.min) AS lo, max(r.max) AS hi, sum(r.sumsq) AS ss
-    FROM ${qualified(s.source)} r JOIN sel ON sel.id = r.series_id
-   WHERE r.bucket >= ${from} AND r.bucket < ${to}
-   GROUP BY 1, 2`;
-  });
-  const text = `WITH ${sel},
-parts AS (
-  ${parts.join('\n  UNION ALL\n  ')}
-)
-SELECT a.bucket AS time, sel.device_id AS device, sel.metric, sel.unit,
-       ${basicFunctions.map((f) => `${f.partials} AS ${f.name}`).join(',\n       ')}
-  FROM parts a JOIN sel ON sel.id = a.series_id
- GROUP BY a.bucket, a.series_id, sel.device_id, sel.metric, sel.unit
- ORDER BY sel.device_id, sel.metric, a.bucket`;
-  return { text, values: p.values };
+function ordered(ids: string, inner: string, columns: string[]): string {
+  return `WITH sel AS (SELECT s.id, s.rank FROM unnest(${ids}) WITH ORDINALITY AS s(id, rank))
+SELECT a.series_id, date_part('epoch', a.bucket) * 1000 AS t, ${columns.join(', ')}
+  FROM (
+  ${inner}
+  ) a JOIN sel ON sel.id = a.series_id
+ ORDER BY sel.rank, a.bucket`;
 }
 
-/** Every basic aggregate straight from raw readings, and percentiles (`percentiles` as fractions, e.g. [0.95]). */
-export function aggRaw(
-  bucket: BucketFn,
-  every: string,
-  range: { from: Date; to: Date },
-  filter: SeriesFilter,
-  percentiles: number[],
-): Sql {
+/** The partial sums (n, s, lo, hi, ss) of one segment's rows, each labelled with its --every bucket. */
+function segmentRows(spec: AggSpec, seg: AggSegment, ids: string, p: Params): string {
+  const from = p.add(seg.from, '::timestamptz');
+  const to = p.add(seg.to, '::timestamptz');
+  const only = spec.filtered ? ` AND r.series_id = ANY(${ids})` : '';
+  if (seg.source === 'raw') {
+    return `SELECT r.series_id, ${spec.bucket(spec.every.interval, 'r.time')} AS bucket, 1::float8 AS n, r.value AS s, r.value AS lo, r.value AS hi, r.value * r.value AS ss
+      FROM ${POINTS} r WHERE r.time >= ${from} AND r.time < ${to}${only}`;
+  }
+  // A rollup bucket as wide as --every is one output bucket: it needs no bucket expression.
+  const bucket = seg.bucketMs === spec.every.ms ? 'r.bucket' : spec.bucket(spec.every.interval, 'r.bucket');
+  return `SELECT r.series_id, ${bucket} AS bucket, r.count::float8 AS n, r.sum AS s, r.min AS lo, r.max AS hi, r.sumsq AS ss
+      FROM ${qualified(seg.source)} r WHERE r.bucket >= ${from} AND r.bucket < ${to}${only}`;
+}
+
+/**
+ * Segments that may hold parts of the same --every bucket, in time order: consecutive segments whose
+ * boundary is not a bucket boundary. Segments are contiguous, so nothing else can share a bucket.
+ */
+export function bucketGroups(segments: AggSegment[], everyMs: number): AggSegment[][] {
+  const groups: AggSegment[][] = [];
+  for (const seg of [...segments].sort((a, b) => a.from.getTime() - b.from.getTime())) {
+    const last = groups.at(-1);
+    const boundary = seg.from.getTime();
+    if (last && floorToBucket(boundary, everyMs) !== boundary) last.push(seg);
+    else groups.push([seg]);
+  }
+  return groups;
+}
+
+/**
+ * Aggregates from partial sums: each source segment gives (count, sum, min, max, sumsq) per --every bucket
+ * and series, added up only where segments can share a bucket (bucketGroups); a rollup segment whose bucket
+ * is --every is read as it is stored. Each function's `final` (query/functions.ts) computes it from the sums,
+ * so a bucket split between a rollup and raw data is exact.
+ */
+export function aggFromSources(spec: AggSpec, segments: AggSegment[]): Sql {
   const p = new Params();
-  const sel = selectSeries(filter, p);
+  const ids = p.add(spec.ids, '::int[]');
+  const parts = bucketGroups(segments, spec.every.ms).map((group) => {
+    const only = group.length === 1 ? group[0] : undefined;
+    if (only && only.source !== 'raw' && only.bucketMs === spec.every.ms)
+      return segmentRows(spec, only, ids, p);
+    const rows = group.map((s) => segmentRows(spec, s, ids, p)).join('\n      UNION ALL\n      ');
+    return `SELECT g.series_id, g.bucket, sum(g.n) AS n, sum(g.s) AS s, min(g.lo) AS lo, max(g.hi) AS hi, sum(g.ss) AS ss
+    FROM (
+      ${rows}
+    ) g GROUP BY 1, 2`;
+  });
+  const columns = spec.fns.map((name) => {
+    const f = basicFunctions.find((b) => b.name === name);
+    if (!f) throw new Error(`${name} cannot be recombined from partial sums`);
+    return `${f.final} AS ${f.name}`;
+  });
+  return { text: ordered(ids, parts.join('\n  UNION ALL\n  '), columns), values: p.values };
+}
+
+/**
+ * The functions asked for straight from raw readings, percentiles (`percentiles` as fractions, e.g. [0.95])
+ * as one array column.
+ */
+export function aggRaw(spec: AggSpec, range: { from: Date; to: Date }, percentiles: number[]): Sql {
+  const p = new Params();
+  const ids = p.add(spec.ids, '::int[]');
   const from = p.add(range.from, '::timestamptz');
   const to = p.add(range.to, '::timestamptz');
+  const only = spec.filtered ? ` AND r.series_id = ANY(${ids})` : '';
+  const fns = basicFunctions.filter((f) => spec.fns.includes(f.name));
   const pct = percentiles.length
-    ? `percentile_cont(${p.add(percentiles, '::float8[]')}) WITHIN GROUP (ORDER BY r.value)`
-    : 'NULL::float8[]';
-  const text = `WITH ${sel}
-SELECT ${bucket(every, 'r.time')} AS time, sel.device_id AS device, sel.metric, sel.unit,
-       ${basicFunctions.map((f) => `${f.raw} AS ${f.name}`).join(',\n       ')},
-       ${pct} AS percentiles
-  FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
- WHERE r.time >= ${from} AND r.time < ${to}
- GROUP BY 1, r.series_id, sel.device_id, sel.metric, sel.unit
- ORDER BY sel.device_id, sel.metric, 1`;
-  return { text, values: p.values };
+    ? [`percentile_cont(${p.add(percentiles, '::float8[]')}) WITHIN GROUP (ORDER BY r.value) AS percentiles`]
+    : [];
+  const inner = `SELECT r.series_id, ${spec.bucket(spec.every.interval, 'r.time')} AS bucket,
+         ${[...fns.map((f) => `${f.raw} AS ${f.name}`), ...pct].join(',\n         ')}
+    FROM ${POINTS} r
+   WHERE r.time >= ${from} AND r.time < ${to}${only}
+   GROUP BY 1, 2`;
+  const columns = [...fns.map((f) => `a.${f.name}`), ...(pct.length ? ['a.percentiles'] : [])];
+  return { text: ordered(ids, inner, columns), values: p.values };
+}
+
+/**
+ * The planner's estimate of the rows of `source` (`raw` or a rollup) in [from, to), or in all when `range`
+ * is null, for the cost choice; for the series `ids` when given.
+ */
+export function rowEstimate(
+  source: string,
+  range: { from: Date; to: Date } | null,
+  ids: number[] | null,
+): Sql {
+  const [table, column] = source === 'raw' ? [POINTS, 'time'] : [qualified(source), 'bucket'];
+  const p = new Params();
+  const where = [
+    ...(range
+      ? [
+          `r.${column} >= ${p.add(range.from, '::timestamptz')}`,
+          `r.${column} < ${p.add(range.to, '::timestamptz')}`,
+        ]
+      : []),
+    ...(ids ? [`r.series_id = ANY(${p.add(ids, '::int[]')})`] : []),
+  ];
+  return {
+    text: `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table} r${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    values: p.values,
+  };
 }
 
 /**
