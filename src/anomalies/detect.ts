@@ -1,18 +1,26 @@
-// `iotctl anomalies` as data: validates the options against the chosen method and returns the flagged readings.
-import { anomaliesQuery } from '../db/sql/anomalies.js';
+// `iotctl anomalies` as data: validates the options against the chosen method, streams every selected
+// series through the method's scorer (with history before --since where the method wants a baseline)
+// and returns the flagged readings (`anomalies`) or the incidents they form (`anomalyIncidents`).
 import type { SeriesFilter } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
 import type { TimeRange } from '../query/time.js';
 import { parseDuration } from '../util/duration.js';
-import type { AnomalyMethod, AnomalyParams, AnomalyQuery } from './method.js';
+import { IncidentBuilder, reportIncidents, type Incident, type SeriesIncident } from './incidents.js';
+import type { AnomalyMethod, AnomalyParams, Emit, ResolvedParams, SeriesScorer } from './method.js';
 import { allFlags, anomalyMethod, type AnomalyMethodName } from './methods/index.js';
+import { CLOSE_AFTER } from './methods/robust.js';
+import { readSlices, seriesToScore, type SeriesToScore } from './stream.js';
 
 export interface AnomaliesOptions extends AnomalyParams {
   method: AnomalyMethodName;
-  filter: SeriesFilter & { metric: string };
+  filter: SeriesFilter;
   range: TimeRange;
+  /** Incidents: they close after this many normal readings in a row (default 30). */
+  closeAfter?: number;
+  /** Incidents: one per series, or merged per device (the default). */
+  group?: 'device' | 'series';
 }
 
 export interface AnomalyRow {
@@ -35,14 +43,26 @@ export interface AnomaliesResult {
   rows: AnomalyRow[];
 }
 
+export interface IncidentsResult {
+  method: AnomalyMethodName;
+  since: Date;
+  until: Date;
+  params: Record<string, number | string | null>;
+  /** Detected in [since, until): incidents detected in the history before --since were reported earlier. */
+  incidents: Incident[];
+  /** Readings judged in [since, until) (history excluded), for rates. */
+  readings: number;
+}
+
 /** The options with the method's defaults filled in where a flag was not given. */
-export function withDefaults(m: AnomalyMethod, o: AnomaliesOptions): AnomaliesOptions {
+export function withDefaults(m: AnomalyMethod, o: AnomaliesOptions): AnomaliesOptions & ResolvedParams {
   const out: Record<string, unknown> = { ...o };
   for (const f of m.flags) {
     if (out[f.key] !== undefined || f.default === undefined) continue;
     out[f.key] = f.kind === 'duration' ? parseDuration(String(f.default)) : f.default;
   }
-  return out as unknown as AnomaliesOptions;
+  out.minPoints ??= 10;
+  return out as unknown as AnomaliesOptions & ResolvedParams;
 }
 
 /** The method's own checks first, then each flag's check on any value given. */
@@ -54,6 +74,8 @@ export function validateAnomalies(o: AnomaliesOptions): void {
     const problem = typeof v === 'number' ? flag.check?.(v) : undefined;
     if (problem) throw usageError(problem);
   }
+  if (o.closeAfter !== undefined && !(Number.isInteger(o.closeAfter) && o.closeAfter >= 1))
+    throw usageError('--close-after must be a whole number >= 1');
 }
 
 /** The parameters a method reads, in its flag order, as reported in the result (`params`). */
@@ -66,22 +88,90 @@ function paramsOf(m: AnomalyMethod, o: AnomaliesOptions): AnomaliesResult['param
   return params;
 }
 
+/** Streams every selected series through a fresh scorer; `emit` gets each judged reading in time order. */
+async function scoreAll(
+  db: Db,
+  m: AnomalyMethod,
+  o: AnomaliesOptions & ResolvedParams,
+  emitFor: (s: SeriesToScore) => Emit,
+): Promise<SeriesToScore[]> {
+  await loadStore(db);
+  const since = o.range.since.getTime();
+  const until = o.range.until.getTime();
+  const { series, scanFrom } = await seriesToScore(db, o.filter, o.range, m.lookback?.(o) ?? {});
+  const scorers = new Map<number, { s: SeriesToScore; scorer: SeriesScorer; emit: Emit }>(
+    series.map((s) => [s.id, { s, scorer: m.scorer(o), emit: emitFor(s) }]),
+  );
+  if (scanFrom !== null) {
+    const ids = series.map((s) => s.id);
+    for await (const slice of readSlices(db, ids, scanFrom, until)) {
+      for (const part of slice) {
+        const one = scorers.get(part.id);
+        if (!one) continue;
+        const { times, values } = part;
+        for (let i = 0; i < times.length; i++) {
+          const t = times[i] as number;
+          if (t < one.s.historyFrom) continue;
+          one.scorer.push(t, values[i] as number, t >= since, one.emit);
+        }
+      }
+    }
+  }
+  for (const { scorer, emit } of scorers.values()) scorer.finish?.(emit);
+  return series;
+}
+
+/** The flagged readings in [since, until), ordered by device, metric and time (`--points`). */
 export async function anomalies(db: Db, opts: AnomaliesOptions): Promise<AnomaliesResult> {
   validateAnomalies(opts);
   const m = anomalyMethod(opts.method);
   const o = withDefaults(m, opts);
-  await loadStore(db);
-  const q = { method: o.method, filter: o.filter, since: o.range.since, until: o.range.until };
-  for (const { flag } of allFlags()) {
-    const v = o[flag.key];
-    (q as Record<string, unknown>)[flag.key] = typeof v === 'object' ? v.interval : v;
-  }
-  const { rows } = await db.query<Omit<AnomalyRow, 'method'>>(anomaliesQuery(q as AnomalyQuery));
+  const perSeries = new Map<number, AnomalyRow[]>();
+  const series = await scoreAll(db, m, o, (s) => {
+    const rows: AnomalyRow[] = [];
+    perSeries.set(s.id, rows);
+    return (time, value, v, inRange) => {
+      if (!v.flagged || !inRange) return;
+      const { device, metric, unit } = s;
+      const row = { time: new Date(time), device, metric, value, unit };
+      rows.push({ ...row, baseline: v.baseline, score: v.score, method: o.method });
+    };
+  });
   return {
     method: o.method,
     since: o.range.since,
     until: o.range.until,
     params: paramsOf(m, o),
-    rows: rows.map((r) => ({ ...r, time: new Date(r.time), method: o.method })),
+    rows: series.flatMap((s) => perSeries.get(s.id) ?? []),
+  };
+}
+
+/** Incidents detected in [since, until), per device (default) or per series. */
+export async function anomalyIncidents(db: Db, opts: AnomaliesOptions): Promise<IncidentsResult> {
+  validateAnomalies(opts);
+  const m = anomalyMethod(opts.method);
+  const o = withDefaults(m, opts);
+  const closeAfter = o.closeAfter ?? CLOSE_AFTER;
+  const closed: SeriesIncident[] = [];
+  const builders: IncidentBuilder[] = [];
+  let readings = 0;
+  const series = await scoreAll(db, m, o, (s) => {
+    const b = new IncidentBuilder(s.id, closeAfter, (inc) => closed.push(inc));
+    builders.push(b);
+    return (time, value, v, inRange) => {
+      if (inRange) readings++;
+      b.add(time, value, v, inRange);
+    };
+  });
+  for (const b of builders) b.finish();
+  const keys = new Map(series.map((s) => [s.id, s]));
+  const incidents = reportIncidents(closed, keys, { byDevice: o.group !== 'series', closeAfter });
+  return {
+    method: o.method,
+    since: o.range.since,
+    until: o.range.until,
+    params: paramsOf(m, o),
+    incidents: incidents.filter((i) => i.detectedInRange),
+    readings,
   };
 }

@@ -1,37 +1,55 @@
-// What an anomaly method is: its flags (with its defaults), its checks, and the SQL that scores readings.
-import type { Params, SeriesFilter } from '../db/sql/query.js';
+// What an anomaly method is: its flags (with its defaults), its checks, how much history it reads, and the
+// streaming scorer that judges each reading of a series in time order.
 import type { Duration } from '../util/duration.js';
 
 /** Every parameter a method can take; each method declares the ones it reads as flags. */
 export interface AnomalyParams {
   /** zscore: the trailing window. */
-  baseline: Duration;
-  /** zscore and mad: |score| above this is flagged (the method's default when not given). */
+  baseline?: Duration;
+  /** zscore, mad, robust: |score| above this is flagged (the method's default when not given). */
   threshold?: number;
   /** iqr: fences at Q1 - k·IQR and Q3 + k·IQR. */
-  k: number;
+  k?: number;
   /** roc: largest allowed change between consecutive readings. */
   maxStep?: number;
   /** range: allowed bounds. */
   min?: number;
   max?: number;
-  /** zscore, mad, iqr: fewest readings a baseline needs to score. */
-  minPoints: number;
+  /** zscore, mad, iqr, robust: fewest readings a baseline needs to score. */
+  minPoints?: number;
+  /** robust: the trailing baseline, in readings. */
+  window?: number;
 }
 
-/** The statement's view of the parameters: durations as PostgreSQL intervals (`24 hours`). */
-export interface AnomalyQuery {
-  method: string;
-  filter: SeriesFilter;
-  since: Date;
-  until: Date;
-  baseline: string;
-  threshold?: number;
-  k: number;
-  maxStep?: number;
-  min?: number;
-  max?: number;
-  minPoints: number;
+/** The parameters once the method's defaults are filled in. */
+export type ResolvedParams = AnomalyParams & Required<Pick<AnomalyParams, 'minPoints'>>;
+
+export type FaultKind = 'spike' | 'level' | 'stuck' | 'outlier' | 'step' | 'bounds';
+
+/** A method's judgement of one reading. `score` and `baseline` are null when it could not judge it. */
+export interface Verdict {
+  flagged: boolean;
+  score: number | null;
+  baseline: number | null;
+  kind?: FaultKind;
+  /** The fault began earlier than this reading (a stuck sensor: at the first of the equal readings). */
+  onset?: { time: number; readings: number };
+}
+
+/** Receives each judged reading, in time order. `inRange`: at or after --since (else history). */
+export type Emit = (time: number, value: number, verdict: Verdict, inRange: boolean) => void;
+
+/** One series' scorer: readings arrive in time order, history (before --since) first. */
+export interface SeriesScorer {
+  push(time: number, value: number, inRange: boolean, emit: Emit): void;
+  /** Methods that judge against the whole range (mad, iqr) emit here, once the last reading is in. */
+  finish?(emit: Emit): void;
+}
+
+/** How much history before --since a method reads: a number of readings per series, or a duration. */
+export interface Lookback {
+  readings?: number;
+  ms?: number;
 }
 
 export interface MethodFlag {
@@ -58,13 +76,10 @@ export interface AnomalyMethod<N extends string = string> {
   flags: MethodFlag[];
   /** Checks across flags (required ones, combinations); throws a usage error. */
   validate?: (p: AnomalyParams) => void;
-  /** How far before --since the scoring reads (a PostgreSQL interval), if at all. */
-  lookback?: (q: AnomalyQuery) => string | undefined;
-  /**
-   * SQL over `pts(series_id, time, value)` (the selected readings from since - lookback to until) that
-   * yields (series_id, time, value, baseline, score, flagged); `since` is the placeholder of --since.
-   */
-  scoredSql: (q: AnomalyQuery, p: Params, since: string) => string;
+  /** History read before --since for the baseline. */
+  lookback?: (p: ResolvedParams) => Lookback;
+  /** A fresh scorer for one series. */
+  scorer: (p: ResolvedParams) => SeriesScorer;
 }
 
 export function defineMethod<N extends string>(m: AnomalyMethod<N>): AnomalyMethod<N> {
@@ -73,6 +88,8 @@ export function defineMethod<N extends string>(m: AnomalyMethod<N>): AnomalyMeth
 
 /** A parameter the method's validate or defaults guarantee; a missing one is a bug, not a usage error. */
 export function required<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`anomaly query without ${what}`);
+  if (value === undefined) throw new Error(`anomaly method without ${what}`);
   return value;
 }
+
+export const notJudged: Verdict = { flagged: false, score: null, baseline: null };

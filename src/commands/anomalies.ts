@@ -1,6 +1,6 @@
 // `iotctl anomalies`: flags from the method registry (anomalies/methods/), one data call, one printer.
 import { Option, type Command } from 'commander';
-import { anomalies, type AnomaliesOptions } from '../anomalies/detect.js';
+import { anomalies, anomalyIncidents, type AnomaliesOptions } from '../anomalies/detect.js';
 import {
   allFlags,
   anomalyMethods,
@@ -8,8 +8,9 @@ import {
   methodNames,
   type SharedFlag,
 } from '../anomalies/methods/index.js';
-import { usageError } from '../errors.js';
-import { printAnomalies } from '../output/anomalies.js';
+import { CLOSE_AFTER } from '../anomalies/methods/robust.js';
+import { ExitCode, usageError } from '../errors.js';
+import { printAnomalies, printIncidents } from '../output/anomalies.js';
 import {
   addFilterOptions,
   addRangeOptions,
@@ -42,21 +43,44 @@ function methodOption(shared: SharedFlag): Option {
   return same === undefined ? opt : opt.default(same);
 }
 
+type Flags = FilterFlags & {
+  since: string;
+  until: string;
+  method: string;
+  points?: boolean;
+  group: 'device' | 'series';
+  closeAfter: number;
+  failOnIncident?: boolean;
+} & Record<string, unknown>;
+
 export function registerAnomalies(program: Command): void {
-  const cmd = addRangeOptions(addFilterOptions(program.command('anomalies'), true), '1h')
+  const cmd = addRangeOptions(addFilterOptions(program.command('anomalies')), '1h')
     .description(
-      'readings a method flags as abnormal, per device and metric (exit 0 whether or not any are found)',
+      'incidents a method finds, per device (every metric unless --metric), or with --points the flagged readings',
     )
     .addOption(
       new Option('--method <method>', 'detection method').choices(methodNames).default(defaultMethod),
     )
+    .option('--points', 'one row per flagged reading instead of incidents')
+    .addOption(
+      new Option('--group <by>', 'one incident per device (its metrics merged) or per series')
+        .choices(['device', 'series'])
+        .default('device'),
+    )
+    .option(
+      '--close-after <n>',
+      'an incident ends after this many normal readings in a row',
+      parseIntOption('--close-after'),
+      CLOSE_AFTER,
+    )
+    .option('--fail-on-incident', 'exit 5 when anything is found (for cron and monitoring)')
     .addHelpText(
       'after',
       '\nMethods:\n' + anomalyMethods.map((m) => `  ${m.name.padEnd(8)} ${m.summary}`).join('\n'),
     );
   const flags = allFlags();
   for (const f of flags) cmd.addOption(methodOption(f));
-  cmd.action(async (o: FilterFlags & Record<string, unknown>, command: Command) => {
+  cmd.action(async (o: Flags, command: Command) => {
     const g = globalOptions(command);
     const opts = { ...o } as Record<string, unknown>;
     for (const f of flags) {
@@ -66,18 +90,33 @@ export function registerAnomalies(program: Command): void {
           `${flagName(f)} applies to ${listed(f.methods.map((m) => m.name))}, not ${o.method}`,
         );
       }
-      if (f.flag.kind === 'duration') opts[f.flag.key] = parseDuration(o[f.flag.key] as string, flagName(f));
+      if (f.flag.kind === 'duration' && typeof o[f.flag.key] === 'string')
+        opts[f.flag.key] = parseDuration(o[f.flag.key] as string, flagName(f));
     }
-    const range = parseRangeFlags(o as { since: string; until: string });
-    const filter = { ...parseFilter(o), metric: o.metric as string };
-    // Validated once, by anomalies() itself, so every caller gets the same checks.
-    const res = await withDb(g, (db) => anomalies(db, { ...opts, filter, range } as AnomaliesOptions));
-    await printAnomalies(g.format, res);
+    const options = {
+      ...opts,
+      filter: parseFilter(o),
+      range: parseRangeFlags(o),
+      closeAfter: o.closeAfter,
+      group: o.group,
+    } as AnomaliesOptions;
+    // Validated once, by the data functions themselves, so every caller gets the same checks.
+    let found: number;
+    if (o.points) {
+      const res = await withDb(g, (db) => anomalies(db, options));
+      await printAnomalies(g.format, res);
+      found = res.rows.length;
+    } else {
+      const res = await withDb(g, (db) => anomalyIncidents(db, options));
+      await printIncidents(g.format, res);
+      found = res.incidents.length;
+    }
+    if (o.failOnIncident && found > 0) process.exitCode = ExitCode.checkFailed;
   });
   examples(cmd, [
-    'iotctl anomalies --metric temperature --since 1h',
-    'iotctl anomalies --metric temperature --method mad --since 24h --json',
-    'iotctl anomalies --metric temperature --method roc --max-step 10 --since 6h',
+    'iotctl anomalies --since 15m --fail-on-incident            # cron: new incidents on any sensor',
+    'iotctl anomalies --device pump-1 --since 24h --json',
+    'iotctl anomalies --metric temperature --method mad --since 24h --points',
     'iotctl anomalies --metric humidity --method range --min 0 --max 100 --since 7d',
   ]);
 }

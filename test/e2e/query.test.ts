@@ -184,7 +184,7 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
     });
   });
 
-  it('anomalies --json: the pinned shape; a table with units', async () => {
+  it('anomalies --points --json: the pinned shape; a table with units', async () => {
     const win = ['--since', at(360).toISOString(), '--until', at(480).toISOString()];
     const r = await cli(
       'anomalies',
@@ -197,6 +197,7 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
       'roc',
       '--max-step',
       '5',
+      '--points',
       '--json',
     );
     expect(r.code).toBe(0);
@@ -217,10 +218,51 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
       'score',
       'method',
     ]);
-    const table = await cli('anomalies', '--metric', 'temp', ...win, '--method', 'mad');
+    const table = await cli('anomalies', '--metric', 'temp', ...win, '--method', 'mad', '--points');
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(
       /│ 2026-01-05T07:00:00.000Z │ spike +│ temp +│ +[\d.]+ °C │ +[\d.]+ °C │ +[\d.]+ │ mad +│/,
+    );
+  });
+
+  it('anomalies --json: an array of incidents, the pinned shape; a table with a sparkline; exit 5 on request', async () => {
+    const win = ['--since', at(360).toISOString(), '--until', at(480).toISOString()];
+    const r = await cli('anomalies', ...win, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.map((i: { device: string }) => i.device)).toEqual(['shift', 'spike']);
+    expect(out[1]).toEqual({
+      device: 'spike',
+      metrics: ['temp'],
+      start: at(420).toISOString(),
+      end: at(420).toISOString(),
+      detected: at(420).toISOString(),
+      durationSeconds: 0,
+      peakTime: at(420).toISOString(),
+      peakMetric: 'temp',
+      peakValue: expect.closeTo(35, 0),
+      unit: '°C',
+      score: expect.any(Number),
+      readings: 1,
+      kinds: ['spike'],
+      ongoing: false,
+      method: 'robust',
+    });
+    expect(out[0]).toMatchObject({ start: at(460).toISOString(), end: at(479).toISOString(), ongoing: true });
+    const table = await cli('anomalies', ...win, '--device', 'spike');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(
+      /│ spike +│ temp +│ 2026-01-05T07:00:00.000Z │ 2026-01-05T07:00:00.000Z +│ +0s │/,
+    );
+    expect(table.stdout).toMatch(/│ robust +│ [▁▂▃▄▅▆▇█]{9,} +│/);
+    const cron = await cli('anomalies', ...win, '--fail-on-incident', '--quiet');
+    expect(cron.code).toBe(5);
+    const calm = await cli('anomalies', ...win, '--device', 'clean', '--fail-on-incident', '--json');
+    expect([calm.code, JSON.parse(calm.stdout)]).toEqual([0, []]);
+    const csv = await cli('anomalies', ...win, '--device', 'spike', '--format', 'csv');
+    expect(csv.stdout.split('\n')[0]).toBe(
+      'device,metrics,start,end,detected,durationSeconds,peakTime,peakMetric,peakValue,unit,score,readings,kinds,ongoing,method',
     );
   });
 

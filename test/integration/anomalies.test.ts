@@ -147,6 +147,7 @@ describe.each(targetKinds)('iotctl anomalies on the %s target', (kind) => {
 });
 
 const cases: Record<string, Partial<AnomaliesOptions>> = {
+  robust: {},
   zscore: {},
   mad: {},
   iqr: {},

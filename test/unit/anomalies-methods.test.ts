@@ -2,18 +2,14 @@
 // and the statement each one builds, as exact text.
 import { describe, expect, it } from 'vitest';
 import { validateAnomalies, withDefaults, type AnomaliesOptions } from '../../src/anomalies/detect.js';
-import type { AnomalyParams } from '../../src/anomalies/method.js';
+import type { AnomalyParams, Emit } from '../../src/anomalies/method.js';
 import { allFlags, anomalyMethod, anomalyMethods, methodNames } from '../../src/anomalies/methods/index.js';
-import { anomaliesQuery } from '../../src/db/sql/anomalies.js';
 import { parseDuration } from '../../src/util/duration.js';
 
 const options = (over: Partial<AnomaliesOptions>): AnomaliesOptions => ({
   method: 'zscore',
   filter: { metric: 'temp' },
   range: { since: new Date(0), until: new Date(1) },
-  baseline: parseDuration('24h'),
-  k: 1.5,
-  minPoints: 10,
   ...over,
 });
 
@@ -25,6 +21,13 @@ const fixtures: Record<
   string,
   { accepts: Partial<AnomalyParams>; rejects: Array<[Partial<AnomalyParams>, RegExp]> }
 > = {
+  robust: {
+    accepts: { window: 20 },
+    rejects: [
+      [{ window: 19 }, /--window must be a whole number >= 20/],
+      [{ threshold: -6 }, /--threshold must be above 0/],
+    ],
+  },
   zscore: { accepts: {}, rejects: [[{ threshold: 0 }, /--threshold must be above 0/]] },
   mad: { accepts: { threshold: 5 }, rejects: [[{ threshold: -1 }, /--threshold must be above 0/]] },
   iqr: { accepts: { k: 0 }, rejects: [[{ k: -0.5 }, /--k must be 0 or more/]] },
@@ -44,68 +47,22 @@ const fixtures: Record<
   },
 };
 
-const scoring: Record<string, { over: Record<string, number>; text: string; values: unknown[] }> = {
-  zscore: {
-    over: { threshold: 3 },
-    text: `  SELECT series_id, time, value, mean AS baseline,
-         CASE WHEN n >= $4::int AND sd > 0 THEN (value - mean) / sd END AS score,
-         n >= $4::int AND sd > 0 AND abs(value - mean) / sd > $5::float8 AS flagged
-    FROM (SELECT series_id, time, value, n, (s / n)::float8 AS mean,
-                 CASE WHEN n > 1 THEN sqrt(greatest(0, (ss - s * s / n) / (n - 1)))::float8 END AS sd
-            FROM (SELECT series_id, time, value,
-                         count(*) OVER w - 1 AS n,
-                         sum(value::numeric) OVER w - value::numeric AS s,
-                         sum((value * value)::numeric) OVER w - (value * value)::numeric AS ss
-                    FROM pts
-                  WINDOW w AS (PARTITION BY series_id ORDER BY time
-                               RANGE BETWEEN INTERVAL '24 hours' PRECEDING AND CURRENT ROW)) x
-           WHERE time >= $2::timestamptz AND n > 0) y`,
-    values: [10, 3],
-  },
-  mad: {
-    over: { threshold: 3.5 },
-    text: `  WITH st AS (SELECT series_id, count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS med
-                FROM pts GROUP BY series_id),
-       d AS (SELECT pts.series_id, 1.4826 * percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(pts.value - st.med)) AS mad
-               FROM pts JOIN st USING (series_id) GROUP BY pts.series_id)
-  SELECT pts.series_id, pts.time, pts.value, st.med AS baseline,
-         CASE WHEN st.n >= $4::int AND d.mad > 0 THEN (pts.value - st.med) / d.mad END AS score,
-         st.n >= $4::int AND d.mad > 0 AND abs(pts.value - st.med) / d.mad > $5::float8 AS flagged
-    FROM pts JOIN st USING (series_id) JOIN d USING (series_id)`,
-    values: [10, 3.5],
-  },
-  iqr: {
-    over: {},
-    text: `  SELECT pts.series_id, pts.time, pts.value, st.q[2] AS baseline,
-         CASE WHEN st.n < $4::int OR st.q[3] = st.q[1] THEN NULL
-              WHEN pts.value > st.q[3] THEN (pts.value - st.q[3]) / (st.q[3] - st.q[1])
-              WHEN pts.value < st.q[1] THEN (pts.value - st.q[1]) / (st.q[3] - st.q[1])
-              ELSE 0 END AS score,
-         st.n >= $4::int AND st.q[3] > st.q[1]
-           AND (pts.value < st.q[1] - $5::float8 * (st.q[3] - st.q[1]) OR pts.value > st.q[3] + $5::float8 * (st.q[3] - st.q[1])) AS flagged
-    FROM pts
-    JOIN (SELECT series_id, count(*) AS n,
-                 percentile_cont(ARRAY[0.25, 0.5, 0.75]::float8[]) WITHIN GROUP (ORDER BY value) AS q
-            FROM pts GROUP BY series_id) st USING (series_id)`,
-    values: [10, 1.5],
-  },
-  roc: {
-    over: { maxStep: 10 },
-    text: `  SELECT series_id, time, value, prev AS baseline, value - prev AS score,
-         prev IS NOT NULL AND abs(value - prev) > $4::float8 AS flagged
-    FROM (SELECT series_id, time, value, lag(value) OVER (PARTITION BY series_id ORDER BY time) AS prev FROM pts) x`,
-    values: [10],
-  },
-  range: {
-    over: { max: 30 },
-    text: `  SELECT series_id, time, value,
-         CASE WHEN value < NULL::float8 THEN NULL::float8 WHEN value > $4::float8 THEN $4::float8 END AS baseline,
-         CASE WHEN value < NULL::float8 THEN value - NULL::float8 WHEN value > $4::float8 THEN value - $4::float8 END AS score,
-         coalesce(value < NULL::float8, false) OR coalesce(value > $4::float8, false) AS flagged
-    FROM pts`,
-    values: [30],
-  },
+/**
+ * Per method: its parameters and a synthetic series (a reading a minute: a clean cycle of 120 minutes,
+ * amplitude 2, with a +15 spike at minute 400) on which it must flag the spike and nothing else that is
+ * clean. A method missing here fails the walk below.
+ */
+const scoring: Record<string, { over: Partial<AnomalyParams>; flags: (minute: number) => boolean }> = {
+  robust: { over: {}, flags: (i) => i === 400 },
+  zscore: { over: { baseline: parseDuration('6h') }, flags: (i) => i === 400 },
+  mad: { over: {}, flags: (i) => i === 400 },
+  iqr: { over: {}, flags: (i) => i === 400 },
+  // Into the spike and back out of it.
+  roc: { over: { maxStep: 5 }, flags: (i) => i === 400 || i === 401 },
+  range: { over: { min: 15, max: 25 }, flags: (i) => i === 400 },
 };
+
+const cycle = (i: number) => 20 + 2 * Math.sin((2 * Math.PI * i) / 120) + 0.05 * Math.sin(i * 1.7);
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -150,34 +107,19 @@ describe('the anomaly method registry', () => {
         expect(filled[f.key]).toBe(f.default);
     });
 
-    it('builds its statement: exact text and parameters', () => {
-      const s = scoring[name];
-      expect(s, `SQL fixture for ${name}`).toBeDefined();
-      const q = anomaliesQuery({
-        method: name,
-        filter: { metric: 'temp' },
-        since: new Date(0),
-        until: new Date(1),
-        baseline: '24 hours',
-        k: 1.5,
-        minPoints: 10,
-        ...s!.over,
-      });
-      const from = m.lookback ? `$2::timestamptz - INTERVAL '24 hours'` : '$2::timestamptz';
-      expect(q.text)
-        .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1),
-pts AS (
-  SELECT r.series_id, r.time, r.value FROM iotctl.points r JOIN sel ON sel.id = r.series_id
-   WHERE r.time >= ${from} AND r.time < $3::timestamptz
-),
-scored AS (
-${s!.text}
-)
-SELECT s.time, sel.device_id AS device, sel.metric, s.value, sel.unit, s.baseline, s.score
-  FROM scored s JOIN sel ON sel.id = s.series_id
- WHERE s.flagged
- ORDER BY sel.device_id, sel.metric, s.time`);
-      expect(q.values).toEqual(['temp', new Date(0), new Date(1), ...s!.values]);
+    it('scores its synthetic fixture: the spike, and nothing on the clean cycle around it', () => {
+      const fx = scoring[name];
+      expect(fx, `scoring fixture for ${name}`).toBeDefined();
+      const params = withDefaults(m, options({ method: name, ...fx!.over }));
+      const scorer = m.scorer(params);
+      const flagged: number[] = [];
+      const emit: Emit = (time, _value, verdict, inRange) => {
+        if (verdict.flagged && inRange) flagged.push(time / 60_000);
+      };
+      // 360 minutes of history before the range, when the method reads any.
+      for (let i = 0; i < 480; i++) scorer.push(i * 60_000, cycle(i) + (i === 400 ? 15 : 0), i >= 360, emit);
+      scorer.finish?.(emit);
+      expect(flagged).toEqual(Array.from({ length: 120 }, (_, k) => 360 + k).filter(fx!.flags));
     });
   });
 

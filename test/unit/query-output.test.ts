@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import { prettyRowJson, renderJson, writeJsonRows } from '../../src/output/render.js';
-import { anomaliesQuery } from '../../src/db/sql/anomalies.js';
 import { aggFromSources, rawPage, selectSeries, Params } from '../../src/db/sql/query.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { extent, lineChart, sparkline } from '../../src/output/chart.js';
@@ -115,31 +114,6 @@ describe('SQL builders', () => {
     );
     expect(sql.text).toContain('ORDER BY r.series_id, r.time\n LIMIT $5::int');
     expect(sql.values).toEqual([t, t, 7, t, 100]);
-  });
-
-  it('anomaly queries read the trailing baseline only for zscore and take values as parameters', () => {
-    const base = {
-      filter: { metric: 'temp' },
-      since: new Date(0),
-      until: new Date(1),
-      baseline: '24 hours',
-      threshold: 3,
-      k: 1.5,
-      minPoints: 10,
-    };
-    const z = anomaliesQuery({ ...base, method: 'zscore' });
-    expect(z.text).toContain("r.time >= $2::timestamptz - INTERVAL '24 hours'");
-    expect(z.text).toContain("RANGE BETWEEN INTERVAL '24 hours' PRECEDING AND CURRENT ROW)");
-    expect(z.values).toEqual(['temp', new Date(0), new Date(1), 10, 3]);
-    const range = anomaliesQuery({ ...base, method: 'range', max: 30 });
-    expect(range.text).toContain('NULL::float8');
-    expect(range.values).toEqual(['temp', new Date(0), new Date(1), 30]);
-    expect(anomaliesQuery({ ...base, method: 'roc', maxStep: 10 }).values).toEqual([
-      'temp',
-      new Date(0),
-      new Date(1),
-      10,
-    ]);
   });
 });
 

@@ -4,14 +4,15 @@ import type { AnomalyMethod, MethodFlag } from '../method.js';
 import { iqr } from './iqr.js';
 import { mad } from './mad.js';
 import { range } from './range.js';
+import { robust } from './robust.js';
 import { roc } from './roc.js';
 import { zscore } from './zscore.js';
 
-export const anomalyMethods = [zscore, mad, iqr, roc, range] as const;
+export const anomalyMethods = [robust, zscore, mad, iqr, roc, range] as const;
 
 export type AnomalyMethodName = (typeof anomalyMethods)[number]['name'];
 
-export const defaultMethod: AnomalyMethodName = 'zscore';
+export const defaultMethod: AnomalyMethodName = 'robust';
 
 export const methodNames: AnomalyMethodName[] = anomalyMethods.map((m) => m.name);
 

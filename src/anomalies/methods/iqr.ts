@@ -1,6 +1,7 @@
 // iqr: outside Tukey's fences Q1 - k·IQR and Q3 + k·IQR of the range.
 import { minPointsFlag } from '../flags.js';
-import { defineMethod } from '../method.js';
+import { defineMethod, required } from '../method.js';
+import { RangeBuffer, quantile } from '../range-buffer.js';
 
 export const iqr = defineMethod({
   name: 'iqr',
@@ -16,19 +17,30 @@ export const iqr = defineMethod({
     },
     minPointsFlag,
   ],
-  scoredSql(q, p) {
-    const n = p.add(q.minPoints, '::int');
-    const k = p.add(q.k, '::float8');
-    return `SELECT pts.series_id, pts.time, pts.value, st.q[2] AS baseline,
-         CASE WHEN st.n < ${n} OR st.q[3] = st.q[1] THEN NULL
-              WHEN pts.value > st.q[3] THEN (pts.value - st.q[3]) / (st.q[3] - st.q[1])
-              WHEN pts.value < st.q[1] THEN (pts.value - st.q[1]) / (st.q[3] - st.q[1])
-              ELSE 0 END AS score,
-         st.n >= ${n} AND st.q[3] > st.q[1]
-           AND (pts.value < st.q[1] - ${k} * (st.q[3] - st.q[1]) OR pts.value > st.q[3] + ${k} * (st.q[3] - st.q[1])) AS flagged
-    FROM pts
-    JOIN (SELECT series_id, count(*) AS n,
-                 percentile_cont(ARRAY[0.25, 0.5, 0.75]::float8[]) WITHIN GROUP (ORDER BY value) AS q
-            FROM pts GROUP BY series_id) st USING (series_id)`;
+  scorer(p) {
+    const k = required(p.k, 'k');
+    const held = new RangeBuffer();
+    return {
+      push: (time, value, inRange) => {
+        if (inRange) held.push(time, value);
+      },
+      finish(emit) {
+        const sorted = held.sortedValues();
+        const [q1, q2, q3] = [0.25, 0.5, 0.75].map((f) => quantile(sorted, f)) as [number, number, number];
+        const iqrWidth = q3 - q1;
+        const judged = held.length >= p.minPoints && iqrWidth > 0;
+        held.forEach((time, value) => {
+          const score = !judged
+            ? null
+            : value > q3
+              ? (value - q3) / iqrWidth
+              : value < q1
+                ? (value - q1) / iqrWidth
+                : 0;
+          const flagged = judged && (value < q1 - k * iqrWidth || value > q3 + k * iqrWidth);
+          emit(time, value, { flagged, score, baseline: q2, kind: 'outlier' }, true);
+        });
+      },
+    };
   },
 });

@@ -14,13 +14,15 @@ export const range = defineMethod({
       throw usageError('--method range needs --min and/or --max');
     if (p.min !== undefined && p.max !== undefined && p.min > p.max) throw usageError('--min is above --max');
   },
-  scoredSql(q, p) {
-    const lo = q.min === undefined ? 'NULL::float8' : p.add(q.min, '::float8');
-    const hi = q.max === undefined ? 'NULL::float8' : p.add(q.max, '::float8');
-    return `SELECT series_id, time, value,
-         CASE WHEN value < ${lo} THEN ${lo} WHEN value > ${hi} THEN ${hi} END AS baseline,
-         CASE WHEN value < ${lo} THEN value - ${lo} WHEN value > ${hi} THEN value - ${hi} END AS score,
-         coalesce(value < ${lo}, false) OR coalesce(value > ${hi}, false) AS flagged
-    FROM pts`;
+  scorer(p) {
+    const lo = p.min ?? -Infinity;
+    const hi = p.max ?? Infinity;
+    return {
+      push(time, value, inRange, emit) {
+        const bound = value < lo ? lo : value > hi ? hi : null;
+        const score = bound === null ? null : value - bound;
+        emit(time, value, { flagged: bound !== null, score, baseline: bound, kind: 'bounds' }, inRange);
+      },
+    };
   },
 });

@@ -21,10 +21,16 @@ export const roc = defineMethod({
       );
     }
   },
-  scoredSql(q, p) {
-    const maxStep = p.add(required(q.maxStep, 'maxStep'), '::float8');
-    return `SELECT series_id, time, value, prev AS baseline, value - prev AS score,
-         prev IS NOT NULL AND abs(value - prev) > ${maxStep} AS flagged
-    FROM (SELECT series_id, time, value, lag(value) OVER (PARTITION BY series_id ORDER BY time) AS prev FROM pts) x`;
+  scorer(p) {
+    const maxStep = required(p.maxStep, 'maxStep');
+    let prev: number | null = null;
+    return {
+      push(time, value, inRange, emit) {
+        const score = prev === null ? null : value - prev;
+        const flagged = score !== null && Math.abs(score) > maxStep;
+        emit(time, value, { flagged, score, baseline: prev, kind: 'step' }, inRange);
+        prev = value;
+      },
+    };
   },
 });

@@ -1,39 +1,60 @@
-// SQL for `iotctl anomalies`: the readings a method scores, and its scoring query (anomalies/methods/),
-// computed per series inside the database.
-//
-// Every method yields (series_id, time, value, baseline, score, flagged); the outer query keeps the flagged
-// readings in [since, until). A series with fewer than `minPoints` readings in its reference set, or whose
-// spread is zero, is not scored (score NULL, never flagged): a z-score against no spread means nothing.
-import { anomalyMethod } from '../../anomalies/methods/index.js';
-import type { AnomalyQuery } from '../../anomalies/method.js';
+// SQL for `iotctl anomalies`: which series to score and from when (history for the baseline), and their
+// readings, one time slice at a time, packed per series so that millions of readings cost few rows.
 import type { Sql } from '../types.js';
-import { literal } from './ident.js';
 import { POINTS } from './schema.js';
-import { Params, selectSeries } from './query.js';
+import { Params, selectSeries, type SeriesFilter } from './query.js';
 
-export type { AnomalyQuery };
-
-/** Flagged readings in [since, until), ordered by device, metric and time. */
-export function anomaliesQuery(q: AnomalyQuery): Sql {
-  const method = anomalyMethod(q.method);
+/**
+ * The selected series, ordered by device and metric, each with `history_from`: where its scoring starts.
+ * With `readings`, the `readings`-th reading before `since` (or the series' first reading when it has
+ * fewer); with `lookbackMs`, `since` minus that; otherwise `since`. `first` is its first reading at or
+ * after that point (NULL when it has none before `until`), so the scan can start there.
+ */
+export function anomalySeries(
+  filter: SeriesFilter,
+  since: Date,
+  until: Date,
+  lookback: { readings?: number; ms?: number },
+): Sql {
   const p = new Params();
-  const sel = selectSeries(q.filter, p);
-  const since = p.add(q.since, '::timestamptz');
-  const until = p.add(q.until, '::timestamptz');
-  // A method with a trailing baseline (zscore) reads that much before --since too.
-  const lookback = method.lookback?.(q);
-  const from = lookback ? `${since} - INTERVAL ${literal(lookback)}` : since;
+  const sel = selectSeries(filter, p);
+  const s = p.add(since, '::timestamptz');
+  let from = s;
+  if (lookback.readings) {
+    const offset = p.add(lookback.readings - 1, '::int');
+    from = `coalesce((SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id AND r.time < ${s}
+                    ORDER BY r.time DESC OFFSET ${offset} LIMIT 1),
+                   (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id AND r.time < ${s}
+                    ORDER BY r.time LIMIT 1),
+                   ${s})`;
+  } else if (lookback.ms) {
+    from = `${s} - ${p.add(`${lookback.ms} milliseconds`, '::interval')}`;
+  }
+  const u = p.add(until, '::timestamptz');
   const text = `WITH ${sel},
-pts AS (
-  SELECT r.series_id, r.time, r.value FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
-   WHERE r.time >= ${from} AND r.time < ${until}
-),
-scored AS (
-  ${method.scoredSql(q, p, since)}
-)
-SELECT s.time, sel.device_id AS device, sel.metric, s.value, sel.unit, s.baseline, s.score
-  FROM scored s JOIN sel ON sel.id = s.series_id
- WHERE s.flagged
- ORDER BY sel.device_id, sel.metric, s.time`;
+h AS (SELECT sel.*, ${from} AS history_from FROM sel)
+SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
+       (SELECT r.time FROM ${POINTS} r WHERE r.series_id = h.id AND r.time >= h.history_from AND r.time < ${u}
+         ORDER BY r.time LIMIT 1) AS first
+  FROM h
+ ORDER BY h.device_id, h.metric`;
+  return { text, values: p.values };
+}
+
+/**
+ * The readings of the given series in [from, to), one row per series: `times` (timestamptz_send, 8
+ * bytes each: microseconds since 2000-01-01) and `vals` (float8send) in the same order, which is the
+ * order they were read in, not necessarily time order.
+ */
+export function readingsSlice(seriesIds: number[], from: Date, to: Date): Sql {
+  const p = new Params();
+  const ids = p.add(seriesIds, '::int[]');
+  const f = p.add(from, '::timestamptz');
+  const t = p.add(to, '::timestamptz');
+  const text = `SELECT r.series_id, string_agg(timestamptz_send(r.time), ''::bytea) AS times,
+       string_agg(float8send(r.value), ''::bytea) AS vals
+  FROM ${POINTS} r
+ WHERE r.series_id = ANY(${ids}) AND r.time >= ${f} AND r.time < ${t}
+ GROUP BY r.series_id`;
   return { text, values: p.values };
 }

@@ -1,0 +1,95 @@
+// Exact text of the statements `iotctl anomalies` builds (db/sql/anomalies.ts), and the unpacking of
+// the packed readings they return.
+import { describe, expect, it } from 'vitest';
+import { decode } from '../../src/anomalies/stream.js';
+import { anomalySeries, readingsSlice } from '../../src/db/sql/anomalies.js';
+
+const since = new Date('2026-01-05T06:00:00Z');
+const until = new Date('2026-01-05T08:00:00Z');
+
+describe('anomalies SQL builders', () => {
+  it('anomalySeries with a history in readings: the n-th reading before --since, else the first', () => {
+    const q = anomalySeries({ metric: 'temp' }, since, until, { readings: 300 });
+    expect(q.text)
+      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1),
+h AS (SELECT sel.*, coalesce((SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id AND r.time < $2::timestamptz
+                    ORDER BY r.time DESC OFFSET $3::int LIMIT 1),
+                   (SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id AND r.time < $2::timestamptz
+                    ORDER BY r.time LIMIT 1),
+                   $2::timestamptz) AS history_from FROM sel)
+SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
+       (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id AND r.time >= h.history_from AND r.time < $4::timestamptz
+         ORDER BY r.time LIMIT 1) AS first
+  FROM h
+ ORDER BY h.device_id, h.metric`);
+    expect(q.values).toEqual(['temp', since, 299, until]);
+  });
+
+  it('anomalySeries with a history as a duration', () => {
+    const q = anomalySeries({ metric: 'temp' }, since, until, { ms: 86_400_000 });
+    expect(q.text)
+      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1),
+h AS (SELECT sel.*, $2::timestamptz - $3::interval AS history_from FROM sel)
+SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
+       (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id AND r.time >= h.history_from AND r.time < $4::timestamptz
+         ORDER BY r.time LIMIT 1) AS first
+  FROM h
+ ORDER BY h.device_id, h.metric`);
+    expect(q.values).toEqual(['temp', since, '86400000 milliseconds', until]);
+  });
+
+  it('anomalySeries without history', () => {
+    const q = anomalySeries({ metric: 'temp' }, since, until, {});
+    expect(q.text)
+      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1),
+h AS (SELECT sel.*, $2::timestamptz AS history_from FROM sel)
+SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
+       (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id AND r.time >= h.history_from AND r.time < $3::timestamptz
+         ORDER BY r.time LIMIT 1) AS first
+  FROM h
+ ORDER BY h.device_id, h.metric`);
+    expect(q.values).toEqual(['temp', since, until]);
+  });
+
+  it('readingsSlice: one row per series, times and values packed in the same order', () => {
+    const q = readingsSlice([3, 5], since, until);
+    expect(q.text).toBe(`SELECT r.series_id, string_agg(timestamptz_send(r.time), ''::bytea) AS times,
+       string_agg(float8send(r.value), ''::bytea) AS vals
+  FROM iotctl.points r
+ WHERE r.series_id = ANY($1::int[]) AND r.time >= $2::timestamptz AND r.time < $3::timestamptz
+ GROUP BY r.series_id`);
+    expect(q.values).toEqual([[3, 5], since, until]);
+  });
+});
+
+describe('decode', () => {
+  /** What timestamptz_send and float8send return: big-endian microseconds since 2000-01-01, float8. */
+  function pack(readings: Array<[string, number]>): [Uint8Array, Uint8Array] {
+    const t = Buffer.alloc(8 * readings.length);
+    const v = Buffer.alloc(8 * readings.length);
+    readings.forEach(([iso, value], i) => {
+      t.writeBigInt64BE(BigInt(Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000n, 8 * i);
+      v.writeDoubleBE(value, 8 * i);
+    });
+    return [t, v];
+  }
+
+  it('unpacks times and values and puts them in time order', () => {
+    const [t, v] = pack([
+      ['2026-01-05T06:00:02Z', 3.5],
+      ['2026-01-05T06:00:00Z', -1],
+      ['1999-12-31T23:59:59Z', 1e300],
+    ]);
+    // A view into a larger buffer, as the drivers hand out.
+    const shifted = new Uint8Array(t.length + 3);
+    shifted.set(t, 3);
+    const s = decode(7, shifted.subarray(3), v);
+    expect(s.id).toBe(7);
+    expect([...s.times].map((ms) => new Date(ms).toISOString())).toEqual([
+      '1999-12-31T23:59:59.000Z',
+      '2026-01-05T06:00:00.000Z',
+      '2026-01-05T06:00:02.000Z',
+    ]);
+    expect([...s.values]).toEqual([1e300, -1, 3.5]);
+  });
+});
