@@ -159,6 +159,8 @@ export function encodeCopyBinary(
 }
 
 export class Loader {
+  /** The oldest reading handed to the database (µs since the epoch), for the "refresh the rollups" hint. */
+  oldestUs: number | undefined;
   readonly counts: LoaderCounts = { loaded: 0, updated: 0, duplicates: 0, batches: 0, retries: 0 };
   private batch: Batch | null = null;
   /** device → metric → series id. */
@@ -310,7 +312,9 @@ export class Loader {
     const payload = encodeCopyBinary(sid, us, b.value, order, kept);
     while (this.inFlight.size >= this.opts.workers) await Promise.race(this.inFlight);
     if (this.failure) return;
-    const job: Promise<void> = this.writePlaced(payload, kept, n - kept, place)
+    let oldest = Infinity;
+    for (let k = 0; k < kept; k++) oldest = Math.min(oldest, us[order[k]!]!);
+    const job: Promise<void> = this.writePlaced(payload, kept, n - kept, place, kept ? oldest : undefined)
       .catch((err) => {
         this.failure ??= err;
       })
@@ -329,7 +333,9 @@ export class Loader {
     rows: number,
     inBatchDuplicates: number,
     place?: () => Promise<void>,
+    oldestUs?: number,
   ): Promise<void> {
+    if (oldestUs !== undefined) this.oldestUs = Math.min(this.oldestUs ?? oldestUs, oldestUs);
     try {
       await this.write(payload, rows, inBatchDuplicates);
     } catch (err) {

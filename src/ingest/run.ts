@@ -4,7 +4,9 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { OnConflict } from '../db/sql/ingest.js';
-import { loadStore } from '../db/store.js';
+import { intervalText } from '../db/jobs.js';
+import { refreshSchedule } from '../db/sql/schema.js';
+import { loadStore, type Store } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { IotctlError } from '../errors.js';
 import { formatChoice, type FormatContext, type RecordReader } from './formats/index.js';
@@ -37,7 +39,7 @@ export interface IngestOptions {
    * Messages for people: `warning` (a batch retried, the first rejects when there is no rejects file) and
    * `detail` (how a file is read, for --verbose).
    */
-  onNotice?: (message: string, level: 'warning' | 'detail') => void;
+  onNotice?: (message: string, level: 'warning' | 'hint' | 'detail') => void;
   /** Called with the summary of what was committed when a fatal error is about to end the load. */
   onFatal?: (partial: IngestSummary) => Promise<void> | void;
 }
@@ -225,6 +227,8 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
     // A rejects file that cannot be written (a full disk) stops the load before the last batches.
     await rejects?.close();
     await loader?.finish();
+    const hint = loader?.oldestUs !== undefined ? rollupLagHint(store, loader.oldestUs / 1000) : null;
+    if (hint) notice(hint, 'hint');
   } catch (err) {
     await loader?.stop();
     // A signal that cut a retry short: the batch was rolled back, and that is an ordinary interruption.
@@ -262,4 +266,24 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
       stopped,
     };
   }
+}
+
+/**
+ * Readings older than the coarsest rollup's refresh schedule reach every rollup only when each refreshes
+ * next (rollup_1d: within a day): say so, and what brings them up to date now. Null for recent readings.
+ */
+export function rollupLagHint(
+  store: Pick<Store, 'rollups'>,
+  oldestMs: number,
+  nowMs = Date.now(),
+): string | null {
+  const coarsest = store.rollups[store.rollups.length - 1];
+  if (!coarsest) return null;
+  const schedule = refreshSchedule(coarsest.bucket);
+  if (oldestMs >= nowMs - schedule.ms) return null;
+  return (
+    `loaded readings back to ${new Date(oldestMs).toISOString().slice(0, 10)}: the rollups take them in when ` +
+    `each is next refreshed (${coarsest.name} within ${intervalText(schedule.ms / 1000)}); ` +
+    '`iotctl rollup refresh` brings them all up to date now'
+  );
 }

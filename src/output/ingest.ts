@@ -2,7 +2,7 @@
 // count of rejects by reason (stderr), and the progress spinner (stderr, only on a terminal).
 import ora, { type Ora } from 'ora';
 import type { IngestProgress, IngestSummary } from '../ingest/run.js';
-import { log } from './log.js';
+import { isVerbose, log } from './log.js';
 import { printLine, printRows, type Format } from './render.js';
 
 function summaryRows(s: IngestSummary): Array<{ item: string; value: string | number }> {
@@ -43,8 +43,10 @@ export async function printIngestSummary(format: Format, summary: IngestSummary)
 }
 
 /** Warnings on stderr, details with --verbose. */
-export function printIngestNotice(message: string, level: 'warning' | 'detail'): void {
+/** Warnings always; hints for a person at a terminal (or with --verbose), not for cron mail; details with --verbose. */
+export function printIngestNotice(message: string, level: 'warning' | 'hint' | 'detail'): void {
   if (level === 'warning') log.warn(message);
+  else if (level === 'hint' && (process.stderr.isTTY || isVerbose())) log.info(`hint: ${message}`);
   else log.verbose(message);
 }
 
