@@ -33,8 +33,11 @@ const MAX_TRACE = 256;
 export class IncidentBuilder {
   private open: SeriesIncident | null = null;
   private quiet = 0;
-  private readonly before: number[] = [];
-  private readonly gaps: number[] = [];
+  /** The last CONTEXT values before an incident, and the last 32 intervals between readings (rings). */
+  private readonly before = new Float64Array(CONTEXT);
+  private nBefore = 0;
+  private readonly gaps = new Float64Array(32);
+  private nGaps = 0;
   private lastTime = NaN;
   private baseline = 0;
   private stride = 1;
@@ -48,10 +51,7 @@ export class IncidentBuilder {
   ) {}
 
   add(time: number, value: number, v: Verdict, inRange: boolean): void {
-    if (!Number.isNaN(this.lastTime)) {
-      this.gaps.push(time - this.lastTime);
-      if (this.gaps.length > 31) this.gaps.shift();
-    }
+    if (!Number.isNaN(this.lastTime)) this.gaps[this.nGaps++ % this.gaps.length] = time - this.lastTime;
     this.lastTime = time;
     const inc = this.open;
     if (v.flagged) {
@@ -73,7 +73,7 @@ export class IncidentBuilder {
           readings: 1 + (onset?.readings ?? 0),
           kinds: new Set(v.kind ? [v.kind] : []),
           ongoing: true,
-          trace: [...this.before, value],
+          trace: [...this.context(), value],
           cadenceMs: 0,
         };
       } else {
@@ -92,10 +92,7 @@ export class IncidentBuilder {
       this.trace(inc, value);
       if (++this.quiet >= this.closeAfter) this.close(false);
     }
-    if (!this.open) {
-      this.before.push(value);
-      if (this.before.length > CONTEXT) this.before.shift();
-    }
+    if (!this.open) this.before[this.nBefore++ % CONTEXT] = value;
   }
 
   /** The end of the data: an incident still open is ongoing. */
@@ -106,11 +103,16 @@ export class IncidentBuilder {
   private close(ongoing: boolean): void {
     const inc = this.open as SeriesIncident;
     inc.ongoing = ongoing;
-    inc.cadenceMs = median(this.gaps);
+    inc.cadenceMs = median([...this.gaps.subarray(0, Math.min(this.nGaps, this.gaps.length))]);
     this.open = null;
     this.quiet = 0;
-    this.before.length = 0;
+    this.nBefore = 0;
     this.onClose(inc);
+  }
+
+  private context(): number[] {
+    const n = Math.min(this.nBefore, CONTEXT);
+    return Array.from({ length: n }, (_, i) => this.before[(this.nBefore - n + i) % CONTEXT] as number);
   }
 
   /**

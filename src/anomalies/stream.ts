@@ -1,8 +1,8 @@
 // Reads the readings to score: the selected series with where each one's history starts, then every
 // reading from there to --until in time slices, per series in time order. A slice is one statement that
-// returns one row per series with its times and values packed as bytea, so the cost per reading is a
-// few bytes, not a row; slices grow or shrink towards SLICE_TARGET readings, and on a server the next
-// slice is read while the current one is scored.
+// returns one row with the series ids, times and values of its readings packed as bytea, so the cost per
+// reading is 20 bytes, not a row; slices grow or shrink towards SLICE_TARGET readings, and on a server
+// the next slice is read while the current one is scored.
 import { anomalySeries, readingsSlice } from '../db/sql/anomalies.js';
 import type { SeriesFilter } from '../db/sql/query.js';
 import type { Db } from '../db/types.js';
@@ -20,8 +20,8 @@ export interface SeriesToScore {
 
 export interface SeriesSlice {
   id: number;
-  times: Float64Array;
-  values: Float64Array;
+  times: Float64Array<ArrayBufferLike>;
+  values: Float64Array<ArrayBufferLike>;
 }
 
 const SLICE_TARGET = 500_000;
@@ -93,32 +93,101 @@ export async function* readSlices(
 }
 
 async function fetchSlice(db: Db, ids: number[], from: number, to: number): Promise<SeriesSlice[]> {
-  const { rows } = await db.query<{ series_id: number; times: Uint8Array; vals: Uint8Array }>(
-    readingsSlice(ids, new Date(from), new Date(to)),
-  );
-  return rows.map((r) => decode(r.series_id, r.times, r.vals));
+  const { rows } = await db.query<{
+    n: number;
+    ids: Uint8Array | null;
+    times: Uint8Array | null;
+    vals: Uint8Array | null;
+  }>(readingsSlice(ids, new Date(from), new Date(to)));
+  const r = rows[0];
+  return r?.n && r.ids && r.times && r.vals ? split(r.ids, r.times, r.vals) : [];
 }
 
-/** Unpacks timestamptz_send / float8send bytes (big-endian) and puts the readings in time order. */
-export function decode(id: number, timeBytes: Uint8Array, valueBytes: Uint8Array): SeriesSlice {
+/**
+ * Unpacks int4send / timestamptz_send / float8send bytes (big-endian), splits them by series and puts
+ * each series in time order (a no-op when the server read them in order; parallel workers interleave).
+ */
+export function split(idBytes: Uint8Array, timeBytes: Uint8Array, valueBytes: Uint8Array): SeriesSlice[] {
   const n = valueBytes.length / 8;
+  const iv = new DataView(idBytes.buffer, idBytes.byteOffset, idBytes.byteLength);
   const tv = new DataView(timeBytes.buffer, timeBytes.byteOffset, timeBytes.byteLength);
   const vv = new DataView(valueBytes.buffer, valueBytes.byteOffset, valueBytes.byteLength);
-  let times = new Float64Array(n);
-  let values = new Float64Array(n);
-  let sorted = true;
+  // Count per series first, so each gets typed arrays of its exact size.
+  const index = new Map<number, number>();
+  const counts: number[] = [];
+  const slot = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const us = tv.getInt32(8 * i) * 4_294_967_296 + tv.getUint32(8 * i + 4);
-    times[i] = us / 1000 + PG_EPOCH_MS;
-    values[i] = vv.getFloat64(8 * i);
-    if (i > 0 && (times[i] as number) < (times[i - 1] as number)) sorted = false;
+    const id = iv.getInt32(4 * i);
+    let k = index.get(id);
+    if (k === undefined) {
+      k = counts.length;
+      index.set(id, k);
+      counts.push(0);
+    }
+    slot[i] = k;
+    counts[k]!++;
   }
-  if (!sorted) {
-    const order = Array.from({ length: n }, (_, i) => i).sort(
-      (a, b) => (times[a] as number) - (times[b] as number),
-    );
-    times = Float64Array.from(order, (i) => times[i] as number);
-    values = Float64Array.from(order, (i) => values[i] as number);
+  const out: SeriesSlice[] = [...index.keys()].map((id, k) => ({
+    id,
+    times: new Float64Array(counts[k] as number),
+    values: new Float64Array(counts[k] as number),
+  }));
+  const fill = new Int32Array(counts.length);
+  for (let i = 0; i < n; i++) {
+    const k = slot[i] as number;
+    const s = out[k] as SeriesSlice;
+    const j = fill[k]!++;
+    s.times[j] = (tv.getInt32(8 * i) * 4_294_967_296 + tv.getUint32(8 * i + 4)) / 1000 + PG_EPOCH_MS;
+    s.values[j] = vv.getFloat64(8 * i);
   }
-  return { id, times, values };
+  for (const s of out) inTimeOrder(s);
+  return out;
+}
+
+/** Puts a series' readings in time order by merging the sorted runs they come in (one per worker). */
+function inTimeOrder(s: SeriesSlice): void {
+  let times: Float64Array = s.times;
+  let values: Float64Array = s.values;
+  const n = times.length;
+  const starts = [0];
+  for (let i = 1; i < n; i++) if ((times[i] as number) < (times[i - 1] as number)) starts.push(i);
+  if (starts.length === 1) return;
+  let t2: Float64Array = new Float64Array(n);
+  let v2: Float64Array = new Float64Array(n);
+  // Merge neighbouring runs pairwise until one is left.
+  let runs = [...starts, n];
+  while (runs.length > 2) {
+    const next = [0];
+    for (let r = 0; r + 1 < runs.length; r += 2) {
+      const a0 = runs[r] as number;
+      const a1 = runs[r + 1] as number;
+      const b1 = (runs[r + 2] ?? a1) as number;
+      let i = a0;
+      let j = a1;
+      let k = a0;
+      while (i < a1 && j < b1) {
+        if ((times[j] as number) < (times[i] as number)) {
+          t2[k] = times[j] as number;
+          v2[k++] = values[j++] as number;
+        } else {
+          t2[k] = times[i] as number;
+          v2[k++] = values[i++] as number;
+        }
+      }
+      for (; i < a1; i++, k++) {
+        t2[k] = times[i] as number;
+        v2[k] = values[i] as number;
+      }
+      for (; j < b1; j++, k++) {
+        t2[k] = times[j] as number;
+        v2[k] = values[j] as number;
+      }
+      next.push(b1);
+    }
+    runs = next;
+    [times, t2] = [t2, times];
+    [values, v2] = [v2, values];
+  }
+  s.times = times;
+  s.values = values;
 }

@@ -34,13 +34,14 @@ export class SortedWindow {
   /** Adds a value, dropping the oldest once the window is full. */
   push(v: number): void {
     if (this.n === this.size) {
-      this.remove(this.ring[this.head] as number);
+      const old = this.ring[this.head] as number;
+      this.ring[this.head] = v;
       this.head = (this.head + 1) % this.size;
-      this.ring[(this.head + this.n) % this.size] = v;
+      this.replace(old, v);
     } else {
       this.ring[(this.head + this.n) % this.size] = v;
+      this.insert(v);
     }
-    this.insert(v);
     if (++this.changes >= 4 * this.size) this.resum();
   }
 
@@ -67,8 +68,6 @@ export class SortedWindow {
     const n = this.n;
     const mid = this.lowerBound(m, n);
     // a(i) = m - s[mid-1-i] (i < mid) and b(j) = s[mid+j] - m (j < n - mid), both non-decreasing.
-    const a = (i: number) => m - (s[mid - 1 - i] as number);
-    const b = (j: number) => (s[mid + j] as number) - m;
     let na = mid;
     let nb = n - mid;
     let ai = 0;
@@ -76,13 +75,13 @@ export class SortedWindow {
     let k = n >> 1;
     // k-th smallest of two sorted runs: drop about half of k from one run at a time.
     for (;;) {
-      if (na === 0) return b(bi + k);
-      if (nb === 0) return a(ai + k);
-      if (k === 0) return Math.min(a(ai), b(bi));
+      if (na === 0) return (s[mid + bi + k] as number) - m;
+      if (nb === 0) return m - (s[mid - 1 - (ai + k)] as number);
+      if (k === 0) return Math.min(m - (s[mid - 1 - ai] as number), (s[mid + bi] as number) - m);
       const take = Math.max(1, k >> 1);
       const ta = Math.min(take, na);
       const tb = Math.min(take, nb);
-      if (a(ai + ta - 1) <= b(bi + tb - 1)) {
+      if (m - (s[mid - ai - ta] as number) <= (s[mid + bi + tb - 1] as number) - m) {
         ai += ta;
         na -= ta;
         k -= ta;
@@ -108,17 +107,26 @@ export class SortedWindow {
     if ((n + 1) >> 1 > h) this.lowSum += s[h] as number;
   }
 
-  private remove(v: number): void {
+  /** Replaces `old` (in the window) by `v` with one shift of the values between their places. */
+  private replace(old: number, v: number): void {
     const s = this.s;
-    const n = this.n;
-    const h = n >> 1;
-    const q = this.lowerBound(v, n);
-    const removed = s[q] as number;
-    s.copyWithin(q, q + 1, n);
-    this.n = n - 1;
-    this.sum -= removed;
-    if (q < h) this.lowSum += (s[h - 1] as number) - removed;
-    if ((n - 1) >> 1 < h) this.lowSum -= s[h - 1] as number;
+    const h = this.n >> 1;
+    const q = this.lowerBound(old, this.n);
+    let p: number;
+    if (v >= old) {
+      p = Math.max(q, this.lowerBound(v, this.n) - 1);
+      // Leaving the lower half for the upper one pulls the lowest upper value down.
+      if (q < h) this.lowSum += (p >= h ? (s[h] as number) : v) - old;
+      if (p > q) s.copyWithin(q, q + 1, p + 1);
+    } else {
+      p = this.lowerBound(v, q);
+      // Entering the lower half from the upper one pushes its highest value up.
+      if (q < h) this.lowSum += v - old;
+      else if (p < h) this.lowSum += v - (s[h - 1] as number);
+      if (q > p) s.copyWithin(p + 1, p, q);
+    }
+    s[p] = v;
+    this.sum += v - old;
   }
 
   private resum(): void {

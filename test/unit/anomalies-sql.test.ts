@@ -1,7 +1,7 @@
 // Exact text of the statements `iotctl anomalies` builds (db/sql/anomalies.ts), and the unpacking of
 // the packed readings they return.
 import { describe, expect, it } from 'vitest';
-import { decode } from '../../src/anomalies/stream.js';
+import { split } from '../../src/anomalies/stream.js';
 import { anomalySeries, readingsSlice } from '../../src/db/sql/anomalies.js';
 
 const since = new Date('2026-01-05T06:00:00Z');
@@ -51,45 +51,57 @@ SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
     expect(q.values).toEqual(['temp', since, until]);
   });
 
-  it('readingsSlice: one row per series, times and values packed in the same order', () => {
+  it('readingsSlice: one row, series ids, times and values packed in the same order', () => {
     const q = readingsSlice([3, 5], since, until);
-    expect(q.text).toBe(`SELECT r.series_id, string_agg(timestamptz_send(r.time), ''::bytea) AS times,
-       string_agg(float8send(r.value), ''::bytea) AS vals
+    expect(q.text).toBe(`SELECT count(*)::int AS n, string_agg(int4send(r.series_id), ''::bytea) AS ids,
+       string_agg(timestamptz_send(r.time), ''::bytea) AS times, string_agg(float8send(r.value), ''::bytea) AS vals
   FROM iotctl.points r
- WHERE r.series_id = ANY($1::int[]) AND r.time >= $2::timestamptz AND r.time < $3::timestamptz
- GROUP BY r.series_id`);
+ WHERE r.series_id = ANY($1::int[]) AND r.time >= $2::timestamptz AND r.time < $3::timestamptz`);
     expect(q.values).toEqual([[3, 5], since, until]);
   });
 });
 
-describe('decode', () => {
-  /** What timestamptz_send and float8send return: big-endian microseconds since 2000-01-01, float8. */
-  function pack(readings: Array<[string, number]>): [Uint8Array, Uint8Array] {
+describe('split', () => {
+  /** What int4send, timestamptz_send and float8send return: big-endian; microseconds since 2000-01-01. */
+  function pack(readings: Array<[number, string, number]>): [Uint8Array, Uint8Array, Uint8Array] {
+    const ids = Buffer.alloc(4 * readings.length);
     const t = Buffer.alloc(8 * readings.length);
     const v = Buffer.alloc(8 * readings.length);
-    readings.forEach(([iso, value], i) => {
+    readings.forEach(([id, iso, value], i) => {
+      ids.writeInt32BE(id, 4 * i);
       t.writeBigInt64BE(BigInt(Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000n, 8 * i);
       v.writeDoubleBE(value, 8 * i);
     });
-    return [t, v];
+    return [ids, t, v];
   }
 
-  it('unpacks times and values and puts them in time order', () => {
-    const [t, v] = pack([
-      ['2026-01-05T06:00:02Z', 3.5],
-      ['2026-01-05T06:00:00Z', -1],
-      ['1999-12-31T23:59:59Z', 1e300],
+  it('unpacks the readings, splits them by series and merges the runs parallel workers read in', () => {
+    // Series 7 comes in two runs (two workers); series 2 in order; 1999 is before the PostgreSQL epoch.
+    const [ids, t, v] = pack([
+      [7, '2026-01-05T06:00:02Z', 3.5],
+      [2, '2026-01-05T06:00:00Z', 20],
+      [7, '2026-01-05T06:00:04Z', 4],
+      [7, '1999-12-31T23:59:59Z', 1e300],
+      [2, '2026-01-05T06:00:01Z', 21],
+      [7, '2026-01-05T06:00:03Z', -1],
     ]);
-    // A view into a larger buffer, as the drivers hand out.
+    // Views into larger buffers, as the drivers hand them out.
     const shifted = new Uint8Array(t.length + 3);
     shifted.set(t, 3);
-    const s = decode(7, shifted.subarray(3), v);
-    expect(s.id).toBe(7);
-    expect([...s.times].map((ms) => new Date(ms).toISOString())).toEqual([
-      '1999-12-31T23:59:59.000Z',
-      '2026-01-05T06:00:00.000Z',
-      '2026-01-05T06:00:02.000Z',
+    const out = split(ids, shifted.subarray(3), v);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect(out.map((s) => [s.id, [...s.times].map(iso), [...s.values]])).toEqual([
+      [
+        7,
+        [
+          '1999-12-31T23:59:59.000Z',
+          '2026-01-05T06:00:02.000Z',
+          '2026-01-05T06:00:03.000Z',
+          '2026-01-05T06:00:04.000Z',
+        ],
+        [1e300, 3.5, -1, 4],
+      ],
+      [2, ['2026-01-05T06:00:00.000Z', '2026-01-05T06:00:01.000Z'], [20, 21]],
     ]);
-    expect([...s.values]).toEqual([1e300, -1, 3.5]);
   });
 });

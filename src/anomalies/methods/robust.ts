@@ -29,6 +29,45 @@ export const CLOSE_AFTER = 30;
 const LOCAL = 5;
 const STUCK_MIN = 30;
 
+const median4 = (a: number, b: number, c: number, d: number) =>
+  (a + b + c + d - Math.min(a, b, c, d) - Math.max(a, b, c, d)) / 2;
+
+/** The median of five values in six comparisons (drop the lowest of four twice, then take the lower). */
+function median5(a: number, b: number, c: number, d: number, e: number): number {
+  let t: number;
+  if (a > b) {
+    t = a;
+    a = b;
+    b = t;
+  }
+  if (c > d) {
+    t = c;
+    c = d;
+    d = t;
+  }
+  if (a > c) {
+    t = c;
+    c = a;
+    a = t;
+    t = b;
+    b = d;
+    d = t;
+  }
+  a = e;
+  if (a > b) {
+    t = a;
+    a = b;
+    b = t;
+  }
+  if (a > c) {
+    t = c;
+    c = a;
+    a = t;
+    b = d;
+  }
+  return Math.min(b, c);
+}
+
 export const robust = defineMethod({
   name: 'robust',
   summary: 'spikes, level shifts and drift, stuck sensors against a trailing median (the default)',
@@ -51,12 +90,9 @@ export const robust = defineMethod({
     const threshold = required(p.threshold, 'threshold');
     const alpha = 2 / (Math.max(2, Math.round(size / 10)) + 1);
     const maxFrozen = Math.round(1.5 * size);
-    const values = new SortedWindow(size);
     const smoothed = new SortedWindow(size);
     const residuals = new SortedWindow(size);
     const recent = new Float64Array(LOCAL);
-    const steps = new Float64Array(LOCAL - 1);
-    const ordered = new Float64Array(LOCAL);
     let seen = 0;
     let y = NaN;
     let open = false;
@@ -72,7 +108,6 @@ export const robust = defineMethod({
     let nGaps = 0;
     let cadence = NaN;
     const restart = () => {
-      values.clear();
       smoothed.clear();
       residuals.clear();
       seen = 0;
@@ -81,16 +116,19 @@ export const robust = defineMethod({
       quiet = frozen = 0;
       wasStuck = false;
     };
-    /** The median of the last LOCAL readings moved on by their median step (one outlier moves neither). */
+    /** The median of the last 5 readings moved on by their median step (one outlier moves neither). */
     const predicted = () => {
-      for (let k = 0; k < LOCAL; k++) ordered[k] = recent[(seen - LOCAL + k) % LOCAL] as number;
-      for (let k = 1; k < LOCAL; k++) steps[k - 1] = (ordered[k] as number) - (ordered[k - 1] as number);
-      steps.sort();
-      ordered.sort();
-      const step = ((steps[(LOCAL - 2) >> 1] as number) + (steps[(LOCAL - 1) >> 1] as number)) / 2;
-      return (ordered[LOCAL >> 1] as number) + ((LOCAL + 1) / 2) * step;
+      const a = recent[(seen - 5) % 5] as number;
+      const b = recent[(seen - 4) % 5] as number;
+      const c = recent[(seen - 3) % 5] as number;
+      const d = recent[(seen - 2) % 5] as number;
+      const e = recent[(seen - 1) % 5] as number;
+      return median5(a, b, c, d, e) + 3 * median4(b - a, c - b, d - c, e - d);
     };
     const tiny = (m: number) => 1e-9 * Math.max(1, Math.abs(m));
+    // One verdict object reused for every reading: consumers copy what they keep.
+    const verdict: Verdict = { flagged: false, score: null, baseline: null };
+    const onset = { time: 0, readings: 0 };
     return {
       push(time: number, value: number, inRange: boolean, emit: Emit) {
         const gap = time - lastTime;
@@ -116,10 +154,12 @@ export const robust = defineMethod({
         }
         prev = value;
         y = Number.isNaN(y) ? value : y + alpha * (value - y);
-        let verdict: Verdict = { flagged: false, score: null, baseline: null };
+        verdict.flagged = false;
+        verdict.score = verdict.baseline = null;
+        verdict.kind = verdict.onset = undefined;
         const local = seen >= LOCAL ? value - predicted() : NaN;
-        if (values.length >= p.minPoints) {
-          const m = values.median();
+        if (smoothed.length >= p.minPoints) {
+          const m = smoothed.median();
           const level = (y - smoothed.median()) / Math.max(smoothed.spread(), tiny(y));
           const spike = Number.isNaN(local)
             ? 0
@@ -127,13 +167,22 @@ export const robust = defineMethod({
           const stuck = longest > 0 && run >= Math.max(STUCK_MIN, 3 * longest);
           const spikeHit = Math.abs(spike) > 2 * threshold;
           const levelHit = Math.abs(level) > (open ? (5 / 6) * threshold : threshold);
+          verdict.baseline = m;
           if (stuck) {
-            const onset = { time: runStart, readings: run - 1 };
-            verdict = { flagged: true, score: run / Math.max(1, longest), baseline: m, kind: 'stuck', onset };
+            verdict.flagged = true;
+            verdict.score = run / Math.max(1, longest);
+            verdict.kind = 'stuck';
+            onset.time = runStart;
+            onset.readings = run - 1;
+            verdict.onset = onset;
           } else if (spikeHit && (!levelHit || Math.abs(spike) / 2 >= Math.abs(level))) {
-            verdict = { flagged: true, score: spike, baseline: m, kind: 'spike' };
+            verdict.flagged = true;
+            verdict.score = spike;
+            verdict.kind = 'spike';
           } else {
-            verdict = { flagged: levelHit, score: level, baseline: m, kind: levelHit ? 'level' : undefined };
+            verdict.flagged = levelHit;
+            verdict.score = level;
+            verdict.kind = levelHit ? 'level' : undefined;
           }
         }
         emit(time, value, verdict, inRange);
@@ -146,7 +195,6 @@ export const robust = defineMethod({
         const learn = !open || ++frozen > maxFrozen;
         if (!open) frozen = 0;
         if (learn) {
-          values.push(value);
           smoothed.push(y);
           if (!Number.isNaN(local)) residuals.push(local);
         }
