@@ -4,7 +4,8 @@ import { cutoffAgo, sameInterval as sameIntervalSql, type ChunkRow } from '../db
 import type { Db } from '../db/types.js';
 import { IotctlError, usageError } from '../errors.js';
 import { formatDurationMs, parseDuration, type Duration } from '../util/duration.js';
-import type { HeldBack, RetentionTarget, Rollup, Store } from './types.js';
+import { jobName, type JobInfo } from '../db/jobs.js';
+import type { HeldBack, PolicyChange, PolicyKind, RetentionTarget, Rollup, Store } from './types.js';
 
 /** The rollups named (by name `rollup_1h` or bucket `1h`), finest first; all when none are named. */
 export function selectRollups(store: Pick<Store, 'rollups'>, names: string[]): Rollup[] {
@@ -143,4 +144,28 @@ export async function dropInBatches(
     }
   }
   return dropped;
+}
+
+/** NEEDS_TIMESCALEDB (exit 2): `what` needs an engine that compresses. */
+export function compressionUnsupported(what: string, label: string): IotctlError {
+  return new IotctlError('NEEDS_TIMESCALEDB', `${what} needs TimescaleDB; this store is in ${label}`, {
+    hint: 'plain PostgreSQL partitions stay uncompressed; use a server with the timescaledb extension (or the embedded database)',
+  });
+}
+
+/** The value a policy change compares and reports: the schedule for refresh, the age otherwise. */
+export function policyValue(kind: PolicyKind, existing: JobInfo | undefined): string | null {
+  if (!existing) return null;
+  return kind === 'refresh' ? existing.schedule : existing.after;
+}
+
+/** What removing a policy reports, before the engine removes it (`absent` when there is none). */
+export function removalOf(kind: PolicyKind, target: string, existing: JobInfo | undefined): PolicyChange {
+  return {
+    job: jobName(kind, target),
+    kind,
+    target,
+    value: existing?.after ?? existing?.schedule ?? '',
+    status: existing ? 'removed' : 'absent',
+  };
 }

@@ -40,9 +40,17 @@ import {
   type SchemaStep,
 } from '../db/sql/schema.js';
 import type { Db, Sql } from '../db/types.js';
-import { IotctlError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { sameInterval } from './common.js';
-import { applyRetention, dbCutoff, dropInBatches, retentionTarget } from './common.js';
+import {
+  applyRetention,
+  compressionUnsupported,
+  dbCutoff,
+  dropInBatches,
+  policyValue,
+  removalOf,
+  retentionTarget,
+} from './common.js';
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
 import type { Duration } from '../util/duration.js';
 import type {
@@ -61,18 +69,13 @@ import type {
   StoreConfig,
 } from './types.js';
 
-const noCompression = () =>
-  new IotctlError(
-    'NEEDS_TIMESCALEDB',
-    'compression needs TimescaleDB; this store is in plain PostgreSQL mode',
-  );
+const noCompression = () => compressionUnsupported('compression', 'plain PostgreSQL mode');
 
 export class PlainEngine implements StorageEngine {
   readonly name = 'plain' as const;
   readonly label = 'plain PostgreSQL mode';
   readonly timescaleVersion = null;
   readonly compresses = false;
-  readonly chunkWord = 'partition';
 
   async prepare(): Promise<InitObject[]> {
     return [];
@@ -197,7 +200,7 @@ export class PlainEngine implements StorageEngine {
   ): Promise<PolicyChange> {
     if (kind === 'compression') throw noCompression();
     const existing = await this.findPolicy(db, store, kind, target);
-    const current = existing ? (kind === 'refresh' ? existing.schedule : existing.after) : null;
+    const current = policyValue(kind, existing);
     const change = { job: jobName(kind, target), kind, target, value: value.text };
     if (existing && (await sameInterval(db, current, value.interval)))
       return { ...change, status: 'unchanged' };
@@ -214,15 +217,8 @@ export class PlainEngine implements StorageEngine {
   async removePolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<PolicyChange> {
     if (kind === 'compression') throw noCompression();
     const existing = await this.findPolicy(db, store, kind, target);
-    const change = {
-      job: jobName(kind, target),
-      kind,
-      target,
-      value: existing?.after ?? existing?.schedule ?? '',
-    };
-    if (!existing) return { ...change, status: 'absent' };
-    await db.query(deletePlainPolicy(kind, target));
-    return { ...change, status: 'removed' };
+    if (existing) await db.query(deletePlainPolicy(kind, target));
+    return removalOf(kind, target, existing);
   }
 
   async syncRefreshPolicies(): Promise<string[]> {

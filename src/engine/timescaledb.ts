@@ -53,7 +53,9 @@ import {
   applyRetention,
   dbCutoff,
   dropInBatches,
+  policyValue,
   refreshStartOffset,
+  removalOf,
   retentionTarget,
   rollupSource,
   sameInterval,
@@ -120,9 +122,11 @@ export function tsdbJobInfo(r: TsdbJobRow, l: LedgerRow | undefined, embedded: b
     totalRuns: (l?.runs ?? 0) + (embedded ? 0 : (r.total_runs ?? 0)),
     totalFailures: (l?.failures ?? 0) + (embedded ? 0 : (r.total_failures ?? 0)),
     lastError: useLedger ? l.last_error : (r.last_error ?? l?.last_error ?? null),
-    nextStart: embedded
-      ? nextStartFrom(l?.last_started ?? null, r.schedule_seconds)
-      : finiteTime(r.next_start),
+    // No scheduler (the embedded build, or a server whose workers ran out) keeps no next_start: iotctl's own
+    // schedule from its ledger is the one that counts then.
+    nextStart:
+      (embedded ? null : finiteTime(r.next_start)) ??
+      nextStartFrom(l?.last_started ?? null, r.schedule_seconds),
     failing: lastStatus === 'failed',
   };
 }
@@ -130,7 +134,6 @@ export function tsdbJobInfo(r: TsdbJobRow, l: LedgerRow | undefined, embedded: b
 export class TimescaleEngine implements StorageEngine {
   readonly name = 'timescaledb' as const;
   readonly compresses = true;
-  readonly chunkWord = 'chunk';
   readonly label: string;
   readonly timescaleVersion: string | null;
 
@@ -331,7 +334,7 @@ export class TimescaleEngine implements StorageEngine {
     value: Duration,
   ): Promise<PolicyChange> {
     const existing = await this.findPolicy(db, store, kind, target);
-    const current = existing ? (kind === 'refresh' ? existing.schedule : existing.after) : null;
+    const current = policyValue(kind, existing);
     const change = { job: jobName(kind, target), kind, target, value: value.text };
     const retention = kind === 'retention';
     // Before anything changes: a retention too short for the rollup refreshed from the target is refused.
@@ -352,16 +355,11 @@ export class TimescaleEngine implements StorageEngine {
 
   async removePolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<PolicyChange> {
     const existing = await this.findPolicy(db, store, kind, target);
-    const change = {
-      job: jobName(kind, target),
-      kind,
-      target,
-      value: existing?.after ?? existing?.schedule ?? '',
-    };
-    if (!existing) return { ...change, status: 'absent' };
-    await db.query(this.removeStatement(kind, target));
-    if (kind === 'retention') await this.syncRefreshPolicies(db, store);
-    return { ...change, status: 'removed' };
+    if (existing) {
+      await db.query(this.removeStatement(kind, target));
+      if (kind === 'retention') await this.syncRefreshPolicies(db, store);
+    }
+    return removalOf(kind, target, existing);
   }
 
   async listJobs(db: Db, store: Store): Promise<JobInfo[]> {

@@ -106,8 +106,6 @@ export interface StorageEngine {
   readonly timescaleVersion: string | null;
   /** Whether chunks can be compressed (compression policies, `compress run/undo`). */
   readonly compresses: boolean;
-  /** What a chunk is called in this engine's messages: `chunk` or `partition`. */
-  readonly chunkWord: string;
 
   // ---- schema (init) ----
   /** Work before the schema, e.g. creating the extension; returns the objects it reports. */

@@ -60,7 +60,7 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
 
   let engine: StorageEngine = engineFor(mode, caps);
   report(await engine.prepare(db, { dryRun: opts.dryRun, sql, onNotice }));
-  if (objects.length && !opts.dryRun) {
+  if (objects.some((o) => o.status === 'created')) {
     // The extension was created: its version is the installed one now.
     caps = await db.capabilities({ refresh: true });
     engine = engineFor(mode, caps);

@@ -4,24 +4,16 @@
 import { jobName, type JobInfo } from '../db/jobs.js';
 import type { Db } from '../db/types.js';
 import type { PolicyChange, PolicyKind, Store } from '../engine/types.js';
-import { IotctlError } from '../errors.js';
 import { type Duration } from '../util/duration.js';
 
 export type { PolicyChange, PolicyKind } from '../engine/types.js';
 export { jobName };
 export { refreshStartOffset, rollupSource, sameInterval } from '../engine/common.js';
+import { compressionUnsupported } from '../engine/common.js';
 
 /** Compression needs an engine that compresses: NEEDS_TIMESCALEDB otherwise. */
 export function needsCompression(store: Store, what: string): void {
-  if (!store.engine.compresses) {
-    throw new IotctlError(
-      'NEEDS_TIMESCALEDB',
-      `${what} needs TimescaleDB; this store is in ${store.engine.label}`,
-      {
-        hint: 'plain PostgreSQL partitions stay uncompressed; use a server with the timescaledb extension (or the embedded database)',
-      },
-    );
-  }
+  if (!store.engine.compresses) throw compressionUnsupported(what, store.engine.label);
 }
 
 export async function findPolicy(

@@ -18,18 +18,18 @@ declare module 'vitest' {
   }
 }
 
-/** What init would choose on the external server: TimescaleDB where it is packaged and preloaded. */
+/** What init would choose on the external server: TimescaleDB where it is packaged and preloaded (the probe
+ * iotctl itself runs). */
 async function probeEngine(url: string): Promise<'timescaledb' | 'plain'> {
   const { default: pg } = await import('pg');
+  const { capabilityProbe } = await import('../../src/db/sql/probe.js');
+  const { capabilitiesFrom } = await import('../../src/db/probe.js');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ available: boolean; preloaded: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
-              EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded`,
-    );
-    const r = rows[0]!;
-    return r.available && r.preloaded ? 'timescaledb' : 'plain';
+    const row = (await client.query(capabilityProbe.text)).rows[0];
+    const { state } = capabilitiesFrom(row, { needsPreload: true }).timescale;
+    return state === 'installed' || state === 'available' ? 'timescaledb' : 'plain';
   } finally {
     await client.end();
   }
