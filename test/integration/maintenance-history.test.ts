@@ -234,9 +234,11 @@ describe('rollup staleness on the server (plain) target', () => {
   });
 
   it('a refresh never recomputes a bucket whose source rows retention partly removed', async () => {
-    // rollup_1h keeps 8 days: its cutoff falls inside a day, so the oldest day of rollup_1d is partial there.
+    // rollup_1h keeps 8 to 9 days, so that its cutoff falls at midday (whatever the time the test runs): the
+    // oldest day of rollup_1d is partial there, and there are whole hours after the cutoff on that day.
+    const sinceMidday = (((Date.now() - 12 * HOUR) % DAY) + DAY) % DAY;
     const cut = await retentionRun(db, {
-      olderThan: parseDuration('8d'),
+      olderThan: parseDuration(`${Math.round((8 * DAY + sinceMidday) / 60_000)}m`),
       rollup: '1h',
       dryRun: false,
       yes: true,
