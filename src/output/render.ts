@@ -118,12 +118,12 @@ export function prettyRowJson(keys: string[], depth: number): (row: Record<strin
 const ROWS_MARK = '\u0000rows';
 
 /**
- * Writes `renderJson({ ...head, rows: [...rows], ...tail })` as the rows arrive, byte for byte the same,
- * in writes of about 64 KiB. `row` renders one row (prettyRowJson at depth 2).
+ * Writes `renderJson({ ...head, rows: [...rows], ...tail })` as the rows arrive (a page at a time), byte
+ * for byte the same, in writes of about 64 KiB. `row` renders one row (prettyRowJson at depth 2).
  */
 export async function writeJsonRows<R>(
   head: Record<string, unknown>,
-  rows: AsyncIterable<R>,
+  pages: AsyncIterable<R[]>,
   tail: Record<string, unknown>,
   row: (r: R) => string,
 ): Promise<void> {
@@ -134,26 +134,30 @@ export async function writeJsonRows<R>(
   const between = ',\n' + before.slice(before.lastIndexOf('\n') + 1);
   let buf = '';
   let first = true;
-  for await (const r of rows) {
-    buf += (first ? before : between) + row(r);
-    first = false;
-    if (buf.length > 65_536) {
-      await writeOut(buf);
-      buf = '';
+  for await (const page of pages) {
+    for (const r of page) {
+      buf += (first ? before : between) + row(r);
+      first = false;
+      if (buf.length > 65_536) {
+        await writeOut(buf);
+        buf = '';
+      }
     }
   }
   if (first) return writeOut(renderJson({ ...head, rows: [], ...tail }));
   await writeOut(buf + whole.slice(at + mark.length));
 }
 
-/** Writes rows as CSV as they arrive, in writes of about 64 KiB. */
-export async function writeCsvRows<R>(rows: AsyncIterable<R>, columns: Column<R>[]): Promise<void> {
+/** Writes rows as CSV as they arrive (a page at a time), in writes of about 64 KiB. */
+export async function writeCsvRows<R>(pages: AsyncIterable<R[]>, columns: Column<R>[]): Promise<void> {
   let buf = csvHeader(columns);
-  for await (const r of rows) {
-    buf += csvLine(r, columns);
-    if (buf.length > 65_536) {
-      await writeOut(buf);
-      buf = '';
+  for await (const page of pages) {
+    for (const r of page) {
+      buf += csvLine(r, columns);
+      if (buf.length > 65_536) {
+        await writeOut(buf);
+        buf = '';
+      }
     }
   }
   await writeOut(buf);
