@@ -93,12 +93,14 @@ export function printLine(text: string): Promise<void> {
 
 /**
  * One row as `JSON.stringify(row, null, 2)` prints it at `depth` inside a document (2: an element of a
- * top-level field's array), for rows whose keys are `keys` in that order; faster than re-indenting.
+ * top-level field's array), for rows whose keys are `keys` in that order; faster than re-indenting, and
+ * a string field equal to the one of the row before (a series' device, metric, unit) is escaped once.
  */
 export function prettyRowJson(keys: string[], depth: number): (row: Record<string, unknown>) => string {
   const pad = ' '.repeat(2 * depth);
   const names = keys.map((k) => `\n${pad}  ${JSON.stringify(k)}: `);
   const close = `\n${pad}}`;
+  const lastString = keys.map(() => ({ value: '', text: '""' }));
   return (row) => {
     let out = '';
     for (let i = 0; i < keys.length; i++) {
@@ -107,7 +109,14 @@ export function prettyRowJson(keys: string[], depth: number): (row: Record<strin
       if (v === null) text = 'null';
       else if (typeof v === 'number') text = Number.isFinite(v) ? String(v) : 'null';
       else if (v instanceof Date) text = Number.isNaN(v.getTime()) ? 'null' : `"${v.toISOString()}"`;
-      else text = JSON.stringify(v, null, 2)?.replaceAll('\n', `\n${pad}  `);
+      else if (typeof v === 'string') {
+        const last = lastString[i] as { value: string; text: string };
+        if (v !== last.value) {
+          last.value = v;
+          last.text = JSON.stringify(v);
+        }
+        text = last.text;
+      } else text = JSON.stringify(v, null, 2)?.replaceAll('\n', `\n${pad}  `);
       // JSON.stringify leaves out undefined values (and functions) altogether.
       if (text !== undefined) out += (out === '' ? '{' : ',') + names[i] + text;
     }
