@@ -90,7 +90,7 @@ export async function printAgg(
   if (format === 'json') {
     const head = { every: res.every, since: res.since, until: res.until, fns: res.fns };
     const row = prettyRowJson(['time', 'device', 'metric', 'unit', ...res.fns], 2);
-    return writeJsonRows(head, res.rows, explain ? { explain: res.sources } : {}, row);
+    return writeJsonRows(head, res.pages, explain ? { explain: res.sources } : {}, row);
   }
   if (explain) for (const line of describePlan(res.sources)) log.info(`explain: ${line}`);
   const columns: Column<AggRow>[] = [
@@ -104,20 +104,22 @@ export async function printAgg(
     })),
   ];
   if (format === 'csv') {
-    return writeCsvRows(res.rows, [
+    return writeCsvRows(res.pages, [
       ...columns.map((c) => ({ key: c.key })),
       { key: 'unit' },
     ] as Column<AggRow>[]);
   }
   const rows: AggRow[] = [];
-  for await (const r of res.rows) {
-    if (rows.length === tableLimit) {
-      log.warn(
-        `the table shows the first ${tableLimit.toLocaleString('en-US')} rows; use --format csv or json for all of them`,
-      );
-      break;
+  read: for await (const page of res.pages) {
+    for (const r of page) {
+      if (rows.length === tableLimit) {
+        log.warn(
+          `the table shows the first ${tableLimit.toLocaleString('en-US')} rows; use --format csv or json for all of them`,
+        );
+        break read;
+      }
+      rows.push(r);
     }
-    rows.push(r);
   }
   await printRows('table', rows, columns);
   const shown = res.fns.find((f) => f !== 'count') ?? 'count';

@@ -93,12 +93,14 @@ export function printLine(text: string): Promise<void> {
 
 /**
  * One row as `JSON.stringify(row, null, 2)` prints it at `depth` inside a document (2: an element of a
- * top-level field's array), for rows whose keys are `keys` in that order; faster than re-indenting.
+ * top-level field's array), for rows whose keys are `keys` in that order; faster than re-indenting, and
+ * a string field equal to the one of the row before (a series' device, metric, unit) is escaped once.
  */
 export function prettyRowJson(keys: string[], depth: number): (row: Record<string, unknown>) => string {
   const pad = ' '.repeat(2 * depth);
   const names = keys.map((k) => `\n${pad}  ${JSON.stringify(k)}: `);
   const close = `\n${pad}}`;
+  const lastString = keys.map(() => ({ value: '', text: '""' }));
   return (row) => {
     let out = '';
     for (let i = 0; i < keys.length; i++) {
@@ -107,7 +109,14 @@ export function prettyRowJson(keys: string[], depth: number): (row: Record<strin
       if (v === null) text = 'null';
       else if (typeof v === 'number') text = Number.isFinite(v) ? String(v) : 'null';
       else if (v instanceof Date) text = Number.isNaN(v.getTime()) ? 'null' : `"${v.toISOString()}"`;
-      else text = JSON.stringify(v, null, 2)?.replaceAll('\n', `\n${pad}  `);
+      else if (typeof v === 'string') {
+        const last = lastString[i] as { value: string; text: string };
+        if (v !== last.value) {
+          last.value = v;
+          last.text = JSON.stringify(v);
+        }
+        text = last.text;
+      } else text = JSON.stringify(v, null, 2)?.replaceAll('\n', `\n${pad}  `);
       // JSON.stringify leaves out undefined values (and functions) altogether.
       if (text !== undefined) out += (out === '' ? '{' : ',') + names[i] + text;
     }
@@ -118,12 +127,12 @@ export function prettyRowJson(keys: string[], depth: number): (row: Record<strin
 const ROWS_MARK = '\u0000rows';
 
 /**
- * Writes `renderJson({ ...head, rows: [...rows], ...tail })` as the rows arrive, byte for byte the same,
- * in writes of about 64 KiB. `row` renders one row (prettyRowJson at depth 2).
+ * Writes `renderJson({ ...head, rows: [...rows], ...tail })` as the rows arrive (a page at a time), byte
+ * for byte the same, in writes of about 64 KiB. `row` renders one row (prettyRowJson at depth 2).
  */
 export async function writeJsonRows<R>(
   head: Record<string, unknown>,
-  rows: AsyncIterable<R>,
+  pages: AsyncIterable<R[]>,
   tail: Record<string, unknown>,
   row: (r: R) => string,
 ): Promise<void> {
@@ -134,26 +143,30 @@ export async function writeJsonRows<R>(
   const between = ',\n' + before.slice(before.lastIndexOf('\n') + 1);
   let buf = '';
   let first = true;
-  for await (const r of rows) {
-    buf += (first ? before : between) + row(r);
-    first = false;
-    if (buf.length > 65_536) {
-      await writeOut(buf);
-      buf = '';
+  for await (const page of pages) {
+    for (const r of page) {
+      buf += (first ? before : between) + row(r);
+      first = false;
+      if (buf.length > 65_536) {
+        await writeOut(buf);
+        buf = '';
+      }
     }
   }
   if (first) return writeOut(renderJson({ ...head, rows: [], ...tail }));
   await writeOut(buf + whole.slice(at + mark.length));
 }
 
-/** Writes rows as CSV as they arrive, in writes of about 64 KiB. */
-export async function writeCsvRows<R>(rows: AsyncIterable<R>, columns: Column<R>[]): Promise<void> {
+/** Writes rows as CSV as they arrive (a page at a time), in writes of about 64 KiB. */
+export async function writeCsvRows<R>(pages: AsyncIterable<R[]>, columns: Column<R>[]): Promise<void> {
   let buf = csvHeader(columns);
-  for await (const r of rows) {
-    buf += csvLine(r, columns);
-    if (buf.length > 65_536) {
-      await writeOut(buf);
-      buf = '';
+  for await (const page of pages) {
+    for (const r of page) {
+      buf += csvLine(r, columns);
+      if (buf.length > 65_536) {
+        await writeOut(buf);
+        buf = '';
+      }
     }
   }
   await writeOut(buf);

@@ -14,7 +14,7 @@ export interface AggOptions {
   range: TimeRange;
   every: Duration;
   fns: string[];
-  /** Rows fetched per round trip (default 10,000). */
+  /** Rows fetched per round trip from the cursor (default 10,000). */
   pageSize?: number;
 }
 
@@ -40,9 +40,12 @@ export interface AggResult extends AggHeader {
   rows: AggRow[];
 }
 
-/** The result with its rows as they arrive: iterate `rows` once, inside the `consume` callback. */
+/**
+ * The result with its rows as they arrive, a page at a time (an await per row would cost more than the
+ * row): iterate `pages` once, inside the `consume` callback.
+ */
 export interface AggStream extends AggHeader {
-  rows: AsyncIterable<AggRow>;
+  pages: AsyncIterable<AggRow[]>;
 }
 
 export interface SeriesRow {
@@ -56,6 +59,8 @@ export interface SeriesRow {
 type AggSqlRow = { series_id: number; t: number; percentiles?: number[] | null } & Record<string, unknown>;
 
 const CURSOR = 'iotctl_agg';
+/** Results of up to this many pages are read with one statement instead of a cursor. */
+const SINGLE_READ_PAGES = 10;
 
 /** What planning found: the series, the candidate plans and the chosen one. */
 export interface AggPlan {
@@ -120,7 +125,7 @@ export async function runAgg<T>(
 ): Promise<T> {
   const { opts, series } = plan;
   const header = { ...plan.header, sources: segments };
-  if (series.length === 0) return consume({ ...header, rows: (async function* () {})() });
+  if (series.length === 0) return consume({ ...header, pages: (async function* () {})() });
   const percentiles = percentilesOf(opts.fns);
   const spec: AggSpec = {
     bucket: plan.bucket,
@@ -142,7 +147,29 @@ export async function runAgg<T>(
     percentile: functionFor(fn)?.kind === 'percentile' ? percentiles.indexOf(fn) : -1,
   }));
 
-  async function* rowsFrom(tx: Tx): AsyncGenerator<AggRow> {
+  const toRows = (page: AggSqlRow[]): AggRow[] =>
+    page.map((r) => {
+      const s = meta.get(r.series_id) as SeriesRow;
+      const row: AggRow = { time: new Date(r.t), device: s.device, metric: s.metric, unit: s.unit };
+      for (const c of columns)
+        row[c.fn] = c.percentile < 0 ? r[c.fn] : (r.percentiles?.[c.percentile] ?? null);
+      return row;
+    });
+
+  // At most one row per series and bucket: a result that fits in a few pages is read with one statement
+  // (which the database may run in parallel; a cursor it never does), anything bigger from a cursor.
+  const buckets = Math.ceil((opts.range.until.getTime() - opts.range.since.getTime()) / opts.every.ms) + 1;
+  if (series.length * buckets <= SINGLE_READ_PAGES * pageSize) {
+    const { rows } = await db.query<AggSqlRow>(sql);
+    return consume({
+      ...header,
+      pages: (async function* () {
+        yield toRows(rows);
+      })(),
+    });
+  }
+
+  async function* pagesFrom(tx: Tx): AsyncGenerator<AggRow[]> {
     // A cursor is planned for its first rows unless told otherwise; agg reads them all.
     await tx.query('SET LOCAL cursor_tuple_fraction = 1');
     await tx.query({ text: `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql.text}`, values: sql.values });
@@ -154,20 +181,14 @@ export async function runAgg<T>(
       while (next) {
         const rows: AggSqlRow[] = (await next).rows;
         next = rows.length < pageSize ? null : fetch();
-        for (const r of rows) {
-          const s = meta.get(r.series_id) as SeriesRow;
-          const row: AggRow = { time: new Date(r.t), device: s.device, metric: s.metric, unit: s.unit };
-          for (const c of columns)
-            row[c.fn] = c.percentile < 0 ? r[c.fn] : (r.percentiles?.[c.percentile] ?? null);
-          yield row;
-        }
+        if (rows.length) yield toRows(rows);
       }
     } finally {
       // A consumer that stops early leaves a page in flight: let it land before the transaction ends.
       await next?.catch(() => undefined);
     }
   }
-  return db.transaction((tx) => consume({ ...header, rows: rowsFrom(tx) }));
+  return db.transaction((tx) => consume({ ...header, pages: pagesFrom(tx) }));
 }
 
 /** Plans the query and streams its result to `consume` (see runAgg). */
@@ -181,9 +202,10 @@ export async function streamAgg<T>(
 
 /** Every row of a result, in memory. */
 export async function collectAgg(res: AggStream): Promise<AggResult> {
+  const { pages, ...header } = res;
   const rows: AggRow[] = [];
-  for await (const r of res.rows) rows.push(r);
-  return { ...res, rows };
+  for await (const page of pages) for (const r of page) rows.push(r);
+  return { ...header, rows };
 }
 
 /** The whole result in memory: for tests and small queries. */

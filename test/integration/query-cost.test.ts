@@ -150,26 +150,34 @@ describe.each(targetKinds)('query agg cost choice and streaming on the %s target
     },
   );
 
-  it('rows stream page by page: the first row arrives after one page and the next, whatever the total', async () => {
+  it('rows stream page by page: the first page arrives after it and the next were fetched, whatever the total', async () => {
     const q = opts('15m', 0, 2 * 1440, { fns: ['avg', 'count'], pageSize: 50 });
     const { db: counted, fetches } = countingFetches(db);
     const seen = await streamAgg(counted, q, async (res) => {
       const first: AggRow[] = [];
-      for await (const r of res.rows) {
-        first.push(r);
-        if (first.length === 1) expect(fetches()).toBe(2);
-        if (first.length === 120) break;
+      for await (const page of res.pages) {
+        expect(page).toHaveLength(50);
+        if (first.length === 0) expect(fetches()).toBe(2);
+        first.push(...page);
+        if (first.length === 150) break;
       }
       return first;
     });
-    expect(seen).toHaveLength(120);
+    expect(seen).toHaveLength(150);
     expect(fetches()).toBe(4);
     // Stopping early ended the transaction cleanly: the next query runs, and paging gives every row once.
     const paged = await queryAgg(db, q);
     const whole = await queryAgg(db, { ...q, pageSize: undefined });
     expect(paged.rows).toHaveLength(DEVICES * 2 * 96);
     expect(paged.rows).toEqual(whole.rows);
-    expect(seen).toEqual(whole.rows.slice(0, 120));
+    expect(seen).toEqual(whole.rows.slice(0, 150));
+  });
+
+  it('a result of a few pages is read with one statement, not a cursor', async () => {
+    const { db: counted, fetches } = countingFetches(db);
+    const res = await streamAgg(counted, opts('1h', 0, 2 * 1440, { pageSize: 1000 }), collectAgg);
+    expect(res.rows).toHaveLength(DEVICES * 48);
+    expect(fetches()).toBe(0);
   });
 
   /** What printAgg printed for this result before rows streamed: the whole result rendered at once. */

@@ -158,7 +158,9 @@ describe('streamed JSON (render.ts)', () => {
 
   it('writeJsonRows writes what renderJson of the whole document gives, in pieces, also with no rows', async () => {
     async function* from<R>(list: R[]) {
-      yield* list;
+      // Pages of two rows, and an empty one.
+      for (let i = 0; i < list.length; i += 2) yield list.slice(i, i + 2);
+      yield [];
     }
     for (const list of [rows, [], rows.slice(0, 1)]) {
       const chunks: string[] = [];
