@@ -1,7 +1,7 @@
 // `iotctl anomalies` as data: validates the options against the chosen method, streams every selected
 // series through the method's scorer (with history before --since where the method wants a baseline)
 // and returns the flagged readings (`anomalies`) or the incidents they form (`anomalyIncidents`).
-import type { SeriesFilter } from '../db/sql/query.js';
+import type { Params, SeriesFilter } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
@@ -94,6 +94,7 @@ async function scoreAll(
   m: AnomalyMethod,
   o: AnomaliesOptions & ResolvedParams,
   emitFor: (s: SeriesToScore) => Emit,
+  counted?: (n: number) => void,
 ): Promise<SeriesToScore[]> {
   await loadStore(db);
   const since = o.range.since.getTime();
@@ -104,7 +105,9 @@ async function scoreAll(
   );
   if (scanFrom !== null) {
     const ids = series.map((s) => s.id);
-    for await (const slice of readSlices(db, ids, scanFrom, until)) {
+    const prefilter = m.prefilter;
+    const candidates = prefilter && ((params: Params) => prefilter(o, params));
+    for await (const slice of readSlices(db, ids, scanFrom, until, { candidates, counted })) {
       for (const part of slice) {
         const one = scorers.get(part.id);
         if (!one) continue;
@@ -155,15 +158,25 @@ export async function anomalyIncidents(db: Db, opts: AnomaliesOptions): Promise<
   const closed: SeriesIncident[] = [];
   const builders: IncidentBuilder[] = [];
   let readings = 0;
-  const series = await scoreAll(db, m, o, (s) => {
-    const b = new IncidentBuilder(s.id, closeAfter, (inc) => closed.push(inc));
-    builders.push(b);
-    return (time, value, v, inRange) => {
-      if (inRange) readings++;
-      b.add(time, value, v, inRange);
-    };
-  });
-  for (const b of builders) b.finish();
+  const series = await scoreAll(
+    db,
+    m,
+    o,
+    (s) => {
+      // A prefiltered method sees only its candidates: incidents close after closeAfter intervals.
+      const closeAfterMs = m.prefilter ? closeAfter * (s.cadenceMs || Infinity) : Infinity;
+      const b = new IncidentBuilder(s.id, closeAfter, (inc) => closed.push(inc), closeAfterMs);
+      builders.push(b);
+      return (time, value, v, inRange) => {
+        if (inRange && !m.prefilter) readings++;
+        b.add(time, value, v, inRange);
+      };
+    },
+    (n) => {
+      if (m.prefilter) readings += n;
+    },
+  );
+  for (const b of builders) b.finish(o.range.until.getTime());
   const keys = new Map(series.map((s) => [s.id, s]));
   const incidents = reportIncidents(closed, keys, { byDevice: o.group !== 'series', closeAfter });
   return {

@@ -44,13 +44,19 @@ export class IncidentBuilder {
   private pending = 0;
   private pendingCount = 0;
 
+  /**
+   * `closeAfterMs`: for methods that only see their candidate readings (a prefilter), an incident also
+   * closes when the next flagged reading comes more than this long after its last one.
+   */
   constructor(
     private readonly seriesId: number,
     private readonly closeAfter: number,
     private readonly onClose: (incident: SeriesIncident) => void,
+    private readonly closeAfterMs = Infinity,
   ) {}
 
   add(time: number, value: number, v: Verdict, inRange: boolean): void {
+    if (this.open && time - this.open.end > this.closeAfterMs) this.close(false);
     if (!Number.isNaN(this.lastTime)) this.gaps[this.nGaps++ % this.gaps.length] = time - this.lastTime;
     this.lastTime = time;
     const inc = this.open;
@@ -95,15 +101,17 @@ export class IncidentBuilder {
     if (!this.open) this.before[this.nBefore++ % CONTEXT] = value;
   }
 
-  /** The end of the data: an incident still open is ongoing. */
-  finish(): void {
-    if (this.open) this.close(true);
+  /** The end of the data (`until`): an incident still open is ongoing. */
+  finish(until = Infinity): void {
+    if (this.open) this.close(until - this.open.end <= this.closeAfterMs);
   }
 
   private close(ongoing: boolean): void {
     const inc = this.open as SeriesIncident;
     inc.ongoing = ongoing;
-    inc.cadenceMs = median([...this.gaps.subarray(0, Math.min(this.nGaps, this.gaps.length))]);
+    inc.cadenceMs = Number.isFinite(this.closeAfterMs)
+      ? this.closeAfterMs / this.closeAfter
+      : median([...this.gaps.subarray(0, Math.min(this.nGaps, this.gaps.length))]);
     this.open = null;
     this.quiet = 0;
     this.nBefore = 0;

@@ -1,5 +1,6 @@
 // What an anomaly method is: its flags (with its defaults), its checks, how much history it reads, and the
 // streaming scorer that judges each reading of a series in time order.
+import type { Params } from '../db/sql/query.js';
 import type { Duration } from '../util/duration.js';
 
 /** Every parameter a method can take; each method declares the ones it reads as flags. */
@@ -80,6 +81,14 @@ export interface AnomalyMethod<N extends string = string> {
   lookback?: (p: ResolvedParams) => Lookback;
   /** A fresh scorer for one series. */
   scorer: (p: ResolvedParams) => SeriesScorer;
+  /**
+   * An SQL condition on `r.value` that every reading the method can flag meets (values added to
+   * `params`). Only those readings are read, so the scan costs what a filter costs; incidents then
+   * close after `closeAfter` typical intervals without a flagged reading, not after `closeAfter`
+   * normal readings (which are not read). For methods without history and whose judgement of a
+   * reading depends on that reading alone.
+   */
+  prefilter?: (p: ResolvedParams, params: Params) => string;
 }
 
 export function defineMethod<N extends string>(m: AnomalyMethod<N>): AnomalyMethod<N> {

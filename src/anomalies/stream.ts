@@ -4,7 +4,7 @@
 // reading is 20 bytes, not a row; slices grow or shrink towards SLICE_TARGET readings, and on a server
 // the next slice is read while the current one is scored.
 import { anomalySeries, readingsSlice } from '../db/sql/anomalies.js';
-import type { SeriesFilter } from '../db/sql/query.js';
+import type { Params, SeriesFilter } from '../db/sql/query.js';
 import type { Db } from '../db/types.js';
 import type { TimeRange } from '../query/time.js';
 import type { Lookback } from './method.js';
@@ -16,6 +16,8 @@ export interface SeriesToScore {
   unit: string | null;
   /** Where scoring starts (ms): history before --since for the baseline. */
   historyFrom: number;
+  /** The median interval between its last readings (ms); 0 when it has fewer than two. */
+  cadenceMs: number;
 }
 
 export interface SeriesSlice {
@@ -42,6 +44,7 @@ export async function seriesToScore(
     unit: string | null;
     history_from: Date;
     first: Date | null;
+    cadence_ms: number | null;
   }>(anomalySeries(filter, range.since, range.until, lookback));
   let scanFrom: number | null = null;
   for (const r of rows) {
@@ -56,17 +59,22 @@ export async function seriesToScore(
       metric: r.metric,
       unit: r.unit,
       historyFrom: new Date(r.history_from).getTime(),
+      cadenceMs: Number(r.cadence_ms ?? 0),
     })),
     scanFrom,
   };
 }
 
-/** Every reading of `ids` in [from, until), slice by slice; within a slice each series in time order. */
+/**
+ * Every reading of `ids` in [from, until) (with `candidates`, an SQL condition, only those meeting it),
+ * slice by slice; within a slice each series in time order. `counted` gets every slice's reading count.
+ */
 export async function* readSlices(
   db: Db,
   ids: number[],
   from: number,
   until: number,
+  opts: { candidates?: (p: Params) => string; counted?: (n: number) => void } = {},
 ): AsyncGenerator<SeriesSlice[]> {
   let sliceMs = FIRST_SLICE_MS;
   let next = from;
@@ -76,15 +84,16 @@ export async function* readSlices(
     const a = next;
     const b = Math.min(until, a + sliceMs);
     next = b;
-    return fetchSlice(db, ids, a, b).then((series) => ({
+    return fetchSlice(db, ids, a, b, opts.candidates).then(({ count, series }) => ({
       span: b - a,
-      count: series.reduce((n, s) => n + s.times.length, 0),
+      count,
       series,
     }));
   };
   while (next < until || inFlight.length) {
     while (inFlight.length < depth && next < until) inFlight.push(plan());
     const slice = await (inFlight.shift() as Promise<{ span: number; count: number; series: SeriesSlice[] }>);
+    opts.counted?.(slice.count);
     // Aim the next slices at SLICE_TARGET readings, changing the width at most fourfold at a time.
     const factor = slice.count === 0 ? 4 : Math.min(4, Math.max(0.25, SLICE_TARGET / slice.count));
     sliceMs = Math.max(1000, Math.round((slice.span * factor) / 1000) * 1000);
@@ -92,15 +101,22 @@ export async function* readSlices(
   }
 }
 
-async function fetchSlice(db: Db, ids: number[], from: number, to: number): Promise<SeriesSlice[]> {
+async function fetchSlice(
+  db: Db,
+  ids: number[],
+  from: number,
+  to: number,
+  candidates?: (p: Params) => string,
+): Promise<{ count: number; series: SeriesSlice[] }> {
   const { rows } = await db.query<{
     n: number;
     ids: Uint8Array | null;
     times: Uint8Array | null;
     vals: Uint8Array | null;
-  }>(readingsSlice(ids, new Date(from), new Date(to)));
+  }>(readingsSlice(ids, new Date(from), new Date(to), candidates));
   const r = rows[0];
-  return r?.n && r.ids && r.times && r.vals ? split(r.ids, r.times, r.vals) : [];
+  const series = r?.n && r.ids && r.times && r.vals ? split(r.ids, r.times, r.vals) : [];
+  return { count: r?.n ?? 0, series };
 }
 
 /**

@@ -76,7 +76,11 @@ export function registerAnomalies(program: Command): void {
     .option('--fail-on-incident', 'exit 5 when anything is found (for cron and monitoring)')
     .addHelpText(
       'after',
-      '\nMethods:\n' + anomalyMethods.map((m) => `  ${m.name.padEnd(8)} ${m.summary}`).join('\n'),
+      '\nMethods:\n' +
+        anomalyMethods.map((m) => `  ${m.name.padEnd(8)} ${m.summary}`).join('\n') +
+        '\n\nAn incident is the flagged readings of a series until --close-after normal readings in a row; it is' +
+        '\nreported by the run in which it is detected (history before --since is read for the baseline, so' +
+        '\n`--since 15m` from cron reports each incident once).',
     );
   const flags = allFlags();
   for (const f of flags) cmd.addOption(methodOption(f));

@@ -19,7 +19,11 @@ h AS (SELECT sel.*, coalesce((SELECT r.time FROM iotctl.points r WHERE r.series_
                    $2::timestamptz) AS history_from FROM sel)
 SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
        (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id AND r.time >= h.history_from AND r.time < $4::timestamptz
-         ORDER BY r.time LIMIT 1) AS first
+         ORDER BY r.time LIMIT 1) AS first,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.gap)
+          FROM (SELECT extract(epoch FROM lag(x.time) OVER (ORDER BY x.time DESC) - x.time) * 1000 AS gap
+                  FROM (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id AND r.time < $4::timestamptz
+                         ORDER BY r.time DESC LIMIT 33) x) l) AS cadence_ms
   FROM h
  ORDER BY h.device_id, h.metric`);
     expect(q.values).toEqual(['temp', since, 299, until]);
@@ -32,7 +36,11 @@ SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
 h AS (SELECT sel.*, $2::timestamptz - $3::interval AS history_from FROM sel)
 SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
        (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id AND r.time >= h.history_from AND r.time < $4::timestamptz
-         ORDER BY r.time LIMIT 1) AS first
+         ORDER BY r.time LIMIT 1) AS first,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.gap)
+          FROM (SELECT extract(epoch FROM lag(x.time) OVER (ORDER BY x.time DESC) - x.time) * 1000 AS gap
+                  FROM (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id AND r.time < $4::timestamptz
+                         ORDER BY r.time DESC LIMIT 33) x) l) AS cadence_ms
   FROM h
  ORDER BY h.device_id, h.metric`);
     expect(q.values).toEqual(['temp', since, '86400000 milliseconds', until]);
@@ -45,7 +53,11 @@ SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
 h AS (SELECT sel.*, $2::timestamptz AS history_from FROM sel)
 SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
        (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id AND r.time >= h.history_from AND r.time < $3::timestamptz
-         ORDER BY r.time LIMIT 1) AS first
+         ORDER BY r.time LIMIT 1) AS first,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.gap)
+          FROM (SELECT extract(epoch FROM lag(x.time) OVER (ORDER BY x.time DESC) - x.time) * 1000 AS gap
+                  FROM (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id AND r.time < $3::timestamptz
+                         ORDER BY r.time DESC LIMIT 33) x) l) AS cadence_ms
   FROM h
  ORDER BY h.device_id, h.metric`);
     expect(q.values).toEqual(['temp', since, until]);
@@ -54,10 +66,22 @@ SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
   it('readingsSlice: one row, series ids, times and values packed in the same order', () => {
     const q = readingsSlice([3, 5], since, until);
     expect(q.text).toBe(`SELECT count(*)::int AS n, string_agg(int4send(r.series_id), ''::bytea) AS ids,
-       string_agg(timestamptz_send(r.time), ''::bytea) AS times, string_agg(float8send(r.value), ''::bytea) AS vals
+       string_agg(timestamptz_send(r.time), ''::bytea) AS times,
+       string_agg(float8send(r.value), ''::bytea) AS vals
   FROM iotctl.points r
  WHERE r.series_id = ANY($1::int[]) AND r.time >= $2::timestamptz AND r.time < $3::timestamptz`);
     expect(q.values).toEqual([[3, 5], since, until]);
+  });
+
+  it('readingsSlice with candidates: counts every reading, packs only the candidates', () => {
+    const q = readingsSlice([3], since, until, (p) => `r.value > ${p.add(40, '::float8')}`);
+    expect(q.text)
+      .toBe(`SELECT count(*)::int AS n, string_agg(int4send(r.series_id), ''::bytea) FILTER (WHERE r.value > $4::float8) AS ids,
+       string_agg(timestamptz_send(r.time), ''::bytea) FILTER (WHERE r.value > $4::float8) AS times,
+       string_agg(float8send(r.value), ''::bytea) FILTER (WHERE r.value > $4::float8) AS vals
+  FROM iotctl.points r
+ WHERE r.series_id = ANY($1::int[]) AND r.time >= $2::timestamptz AND r.time < $3::timestamptz`);
+    expect(q.values).toEqual([[3], since, until, 40]);
   });
 });
 

@@ -14,6 +14,13 @@ export const range = defineMethod({
       throw usageError('--method range needs --min and/or --max');
     if (p.min !== undefined && p.max !== undefined && p.min > p.max) throw usageError('--min is above --max');
   },
+  prefilter(p, params) {
+    const outside = [
+      ...(p.min === undefined ? [] : [`r.value < ${params.add(p.min, '::float8')}`]),
+      ...(p.max === undefined ? [] : [`r.value > ${params.add(p.max, '::float8')}`]),
+    ];
+    return `(${outside.join(' OR ')})`;
+  },
   scorer(p) {
     const lo = p.min ?? -Infinity;
     const hi = p.max ?? Infinity;

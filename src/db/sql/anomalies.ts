@@ -8,7 +8,8 @@ import { Params, selectSeries, type SeriesFilter } from './query.js';
  * The selected series, ordered by device and metric, each with `history_from`: where its scoring starts.
  * With `readings`, the `readings`-th reading before `since` (or the series' first reading when it has
  * fewer); with `lookbackMs`, `since` minus that; otherwise `since`. `first` is its first reading at or
- * after that point (NULL when it has none before `until`), so the scan can start there.
+ * after that point (NULL when it has none before `until`), so the scan can start there, and
+ * `cadence_ms` the median interval between its last 33 readings before `until`.
  */
 export function anomalySeries(
   filter: SeriesFilter,
@@ -35,7 +36,11 @@ export function anomalySeries(
 h AS (SELECT sel.*, ${from} AS history_from FROM sel)
 SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
        (SELECT r.time FROM ${POINTS} r WHERE r.series_id = h.id AND r.time >= h.history_from AND r.time < ${u}
-         ORDER BY r.time LIMIT 1) AS first
+         ORDER BY r.time LIMIT 1) AS first,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.gap)
+          FROM (SELECT extract(epoch FROM lag(x.time) OVER (ORDER BY x.time DESC) - x.time) * 1000 AS gap
+                  FROM (SELECT r.time FROM ${POINTS} r WHERE r.series_id = h.id AND r.time < ${u}
+                         ORDER BY r.time DESC LIMIT 33) x) l) AS cadence_ms
   FROM h
  ORDER BY h.device_id, h.metric`;
   return { text, values: p.values };
@@ -46,13 +51,21 @@ SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
  * microseconds since 2000-01-01) and `vals` (float8send), packed in the same order, which is the order
  * they were read in (no sort, no grouping: one pass over the slice, parallel where the server chooses).
  */
-export function readingsSlice(seriesIds: number[], from: Date, to: Date): Sql {
+export function readingsSlice(
+  seriesIds: number[],
+  from: Date,
+  to: Date,
+  candidates?: (p: Params) => string,
+): Sql {
   const p = new Params();
   const ids = p.add(seriesIds, '::int[]');
   const f = p.add(from, '::timestamptz');
   const t = p.add(to, '::timestamptz');
-  const text = `SELECT count(*)::int AS n, string_agg(int4send(r.series_id), ''::bytea) AS ids,
-       string_agg(timestamptz_send(r.time), ''::bytea) AS times, string_agg(float8send(r.value), ''::bytea) AS vals
+  // With `candidates`, `n` still counts every reading of the slice; only the candidates are packed.
+  const only = candidates ? ` FILTER (WHERE ${candidates(p)})` : '';
+  const text = `SELECT count(*)::int AS n, string_agg(int4send(r.series_id), ''::bytea)${only} AS ids,
+       string_agg(timestamptz_send(r.time), ''::bytea)${only} AS times,
+       string_agg(float8send(r.value), ''::bytea)${only} AS vals
   FROM ${POINTS} r
  WHERE r.series_id = ANY(${ids}) AND r.time >= ${f} AND r.time < ${t}`;
   return { text, values: p.values };
