@@ -25,7 +25,10 @@ export const exitCodeTable: ReadonlyArray<[number, string]> = [
     ExitCode.checkFailed,
     'a check failed: a job is failing (status, jobs, maintain), silent sensors (query latest --stale), damaged tables (check)',
   ],
-  [ExitCode.busy, 'busy: another iotctl holds the data directory or the maintenance lock'],
+  [
+    ExitCode.busy,
+    'busy: the maintenance lock is held; the data directory is held by a process that does not share it, or its holder stopped during the command',
+  ],
   [ExitCode.tooManyErrors, 'ingest stopped: --max-errors exceeded'],
   [
     ExitCode.database,

@@ -11,6 +11,7 @@ import { registerJobs } from './jobs.js';
 import { registerMaintain } from './maintain.js';
 import { registerRetention } from './retention.js';
 import { registerRollup } from './rollup.js';
+import { registerServe } from './serve.js';
 import { registerStats } from './stats.js';
 
 export const commands: Array<(program: Command) => void> = [
@@ -26,4 +27,5 @@ export const commands: Array<(program: Command) => void> = [
   registerRollup,
   registerStats,
   registerCheck,
+  registerServe,
 ];

@@ -1,5 +1,6 @@
 // The embedded data directory's lock file: PGlite must have one process per data directory, so a second
-// iotctl fails fast with BUSY instead of corrupting it, and a lock nobody holds any more never blocks.
+// iotctl works through the holder (the socket its record names) instead of opening the files itself, and
+// a lock nobody holds any more never blocks.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ const LOCK_FILE = 'iotctl.lock';
 /** Lock files this process holds: an in-process second opener is busy, a dead namesake's file is stale. */
 const heldLocks = new Set<string>();
 
-interface LockRecord {
+export interface LockRecord {
   pid?: number;
   host?: string;
   started?: string;
@@ -19,6 +20,17 @@ interface LockRecord {
   procStart?: string;
   /** The kernel boot the holder ran under (/proc/sys/kernel/random/boot_id). */
   bootId?: string;
+  /** The directory of the Unix socket (`.s.PGSQL.5432`) the holder serves the database on, once it does. */
+  socket?: string;
+  /** The holder serves the directory to other processes (once `socket` is set): they wait for it. */
+  sharing?: boolean;
+}
+
+/** A lock file this process holds. */
+export interface HeldLock {
+  release(): void;
+  /** Rewrites the record with these fields added (atomically: readers see the old or the new one). */
+  update(fields: Partial<LockRecord>): void;
 }
 
 /**
@@ -27,8 +39,47 @@ interface LockRecord {
  * lock; a stale one (see holderIsLive) is renamed away before a new one is linked.
  */
 export function acquireDirLock(dir: string): () => void {
+  const got = tryLockDir(dir);
+  if ('holder' in got) throw busyError(dir, got.holder);
+  return got.release;
+}
+
+export function busyError(dir: string, holder: LockRecord): IotctlError {
+  return new IotctlError('BUSY', `data directory ${dir} is in use by pid ${holder.pid}`, {
+    hint: 'wait for it to finish, or use a server (--db postgres://...)',
+  });
+}
+
+/** The data directory's lock, or the record of the live process that holds it. */
+export function tryLockDir(dir: string, fields: Partial<LockRecord> = {}): HeldLock | { holder: LockRecord } {
   fs.mkdirSync(dir, { recursive: true });
+  return tryLockFile(path.join(dir, LOCK_FILE), fields);
+}
+
+/**
+ * A lock file beside the data directory's own, for a lock every process sharing the directory must see
+ * (PGlite is one session, so a session advisory lock cannot tell two iotctl processes apart).
+ * Null when a live process holds it.
+ */
+export function tryKeyLock(dir: string, key: bigint): HeldLock | null {
+  const got = tryLockFile(path.join(dir, `${LOCK_FILE}.${key}`));
+  return 'holder' in got ? null : got;
+}
+
+/** The record of the process holding the data directory now, if that process is live. */
+export function dirLockHolder(dir: string): LockRecord | null {
   const lockPath = path.join(dir, LOCK_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(lockPath, 'utf8');
+  } catch {
+    return null;
+  }
+  const holder = parseLock(text);
+  return holder && holderIsLive(holder, lockPath) ? holder : null;
+}
+
+function tryLockFile(lockPath: string, fields: Partial<LockRecord> = {}): HeldLock | { holder: LockRecord } {
   const token = `${process.pid}.${Math.random().toString(36).slice(2)}`;
   const record: LockRecord = {
     pid: process.pid,
@@ -38,9 +89,10 @@ export function acquireDirLock(dir: string): () => void {
   };
   const self = processIdentity(process.pid);
   if (self) Object.assign(record, self);
-  const content = JSON.stringify(record);
+  Object.assign(record, fields);
+  let content = JSON.stringify(record);
   const tmp = `${lockPath}.${token}`;
-  fs.writeFileSync(tmp, content);
+  fs.writeFileSync(tmp, content, { mode: 0o600 });
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
@@ -58,8 +110,16 @@ export function acquireDirLock(dir: string): () => void {
             // already gone
           }
         };
+        const update = (fields: Partial<LockRecord>) => {
+          if (released) return;
+          const next = JSON.stringify({ ...(JSON.parse(content) as LockRecord), ...fields });
+          const staged = `${lockPath}.${token}.next`;
+          fs.writeFileSync(staged, next, { mode: 0o600 });
+          fs.renameSync(staged, lockPath);
+          content = next;
+        };
         process.on('exit', release);
-        return release;
+        return { release, update };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
@@ -70,11 +130,7 @@ export function acquireDirLock(dir: string): () => void {
         continue; // gone meanwhile: link again
       }
       const holder = parseLock(seen);
-      if (holder && holderIsLive(holder, lockPath)) {
-        throw new IotctlError('BUSY', `data directory ${dir} is in use by pid ${holder.pid}`, {
-          hint: 'the embedded database allows one iotctl at a time; wait for it to finish or use a server (--db postgres://...)',
-        });
-      }
+      if (holder && holderIsLive(holder, lockPath)) return { holder };
       // Stale: move it aside, and put it back if what moved was someone's fresh lock after all.
       const aside = `${lockPath}.stale.${token}`;
       try {
@@ -85,7 +141,7 @@ export function acquireDirLock(dir: string): () => void {
       if (fs.readFileSync(aside, 'utf8') !== seen) fs.renameSync(aside, lockPath);
       else fs.unlinkSync(aside);
     }
-    throw new IotctlError('BUSY', `could not lock data directory ${dir}`, {
+    throw new IotctlError('BUSY', `could not take the lock ${lockPath}`, {
       hint: 'another iotctl is starting; try again',
     });
   } finally {

