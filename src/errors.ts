@@ -23,7 +23,7 @@ export const exitCodeTable: ReadonlyArray<[number, string]> = [
   [ExitCode.rejected, 'ingest finished but some rows were rejected (see --rejects)'],
   [
     ExitCode.checkFailed,
-    'a check failed: a job is failing (status, jobs, maintain), silent sensors (query latest --stale), damaged tables (check)',
+    'a check failed: a job is failing (status, jobs, maintain), silent sensors (query latest --stale), incidents (anomalies --fail-on-incident), damaged tables (check)',
   ],
   [
     ExitCode.busy,
