@@ -64,6 +64,20 @@ describe('sharing the embedded data directory', () => {
     expect(theirs).toMatchObject({ n: 2, i: mine!.i, d: mine!.d });
   });
 
+  it('a large Bind arriving after its Parse keeps the unnamed statement (the engine is not handed on mid-cycle)', async () => {
+    // It failed as "bind message supplies 2 parameters, but prepared statement \"\" requires 0": the
+    // turn was given back after the Parse, and the holder's own statement replaced the unnamed one.
+    const client = await open();
+    for (const n of [1_000, 100_000]) {
+      const names = Array.from({ length: n }, (_, i) => `device-${i}`);
+      const { rows } = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM unnest($1::text[]) AS u(x) WHERE x <> $2',
+        [names, 'none'],
+      );
+      expect(rows).toEqual([{ n }]);
+    }
+  });
+
   it("a client waits for the holder's transaction, and the holder for a client's", async () => {
     const client = await open();
     const order: string[] = [];

@@ -61,6 +61,8 @@ class Connection {
   private buf: Buffer = Buffer.alloc(0);
   private phase: 'startup' | 'ready' | 'copy' | 'closed' = 'startup';
   private status: TxStatus = 'I';
+  /** Messages of an extended-protocol cycle ran and its Sync has not (the engine sent no ReadyForQuery). */
+  private cycleOpen = false;
   private release: (() => void) | null = null;
   private pumping = false;
   private copy: { sql: string; chunks: Buffer[] } | null = null;
@@ -90,7 +92,7 @@ class Connection {
 
   /** Whether the connection is between statements, outside a transaction (safe to close now). */
   get idle(): boolean {
-    return this.release === null && this.phase !== 'copy' && this.buf.length === 0;
+    return this.release === null && this.phase !== 'copy' && this.buf.length === 0 && !this.cycleOpen;
   }
 
   /** Closes an idle connection now, or one in a transaction after rolling it back (shutting down). */
@@ -148,7 +150,7 @@ class Connection {
   /** Gives the engine back when the client is idle outside a transaction; otherwise watches the time. */
   private afterBatch(): void {
     if (!this.release) return;
-    if (this.status === 'I' && this.phase === 'ready') {
+    if (this.status === 'I' && this.phase === 'ready' && !this.cycleOpen) {
       this.giveBack();
       return;
     }
@@ -306,6 +308,9 @@ class Connection {
   private async exec(batch: Buffer): Promise<void> {
     const out = await this.engine.pg.execProtocolRaw(batch);
     const status = lastReadyStatus(out);
+    // Until the engine says ReadyForQuery, an extended-protocol cycle (Parse, Bind, ... Sync) is open: the
+    // unnamed statement and portal are this client's, whatever the transaction status says.
+    this.cycleOpen = status === null;
     if (status) this.status = status;
     // The engine reuses its output buffer: copy before anything else runs on it.
     if (out.length) await this.write(Buffer.from(out));
