@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerAnomalies } from './anomalies.js';
 import { registerCheck } from './check.js';
+import { registerExport } from './export.js';
 import { registerIngest } from './ingest.js';
 import { registerInit } from './init.js';
 import { registerQuery } from './query/index.js';
@@ -20,6 +21,7 @@ export const commands: Array<(program: Command) => void> = [
   registerIngest,
   registerQuery,
   registerAnomalies,
+  registerExport,
   registerMaintain,
   registerJobs,
   registerCompress,

@@ -1,16 +1,13 @@
 // `iotctl serve`: holds the embedded database and serves it, to iotctl and to any PostgreSQL client (psql,
 // Grafana), until SIGINT/SIGTERM; runs maintain's due jobs on a schedule, as the embedded database has no
 // background workers.
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import type { Command } from 'commander';
-import type { EmbeddedDb } from '../db/embedded.js';
 import type { ShareEvent } from '../db/share/server.js';
-import { IotctlError, usageError } from '../errors.js';
-import { maintain } from '../maintenance/maintain.js';
+import { usageError } from '../errors.js';
 import { log } from '../output/log.js';
 import { printServeAddress } from '../output/serve.js';
+import { serveEmbedded } from '../serve/run.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { examples, globalOptions } from './common.js';
 
@@ -27,7 +24,7 @@ export function parseListen(text: string): ListenAddress {
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw usageError(`invalid --listen '${text}'`, 'use HOST:PORT, e.g. 127.0.0.1:5432');
   }
-  const host = m[1] ?? (m[2] || '127.0.0.1');
+  const host = m[1] || m[2] || '127.0.0.1';
   if (host !== 'localhost' && net.isIP(host) === 0) {
     throw usageError(
       `invalid --listen host '${host}'`,
@@ -72,8 +69,9 @@ export function registerServe(program: Command): void {
     .option('--no-maintain', 'do not run maintenance jobs')
     .action(async (o, command: Command) => {
       const g = globalOptions(command);
-      const listenGiven = command.getOptionValueSource('listen') === 'cli';
-      if (listenGiven && o.socket) throw usageError('--listen and --socket exclude each other');
+      if (command.getOptionValueSource('listen') === 'cli' && o.socket) {
+        throw usageError('--listen and --socket exclude each other');
+      }
       const listen = o.socket ? null : parseListen(o.listen as string);
       const every: Duration | null = o.maintain
         ? parseDuration(o.maintainEvery as string, '--maintain-every')
@@ -91,69 +89,25 @@ export function registerServe(program: Command): void {
           `serving on ${listen.host}:${listen.port} without authentication: anyone who can reach it can read and change the data`,
         );
       }
-      const { openEmbeddedDb } = await import('../db/embedded.js');
-      const db = (await openEmbeddedDb(target, { own: true })) as EmbeddedDb;
-      const share = db.share;
-      let maintaining: Promise<void> | null = null;
-      let timer: NodeJS.Timeout | null = null;
-      try {
-        if (!share) throw new IotctlError('DATABASE', `could not serve ${target.display} on a socket`);
-        const onEvent = (event: ShareEvent) => log.info(describe(event));
-        share.onEvent = onEvent;
-        let address: { host: string; port: number } | { socketDir: string };
-        if (listen) {
-          const bound = await share
-            .listen({ host: listen.host, port: listen.port })
-            .catch((err: NodeJS.ErrnoException) => {
-              throw new IotctlError(
-                'BUSY',
-                `cannot listen on ${listen.host}:${listen.port}: ${err.code === 'EADDRINUSE' ? 'the address is in use' : err.message}`,
-                { hint: 'pick another port: --listen 127.0.0.1:5433' },
-              );
-            });
-          address = { host: listen.host, port: Number(bound.slice(bound.lastIndexOf(':') + 1)) };
-        } else {
-          const dir = path.resolve(o.socket as string);
-          fs.mkdirSync(dir, { recursive: true });
-          // The data directory's own socket is served already.
-          if (dir !== share.socketDir) await share.listen({ socketDir: dir });
-          address = { socketDir: dir };
-        }
-        await printServeAddress(g, {
-          url: connectionUrl(address),
-          dataDir: target.dataDir as string,
-          socket: share.socketDir ?? null,
-          maintainEvery: every?.text ?? null,
-        });
-        if (every) {
-          const runMaintain = async () => {
-            try {
-              const result = await maintain(db, {
-                dryRun: false,
-                force: false,
-                onNotice: (m, level) => log[level](m),
-              });
-              const failed = result.failed ? `, ${result.failed} failed` : '';
-              if (result.jobs.length) log.info(`maintain: ran ${result.jobs.length} jobs${failed}`);
-            } catch (err) {
-              log.warn(`maintain: ${(err as Error).message}`);
-            }
-          };
-          timer = setInterval(() => {
-            maintaining ??= runMaintain().finally(() => (maintaining = null));
-          }, every.ms);
-          maintaining = runMaintain().finally(() => (maintaining = null));
-        }
-        const signal = await new Promise<string>((resolve) => {
-          process.once('SIGINT', () => resolve('SIGINT'));
-          process.once('SIGTERM', () => resolve('SIGTERM'));
-        });
-        log.info(`${signal}: finishing the statements in flight, then stopping`);
-      } finally {
-        if (timer) clearInterval(timer);
-        await maintaining;
-        await db.close();
-      }
+      const stop = new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+      });
+      await serveEmbedded(
+        target,
+        { listen, socketDir: o.socket ?? null, maintainEveryMs: every?.ms ?? null, stop },
+        {
+          ready: (address, socket) =>
+            printServeAddress(g, {
+              url: connectionUrl(address),
+              dataDir: target.dataDir as string,
+              socket,
+              maintainEvery: every?.text ?? null,
+            }),
+          event: (event) => log.info(describe(event)),
+          notice: (m, level) => log[level](m),
+        },
+      );
     });
   examples(cmd, [
     'iotctl serve                                   # psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"',

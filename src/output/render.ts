@@ -38,8 +38,14 @@ export function renderTable<R>(rows: R[], columns: Column<R>[]): string {
   return table.toString();
 }
 
-function csvField(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+/** An RFC 4180 field: quoted when it holds a delimiter, a quote, a line break or spaces at an edge. */
+export function csvField(text: string): string {
+  return /[",\n\r]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** CSV is the machine path: numbers keep every digit (tables round them to 10 significant digits). */
+function csvCell(value: unknown): string {
+  return typeof value === 'number' ? String(value) : formatCell(value);
 }
 
 export function csvHeader<R>(columns: Column<R>[]): string {
@@ -47,7 +53,7 @@ export function csvHeader<R>(columns: Column<R>[]): string {
 }
 
 export function csvLine<R>(row: R, columns: Column<R>[]): string {
-  return columns.map((c) => csvField(formatCell((row as Record<string, unknown>)[c.key]))).join(',') + '\n';
+  return columns.map((c) => csvField(csvCell((row as Record<string, unknown>)[c.key]))).join(',') + '\n';
 }
 
 export function renderCsv<R>(rows: R[], columns: Column<R>[]): string {

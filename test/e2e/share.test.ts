@@ -230,6 +230,25 @@ describe('several iotctl processes on one embedded data directory', () => {
     },
   );
 
+  it('serve runs the due maintenance jobs on its schedule (the embedded database has no background workers)', async () => {
+    const d = dir();
+    expect((await runCli(['init', '--db', d, '-q'])).code).toBe(0);
+    const serve = start(['serve', '--db', d, '--listen', '127.0.0.1:0', '--maintain-every', '1h']);
+    children.push(serve.child);
+    await until('the first maintain run', () => /maintain: ran \d+ jobs/.test(serve.err()));
+    expect(serve.out()).toMatch(/maintain runs every 1h/);
+    serve.child.kill('SIGINT');
+    expect(await exited(serve.child), serve.err()).toBe(0);
+    const jobs = await runCli(['jobs', '--db', d, '--json']);
+    expect(jobs.code, jobs.stderr).toBe(0);
+    const listed = JSON.parse(jobs.stdout) as Array<{ name: string; lastStatus: string | null }>;
+    expect(listed.filter((j) => j.name.startsWith('refresh:')).map((j) => j.lastStatus)).toEqual([
+      'success',
+      'success',
+      'success',
+    ]);
+  });
+
   it('serve refuses a server target and a second serve on the same directory', async () => {
     const d = dir();
     const server = await runCli(['serve', '--db', 'postgres://nobody@127.0.0.1:1/x']);

@@ -1,0 +1,28 @@
+// `iotctl export`: every reading of the selected series, exactly as stored, in pages (flat memory).
+import { exportPage, type ExportRow } from '../db/sql/export.js';
+import type { SeriesFilter } from '../db/sql/query.js';
+import { loadStore } from '../db/store.js';
+import type { Db } from '../db/types.js';
+
+export interface ExportOptions {
+  filter: SeriesFilter;
+  /** Null: from the first reading / to the last. */
+  range: { since: Date | null; until: Date | null };
+  pageSize?: number;
+}
+
+/** Pages of readings ordered by series and time; times and values as exact text. */
+export async function* exportReadings(db: Db, opts: ExportOptions): AsyncGenerator<ExportRow[]> {
+  await loadStore(db);
+  const pageSize = opts.pageSize ?? 10_000;
+  let after: { seriesId: number; time: string } | undefined;
+  for (;;) {
+    const { rows } = await db.query<ExportRow>(
+      exportPage(opts.filter, { from: opts.range.since, to: opts.range.until }, pageSize, after),
+    );
+    if (rows.length) yield rows;
+    const last = rows[rows.length - 1];
+    if (!last || rows.length < pageSize) return;
+    after = { seriesId: last.series_id, time: last.time };
+  }
+}
