@@ -12,6 +12,7 @@ import { registerJobs } from './jobs.js';
 import { registerMaintain } from './maintain.js';
 import { registerRetention } from './retention.js';
 import { registerRollup } from './rollup.js';
+import { registerSeries } from './series.js';
 import { registerServe } from './serve.js';
 import { registerStats } from './stats.js';
 
@@ -20,6 +21,7 @@ export const commands: Array<(program: Command) => void> = [
   registerStatus,
   registerIngest,
   registerQuery,
+  registerSeries,
   registerAnomalies,
   registerExport,
   registerMaintain,

@@ -1,0 +1,34 @@
+// SQL for `iotctl series`: every selected series with its first and last reading (two probes of the
+// (series_id, time DESC) index each) and the average step of its last 100 readings (for an estimate).
+import type { Sql } from '../types.js';
+import { Params, type SeriesFilter } from './query.js';
+import { POINTS, SERIES } from './schema.js';
+
+export interface SeriesOverviewRow {
+  id: number;
+  device: string;
+  metric: string;
+  unit: string | null;
+  tags: Record<string, unknown> | null;
+  first: Date | null;
+  last: Date | null;
+  /** Seconds between readings, averaged over the last 100; null below two readings. */
+  step_seconds: number | null;
+}
+
+export function seriesOverview(filter: SeriesFilter): Sql {
+  const p = new Params();
+  const where: string[] = [];
+  if (filter.metric !== undefined) where.push(`s.metric = ${p.add(filter.metric)}`);
+  if (filter.devices?.length) where.push(`s.device_id = ANY(${p.add(filter.devices, '::text[]')})`);
+  if (filter.deviceLike !== undefined) where.push(`s.device_id LIKE ${p.add(filter.deviceLike)}`);
+  const text = `SELECT s.id, s.device_id AS device, s.metric, s.unit, s.tags,
+       (SELECT r.time FROM ${POINTS} r WHERE r.series_id = s.id ORDER BY r.time LIMIT 1) AS first,
+       (SELECT r.time FROM ${POINTS} r WHERE r.series_id = s.id ORDER BY r.time DESC LIMIT 1) AS last,
+       (SELECT extract(epoch FROM max(t) - min(t))::float8 / nullif(count(*) - 1, 0)
+          FROM (SELECT r.time AS t FROM ${POINTS} r WHERE r.series_id = s.id ORDER BY r.time DESC LIMIT 101) l
+       ) AS step_seconds
+  FROM ${SERIES} s${where.length ? `\n WHERE ${where.join(' AND ')}` : ''}
+ ORDER BY s.device_id, s.metric`;
+  return { text, values: p.values };
+}
