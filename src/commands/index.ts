@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerAnomalies } from './anomalies.js';
 import { registerCheck } from './check.js';
+import { registerDelete } from './delete.js';
 import { registerExport } from './export.js';
 import { registerIngest } from './ingest.js';
 import { registerInit } from './init.js';
@@ -24,6 +25,7 @@ export const commands: Array<(program: Command) => void> = [
   registerSeries,
   registerAnomalies,
   registerExport,
+  registerDelete,
   registerMaintain,
   registerJobs,
   registerCompress,

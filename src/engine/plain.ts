@@ -299,6 +299,10 @@ export class PlainEngine implements StorageEngine {
    * the source is complete (retention may have removed part of a bucket), and ends at the last complete bucket
    * (for a coarser rollup: no later than its source's watermark).
    */
+  async rollupStorage(_db: Db, rollup: string): Promise<string> {
+    return qualified(rollup);
+  }
+
   async refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh> {
     const index = store.rollups.findIndex((r) => r.name === rollup.name);
     const source = index > 0 ? (store.rollups[index - 1] as Rollup).name : null;

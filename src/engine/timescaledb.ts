@@ -44,6 +44,7 @@ import {
   schedulerState,
   tsdbJobs,
   tsdbRetentionCutoffs,
+  materializationTable,
   type SchedulerRow,
   type TsdbVersion,
 } from '../db/sql/timescale.js';
@@ -420,6 +421,12 @@ export class TimescaleEngine implements StorageEngine {
    * has a retention policy the start is clamped like the refresh policy's start_offset: a refresh over dropped
    * chunks would delete the rollup's history for them.
    */
+  async rollupStorage(db: Db, rollup: string): Promise<string> {
+    const { rows } = await db.query<{ rel: string }>(materializationTable(rollup));
+    if (!rows[0]) throw new Error(`no continuous aggregate ${rollup}`);
+    return rows[0].rel;
+  }
+
   async refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh> {
     const now = new Date((await db.query<{ now: Date }>(dbNow)).rows[0]!.now).getTime();
     const offset = (await this.refreshStartOffsets(db, store)).get(rollup.name) ?? null;

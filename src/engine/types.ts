@@ -162,6 +162,8 @@ export interface StorageEngine {
   health(db: Db): Promise<string[]>;
 
   // ---- rollups ----
+  /** The table that holds a rollup's rows, for deleting them (TimescaleDB: the materialization hypertable). */
+  rollupStorage(db: Db, rollup: string): Promise<string>;
   refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh>;
   rollupSizes(db: Db, rollups: string[]): Promise<Array<{ name: string; bytes: number }>>;
   /** Where each rollup is exact, for the query planner; throws when that cannot be read. */

@@ -309,3 +309,14 @@ export const schedulerState: Sql = {
        current_setting('timescaledb.enable_job_execution', true) AS job_execution,
        (SELECT count(*)::int FROM pg_database WHERE datallowconn AND NOT datistemplate) AS databases`,
 };
+
+/** The materialization hypertable of one of iotctl's continuous aggregates (where its rows are stored). */
+export function materializationTable(rollup: string): Sql {
+  return {
+    text: `SELECT format('%I.%I', h.schema_name, h.table_name) AS rel
+  FROM _timescaledb_catalog.continuous_agg ca
+  JOIN _timescaledb_catalog.hypertable h ON h.id = ca.mat_hypertable_id
+ WHERE ca.user_view_schema = ${literal(SCHEMA)} AND ca.user_view_name = $1`,
+    values: [rollup],
+  };
+}

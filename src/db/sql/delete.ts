@@ -1,0 +1,56 @@
+// SQL for `iotctl delete`: readings of some series (in a time range), the rollup rows of buckets the range
+// covers completely, and the series rows left with nothing.
+import type { Sql } from '../types.js';
+import { Params } from './query.js';
+import { POINTS, SERIES } from './schema.js';
+
+export interface Span {
+  from: Date | null;
+  to: Date | null;
+}
+
+function timeWhere(column: string, span: Span, p: Params): string {
+  const parts: string[] = [];
+  if (span.from) parts.push(`${column} >= ${p.add(span.from, '::timestamptz')}`);
+  if (span.to) parts.push(`${column} < ${p.add(span.to, '::timestamptz')}`);
+  return parts.map((x) => ` AND ${x}`).join('');
+}
+
+/** Per series: the readings in the span and all its readings. */
+export function readingsToDelete(ids: number[], span: Span): Sql {
+  const p = new Params();
+  const idList = p.add(ids, '::int[]');
+  const inSpan = timeWhere('time', span, p).replace(/^ AND /, '');
+  const text = `SELECT series_id, count(*) FILTER (WHERE ${inSpan || 'true'})::bigint AS gone, count(*)::bigint AS total
+  FROM ${POINTS} WHERE series_id = ANY(${idList}) GROUP BY series_id`;
+  return { text, values: p.values };
+}
+
+export function deleteReadings(ids: number[], span: Span): Sql {
+  const p = new Params();
+  const text = `DELETE FROM ${POINTS} WHERE series_id = ANY(${p.add(ids, '::int[]')})${timeWhere('time', span, p)}`;
+  return { text, values: p.values };
+}
+
+/** Rows of `relation` (a rollup's table) for these series in buckets starting within the span. */
+export function countRollupRows(relation: string, ids: number[], span: Span): Sql {
+  const p = new Params();
+  const text = `SELECT count(*)::bigint AS n FROM ${relation} WHERE series_id = ANY(${p.add(ids, '::int[]')})${timeWhere('bucket', span, p)}`;
+  return { text, values: p.values };
+}
+
+export function deleteRollupRows(relation: string, ids: number[], span: Span): Sql {
+  const p = new Params();
+  const text = `DELETE FROM ${relation} WHERE series_id = ANY(${p.add(ids, '::int[]')})${timeWhere('bucket', span, p)}`;
+  return { text, values: p.values };
+}
+
+/** Series of `ids` with no reading left and no row in any of the rollup tables: removed, their ids returned. */
+export function deleteEmptySeries(ids: number[], rollupTables: string[]): Sql {
+  const p = new Params();
+  const none = [POINTS, ...rollupTables]
+    .map((t) => `NOT EXISTS (SELECT 1 FROM ${t} x WHERE x.series_id = s.id)`)
+    .join(' AND ');
+  const text = `DELETE FROM ${SERIES} s WHERE s.id = ANY(${p.add(ids, '::int[]')}) AND ${none} RETURNING s.id`;
+  return { text, values: p.values };
+}
