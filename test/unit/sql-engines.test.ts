@@ -861,10 +861,12 @@ describe('the capability probe and the scheduler check', () => {
       {
         "text": "SELECT current_setting('server_version') AS server_version,
                   current_setting('server_version_num')::int AS server_version_num,
-                  (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
-                  (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
+                  e.installed,
+                  CASE WHEN e.installed IS NULL
+                       THEN (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') END AS available,
                   current_setting('timescaledb.license', true) AS license,
-                  EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded",
+                  EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded
+             FROM (SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed) e",
       }
     `);
     expect(schedulerState).toMatchInlineSnapshot(`
