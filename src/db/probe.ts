@@ -7,6 +7,7 @@ export interface ProbeRow {
   server_version: string;
   server_version_num: number;
   installed: string | null;
+  /** The packaged default version; only read (non-null) when none is installed. */
   available: string | null;
   license: string | null;
   /** The TimescaleDB loader's settings exist: the library is loaded (preloaded on a server). */

@@ -5,7 +5,15 @@ import type { Db } from '../db/types.js';
 import { IotctlError, usageError } from '../errors.js';
 import { formatDurationMs, parseDuration, type Duration } from '../util/duration.js';
 import { jobName, type JobInfo } from '../db/jobs.js';
-import type { HeldBack, PolicyChange, PolicyKind, RetentionTarget, Rollup, Store } from './types.js';
+import type {
+  ChunkTotals,
+  HeldBack,
+  PolicyChange,
+  PolicyKind,
+  RetentionTarget,
+  Rollup,
+  Store,
+} from './types.js';
 
 /** The rollups named (by name `rollup_1h` or bucket `1h`), finest first; all when none are named. */
 export function selectRollups(store: Pick<Store, 'rollups'>, names: string[]): Rollup[] {
@@ -51,6 +59,16 @@ export async function applyRetention(
   const chunks = limit.cutoff ? await engine.listExpired(db, target, limit.cutoff) : [];
   const dropped = dryRun || !limit.cutoff ? [] : await engine.dropExpired(db, target, limit.cutoff, chunks);
   return { target: target.name, cutoff, chunks, dropped, heldBack: limit.heldBack };
+}
+
+/** A chunk listing added up, as ChunkTotals counts it. */
+export function totalsOf(chunks: ChunkRow[]): ChunkTotals {
+  return {
+    chunks: chunks.length,
+    compressed: chunks.filter((c) => c.compressed).length,
+    rowsEstimate: chunks.reduce((s, c) => s + Math.max(0, Number(c.rows_estimate ?? 0)), 0),
+    bytes: chunks.reduce((s, c) => s + Number(c.bytes), 0),
+  };
 }
 
 /** now() - age by the database's clock, so a skewed client clock cannot widen what is dropped. */

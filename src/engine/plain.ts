@@ -50,10 +50,12 @@ import {
   policyValue,
   removalOf,
   retentionTarget,
+  totalsOf,
 } from './common.js';
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
 import type { Duration } from '../util/duration.js';
 import type {
+  ChunkTotals,
   HeldBack,
   InitObject,
   PolicyChange,
@@ -123,6 +125,10 @@ export class PlainEngine implements StorageEngine {
 
   async listChunks(db: Db, _relation: string, olderThan?: Date): Promise<ChunkRow[]> {
     return (await db.query<ChunkRow>(partitionsSql(olderThan))).rows;
+  }
+
+  async chunkTotals(db: Db, relation: string): Promise<ChunkTotals> {
+    return totalsOf(await this.listChunks(db, relation));
   }
 
   compressChunk(): Sql {

@@ -16,6 +16,7 @@ import { qualified } from '../db/sql/ident.js';
 import {
   dbNow,
   dropChunksOlderThan,
+  tsdbChunkTotals,
   tsdbChunks,
   tsdbRefreshPolicies,
   tsdbRetentionAges,
@@ -63,6 +64,7 @@ import {
 } from './common.js';
 import type { Duration } from '../util/duration.js';
 import type {
+  ChunkTotals,
   InitObject,
   PolicyChange,
   PolicyKind,
@@ -208,7 +210,21 @@ export class TimescaleEngine implements StorageEngine {
   }
 
   async listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]> {
-    return (await db.query<ChunkRow>(tsdbChunks(this.version, qualified(relation), olderThan))).rows;
+    return (await db.query<ChunkRow>(tsdbChunks(qualified(relation), olderThan))).rows;
+  }
+
+  async chunkTotals(db: Db, relation: string): Promise<ChunkTotals> {
+    const row = (
+      await db.query<{ chunks: number; compressed: number; rows_estimate: number; bytes: number }>(
+        tsdbChunkTotals(qualified(relation)),
+      )
+    ).rows[0];
+    return {
+      chunks: Number(row?.chunks ?? 0),
+      compressed: Number(row?.compressed ?? 0),
+      rowsEstimate: Number(row?.rows_estimate ?? 0),
+      bytes: Number(row?.bytes ?? 0),
+    };
   }
 
   compressChunk(chunk: string): Sql {

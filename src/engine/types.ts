@@ -83,6 +83,15 @@ export interface RollupCompleteness {
   pending: Array<[number, number]>;
 }
 
+/** Chunks (partitions) of a relation added up: what listChunks lists, without listing it. */
+export interface ChunkTotals {
+  chunks: number;
+  compressed: number;
+  /** Rows estimates added up, a chunk without one counting 0. */
+  rowsEstimate: number;
+  bytes: number;
+}
+
 /** One object that `init` reports. */
 export interface InitObject {
   object: string;
@@ -129,6 +138,8 @@ export interface StorageEngine {
   // ---- chunks, compression, retention ----
   /** Chunks (partitions) of points or a rollup, oldest first; with olderThan only those entirely older. */
   listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]>;
+  /** What listChunks(relation) adds up to (status), computed without returning a row per chunk. */
+  chunkTotals(db: Db, relation: string): Promise<ChunkTotals>;
   /** Statement that compresses (or decompresses) one chunk; only called where `compresses`. */
   compressChunk(chunk: string): Sql;
   decompressChunk(chunk: string): Sql;

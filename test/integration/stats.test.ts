@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressRun, compressUndo } from '../../src/maintenance/compress.js';
 import { status } from '../../src/maintenance/status.js';
 import { stats } from '../../src/maintenance/stats.js';
+import { loadStore } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { ensureDaysBack, initTestStore } from '../helpers/store.js';
@@ -97,6 +98,8 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
     expect(st.chunks).toEqual({ total: after.chunks.length, compressed: compressed.length });
     expect(st.rowsEstimate).toBe(after.chunks.reduce((sum, c) => sum + (c.rowsEstimate ?? 0), 0));
     expect(st.rowsEstimate).toBeGreaterThan(0);
+    // status adds up in the database what stats lists: the same bytes and rollup sizes too.
+    expect(st.bytes).toEqual({ points: after.totals.bytesAfter, rollups: after.rollups });
     // Nothing left to do: a second run is a no-op.
     expect((await compressRun(db, { olderThan: parseDuration('3d'), dryRun: false })).chunks).toEqual([]);
 
@@ -124,4 +127,51 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
       exitCode: 2,
     });
   });
+
+  // Regression: the listing went through timescaledb_information.chunks, chunks_detailed_size and
+  // chunk_columnstore_stats, which walk every chunk of every hypertable and stat each file twice: `status`
+  // and `stats` took 7 s on the embedded store of the four sample sets. The catalog reads must report the same.
+  it.runIf(tsdb)(
+    'reads chunks and rollup sizes from the catalog as the information views report them',
+    async () => {
+      const reference = (olderThan?: Date) => ({
+        text: `SELECT c.chunk_schema || '.' || c.chunk_name AS chunk, c.range_start, c.range_end,
+         c.is_compressed AS compressed,
+         (CASE WHEN c.is_compressed THEN z.numrows_pre_compression
+               WHEN pc.reltuples >= 0 THEN pc.reltuples END)::bigint AS rows_estimate,
+         coalesce(st.before_compression_total_bytes, d.total_bytes)::bigint AS bytes_before,
+         coalesce(d.total_bytes, 0)::bigint AS bytes
+    FROM show_chunks($1::regclass${olderThan ? ', older_than => $2::timestamptz' : ''}) sc
+    JOIN pg_class pc ON pc.oid = sc
+    JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+    JOIN timescaledb_information.chunks c ON c.chunk_schema = pn.nspname AND c.chunk_name = pc.relname
+    JOIN _timescaledb_catalog.chunk ch ON ch.schema_name = c.chunk_schema AND ch.table_name = c.chunk_name
+    LEFT JOIN _timescaledb_catalog.compression_chunk_size z ON z.chunk_id = ch.id
+    LEFT JOIN chunks_detailed_size($1::regclass) d ON d.chunk_schema = c.chunk_schema AND d.chunk_name = c.chunk_name
+    LEFT JOIN chunk_columnstore_stats($1::regclass) st ON st.chunk_schema = c.chunk_schema
+     AND st.chunk_name = c.chunk_name AND st.compression_status = 'Compressed'
+   ORDER BY c.range_start`,
+        values: olderThan ? ['iotctl.points', olderThan] : ['iotctl.points'],
+      });
+      const store = await loadStore(db);
+      const listed = await store.engine.listChunks(db, 'points');
+      expect(listed.some((c) => c.compressed) && listed.some((c) => !c.compressed)).toBe(true);
+      await db.query('ANALYZE iotctl.points');
+      const analysed = await store.engine.listChunks(db, 'points');
+      expect(analysed.some((c) => !c.compressed && c.rows_estimate !== null)).toBe(true);
+      expect(analysed).toEqual((await db.query(reference())).rows);
+      const cutoff = new Date(Date.now() - 5 * DAY);
+      expect(await store.engine.listChunks(db, 'points', cutoff)).toEqual(
+        (await db.query(reference(cutoff))).rows,
+      );
+      const sizes = await db.query<{ name: string; bytes: number }>(
+        `SELECT view_name AS name, hypertable_size(format('%I.%I', materialization_hypertable_schema,
+              materialization_hypertable_name)::regclass)::bigint AS bytes
+         FROM timescaledb_information.continuous_aggregates WHERE view_schema = 'iotctl'`,
+      );
+      expect((await stats(db, { sort: 'time' })).rollups).toEqual(
+        sizes.rows.map((r) => ({ name: r.name, bytes: Number(r.bytes) })),
+      );
+    },
+  );
 });

@@ -49,6 +49,16 @@ describe('capability probe', () => {
     ).toBe('absent');
   });
 
+  it('reads the packaged version only when none is installed: the installed one is what counts', () => {
+    // pg_available_extensions reads the control file of every extension on disk, on every command.
+    expect(capabilityProbe.text).toMatch(
+      /CASE WHEN e\.installed IS NULL\s+THEN \(SELECT default_version FROM pg_available_extensions/,
+    );
+    expect(
+      capabilitiesFrom(row({ installed: '2.23.0', available: null }), { needsPreload: false }).timescale,
+    ).toEqual({ state: 'installed', version: '2.23.0', license: 'timescale' });
+  });
+
   it('init on such a server refuses with exit 2, says what to add, and offers --plain', () => {
     const caps = capabilitiesFrom(row({ preloaded: false }), { needsPreload: true });
     expect(defaultEngineName(caps)).toBe('timescaledb');

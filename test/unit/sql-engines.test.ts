@@ -442,10 +442,17 @@ describe('TimescaleDB engine SQL', () => {
     `);
     expect(tsdbRollupSizes(['rollup_1m', 'rollup_1h'])).toMatchInlineSnapshot(`
       {
-        "text": "SELECT r.name, coalesce(CASE WHEN ca.view_name IS NOT NULL THEN hypertable_size(format('%I.%I',
-                    ca.materialization_hypertable_schema, ca.materialization_hypertable_name)::regclass) END, 0)::bigint AS bytes
+        "text": "SELECT r.name, coalesce(pg_total_relation_size(to_regclass(quote_ident(h.schema_name) || '.' || quote_ident(h.table_name)))
+               + (SELECT coalesce(sum(coalesce(pg_total_relation_size(pc.oid), 0)
+                       + coalesce(pg_total_relation_size(to_regclass(quote_ident(comp.schema_name) || '.' || quote_ident(comp.table_name))), 0)), 0)
+                    FROM _timescaledb_catalog.chunk ch
+                    JOIN pg_namespace pn ON pn.nspname = ch.schema_name
+                    JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = ch.table_name AND pc.relkind = 'r'
+                    LEFT JOIN _timescaledb_catalog.chunk comp ON comp.id = ch.compressed_chunk_id
+                   WHERE ch.hypertable_id = h.id AND NOT ch.dropped), 0)::bigint AS bytes
         FROM unnest($2::text[]) WITH ORDINALITY r(name, i)
-        LEFT JOIN timescaledb_information.continuous_aggregates ca ON ca.view_schema = $1 AND ca.view_name = r.name
+        LEFT JOIN _timescaledb_catalog.continuous_agg a ON a.user_view_schema = $1 AND a.user_view_name = r.name
+        LEFT JOIN _timescaledb_catalog.hypertable h ON h.id = a.mat_hypertable_id
        ORDER BY r.i",
         "values": [
           "iotctl",
@@ -854,10 +861,12 @@ describe('the capability probe and the scheduler check', () => {
       {
         "text": "SELECT current_setting('server_version') AS server_version,
                   current_setting('server_version_num')::int AS server_version_num,
-                  (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
-                  (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
+                  e.installed,
+                  CASE WHEN e.installed IS NULL
+                       THEN (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') END AS available,
                   current_setting('timescaledb.license', true) AS license,
-                  EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded",
+                  EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded
+             FROM (SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed) e",
       }
     `);
     expect(schedulerState).toMatchInlineSnapshot(`

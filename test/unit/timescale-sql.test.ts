@@ -1,11 +1,15 @@
 // The version-dependent TimescaleDB statements, pinned by exact strings for 2.13, 2.17 and 2.18+.
 import { describe, expect, it } from 'vitest';
-import { dropChunksOlderThan, tsdbChunks } from '../../src/db/sql/maintenance.js';
+import {
+  dropChunksOlderThan,
+  tsdbChunkTotals,
+  tsdbChunks,
+  tsdbRollupSizes,
+} from '../../src/db/sql/maintenance.js';
 import {
   addCompressionPolicy,
   addRefreshPolicy,
   addRetentionPolicy,
-  chunkCompressionStatsFn,
   compressChunk,
   decompressChunk,
   parseTsdbVersion,
@@ -66,19 +70,24 @@ describe('TimescaleDB maintenance SQL by version', () => {
     expect(() => decompressChunk(v217, '_hyper_1_12_chunk')).toThrow(/invalid chunk name/);
   });
 
-  it('reads per-chunk statistics from chunk_compression_stats up to 2.17, chunk_columnstore_stats from 2.18', () => {
-    expect(chunkCompressionStatsFn(v213)).toBe('chunk_compression_stats');
-    expect(chunkCompressionStatsFn(v217)).toBe('chunk_compression_stats');
-    expect(chunkCompressionStatsFn(v218)).toBe('chunk_columnstore_stats');
+  it('lists chunks from the catalog, with show_chunks only for the older-than rule drop_chunks applies', () => {
     const cutoff = new Date('2026-01-01T00:00:00Z');
-    const old = tsdbChunks(v217, 'iotctl.points', cutoff);
-    expect(old.text).toContain('LEFT JOIN chunk_compression_stats($1::regclass) st');
-    expect(old.text).toContain('FROM show_chunks($1::regclass, older_than => $2::timestamptz) sc');
+    const old = tsdbChunks('iotctl.points', cutoff);
+    expect(old.text).toContain(
+      'WHERE pc.oid IN (SELECT show_chunks($1::regclass, older_than => $2::timestamptz))',
+    );
     expect(old.values).toEqual(['iotctl.points', cutoff]);
-    const current = tsdbChunks(v218, 'iotctl.points');
-    expect(current.text).toContain('LEFT JOIN chunk_columnstore_stats($1::regclass) st');
-    expect(current.text).toContain('FROM show_chunks($1::regclass) sc');
-    expect(current.values).toEqual(['iotctl.points']);
+    const all = tsdbChunks('iotctl.points');
+    expect(all.text).not.toContain('show_chunks');
+    expect(all.values).toEqual(['iotctl.points']);
+    // Regression: the size functions and the information views walked every chunk of every hypertable and
+    // stat'ed each file twice: `status` took 7 s on the embedded store of the four sample sets.
+    for (const sql of [all, tsdbChunkTotals('iotctl.points'), tsdbRollupSizes(['rollup_1m'])]) {
+      expect(sql.text).not.toMatch(/timescaledb_information|chunks_detailed_size|_stats\(|hypertable_size/);
+    }
+    expect(tsdbChunkTotals('iotctl.points').text).toContain(
+      all.text.slice(0, all.text.indexOf('\nSELECT c.chunk')),
+    );
   });
 
   it('retention, refresh and jobs are spelled the same in every supported version', () => {

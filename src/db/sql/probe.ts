@@ -1,14 +1,18 @@
 // The capability probe's statement: server version, TimescaleDB installed / packaged, its licence, and
 // whether the server preloads it (a server needs shared_preload_libraries = 'timescaledb'). Read through
 // pg_settings, which any role may: current_setting('shared_preload_libraries') is refused to roles without
-// pg_read_all_settings. The loader's own setting exists only when the library is loaded.
+// pg_read_all_settings. The loader's own setting exists only when the library is loaded. The packaged version
+// is read only when none is installed (then the one that counts): pg_available_extensions reads the control
+// file of every extension on disk.
 import type { Sql } from '../types.js';
 
 export const capabilityProbe: Sql = {
   text: `SELECT current_setting('server_version') AS server_version,
             current_setting('server_version_num')::int AS server_version_num,
-            (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed,
-            (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available,
+            e.installed,
+            CASE WHEN e.installed IS NULL
+                 THEN (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') END AS available,
             current_setting('timescaledb.license', true) AS license,
-            EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded`,
+            EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded
+       FROM (SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed) e`,
 };

@@ -131,11 +131,6 @@ export function decompressChunk(v: TsdbVersion, chunk: string): Sql {
   return { text: `SELECT decompress_chunk(${chunkLiteral(chunk)}, if_compressed => true)` };
 }
 
-/** The per-chunk compression statistics function of this version (same columns under both names). */
-export function chunkCompressionStatsFn(v: TsdbVersion): string {
-  return hasColumnstore(v) ? 'chunk_columnstore_stats' : 'chunk_compression_stats';
-}
-
 export function runJob(jobId: number): Sql {
   if (!Number.isInteger(jobId)) throw new Error(`invalid job id ${jobId}`);
   return { text: `CALL run_job(${jobId})` };
