@@ -142,6 +142,51 @@ export async function directoryBytes(dir: string): Promise<number> {
   return directoryBytesSync(dir);
 }
 
+export interface DirectorySizes {
+  /** Space the whole directory takes on disk (allocated blocks). */
+  bytes: number;
+  /** Of which pgdata/pg_wal. */
+  walBytes: number;
+  /** The files of one database (pgdata/base/<oid>) by their size, as pg_database_size counts them. */
+  databaseBytes: number;
+}
+
+/**
+ * The embedded data directory's sizes in one walk. Much cheaper than pg_database_size through PGlite's
+ * emulated file system (0.1 s instead of 0.6-1.1 s on a store of 1,853 chunks), and the same figure.
+ */
+export function dataDirectorySizes(dir: string, databaseOid: number): DirectorySizes {
+  const sizes: DirectorySizes = { bytes: 0, walBytes: 0, databaseBytes: 0 };
+  const wal = path.join(dir, 'pgdata', 'pg_wal');
+  const database = path.join(dir, 'pgdata', 'base', String(databaseOid));
+  const walk = (at: string, inWal: boolean) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(at, { withFileTypes: true });
+    } catch {
+      return; // gone meanwhile
+    }
+    for (const entry of entries) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) {
+        walk(full, inWal || full === wal);
+        continue;
+      }
+      try {
+        const st = fs.lstatSync(full);
+        const onDisk = Number.isFinite(st.blocks) && st.blocks > 0 ? st.blocks * 512 : st.size;
+        sizes.bytes += onDisk;
+        if (inWal) sizes.walBytes += onDisk;
+        if (at === database) sizes.databaseBytes += st.size;
+      } catch {
+        // removed meanwhile (a WAL segment recycled)
+      }
+    }
+  };
+  walk(dir, false);
+  return sizes;
+}
+
 function directoryBytesSync(dir: string): number {
   let total = 0;
   let entries: fs.Dirent[];

@@ -140,7 +140,8 @@ export async function deleteReadingsOf(db: Db, opts: DeleteOptions): Promise<Del
           since: { text: formatDurationMs(since), ms: since, interval: `${since / 1000} seconds` },
         });
       }
-    } else if (store.mode === 'plain') {
+    } else {
+      // Plain mode: what the deletion marked dirty; TimescaleDB: the refresh window, as maintain would.
       for (const r of store.rollups) await store.engine.refreshRollup(db, store, r, {});
     }
     const removed = await db.query<{ id: number }>(deleteEmptySeries(ids, [...tables.values()]));

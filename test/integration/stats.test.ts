@@ -98,8 +98,11 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
     expect(st.chunks).toEqual({ total: after.chunks.length, compressed: compressed.length });
     expect(st.rowsEstimate).toBe(after.chunks.reduce((sum, c) => sum + (c.rowsEstimate ?? 0), 0));
     expect(st.rowsEstimate).toBeGreaterThan(0);
-    // status adds up in the database what stats lists: the same bytes and rollup sizes too.
-    expect(st.bytes).toEqual({ points: after.totals.bytesAfter, rollups: after.rollups });
+    // status adds up in the database what stats lists: the same bytes, and the same rollups (their sizes
+    // may have grown meanwhile where a TimescaleDB scheduler runs the refresh policies).
+    expect(st.bytes.points).toBe(after.totals.bytesAfter);
+    expect(st.bytes.rollups.map((r) => r.name)).toEqual(after.rollups.map((r) => r.name));
+    if (kind === 'embedded') expect(st.bytes.rollups).toEqual(after.rollups);
     // Nothing left to do: a second run is a no-op.
     expect((await compressRun(db, { olderThan: parseDuration('3d'), dryRun: false })).chunks).toEqual([]);
 

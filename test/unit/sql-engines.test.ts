@@ -449,7 +449,7 @@ describe('TimescaleDB engine SQL', () => {
                     JOIN pg_namespace pn ON pn.nspname = ch.schema_name
                     JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = ch.table_name AND pc.relkind = 'r'
                     LEFT JOIN _timescaledb_catalog.chunk comp ON comp.id = ch.compressed_chunk_id
-                   WHERE ch.hypertable_id = h.id AND NOT ch.dropped), 0)::bigint AS bytes
+                   WHERE ch.hypertable_id = h.id AND NOT coalesce((to_jsonb(ch) ->> 'dropped')::boolean, false)), 0)::bigint AS bytes
         FROM unnest($2::text[]) WITH ORDINALITY r(name, i)
         LEFT JOIN _timescaledb_catalog.continuous_agg a ON a.user_view_schema = $1 AND a.user_view_name = r.name
         LEFT JOIN _timescaledb_catalog.hypertable h ON h.id = a.mat_hypertable_id

@@ -2,7 +2,6 @@
 // holder over its socket. A holder that exits between two statements hands over: the next statement
 // opens the directory itself (or reaches the next holder). One that goes away during a statement is an
 // error (BUSY, exit 6) that says so; ingest retries it like any lost connection.
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -10,7 +9,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { IotctlError } from '../../errors.js';
 import { tryKeyLock, type LockRecord } from '../datadir-lock.js';
 import { mapDbError } from '../errors.js';
-import { directoryBytes } from '../pgdata.js';
+import { dataDirectorySizes } from '../pgdata.js';
 import { probeCapabilities } from '../probe.js';
 import { Turns } from '../../util/turns.js';
 import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from '../types.js';
@@ -33,14 +32,14 @@ function toQuery(sql: Sql | string, values?: unknown[]): { text: string; values?
 }
 
 export async function storageOfDirectory(db: Db, dir: string): Promise<StorageSize> {
-  const { rows } = await db.query<{ bytes: number }>(
-    'SELECT pg_database_size(current_database())::bigint AS bytes',
+  const { rows } = await db.query<{ oid: number }>(
+    'SELECT oid::int AS oid FROM pg_database WHERE datname = current_database()',
   );
-  const [bytes, walBytes] = await Promise.all([
-    directoryBytes(dir),
-    directoryBytes(path.join(dir, 'pgdata', 'pg_wal')),
-  ]);
-  return { databaseBytes: Number(rows[0]?.bytes ?? 0), dataDirectory: { path: dir, bytes, walBytes } };
+  const sizes = dataDirectorySizes(dir, Number(rows[0]?.oid));
+  return {
+    databaseBytes: sizes.databaseBytes,
+    dataDirectory: { path: dir, bytes: sizes.bytes, walBytes: sizes.walBytes },
+  };
 }
 
 export async function keyLock(dir: string, key: bigint) {

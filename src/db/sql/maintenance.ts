@@ -52,7 +52,8 @@ function tsdbChunkSet(where = ''): string {
          coalesce(pg_total_relation_size(pc.oid), 0)
            + coalesce(pg_total_relation_size(to_regclass(quote_ident(comp.schema_name) || '.' || quote_ident(comp.table_name))), 0) AS bytes
     FROM ht
-    JOIN _timescaledb_catalog.chunk ch ON ch.hypertable_id = ht.id AND NOT ch.dropped AND NOT ch.osm_chunk
+    -- 'dropped' is a column up to some 2.2x releases (2.23 has it, 2.28 not): read it where it exists.
+    JOIN _timescaledb_catalog.chunk ch ON ch.hypertable_id = ht.id AND NOT coalesce((to_jsonb(ch) ->> 'dropped')::boolean, false) AND NOT ch.osm_chunk
     JOIN pg_namespace pn ON pn.nspname = ch.schema_name
     JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = ch.table_name
     LEFT JOIN _timescaledb_catalog.chunk comp ON comp.id = ch.compressed_chunk_id
@@ -231,7 +232,7 @@ export function tsdbRollupSizes(rollups: string[]): Sql {
               JOIN pg_namespace pn ON pn.nspname = ch.schema_name
               JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = ch.table_name AND pc.relkind = 'r'
               LEFT JOIN _timescaledb_catalog.chunk comp ON comp.id = ch.compressed_chunk_id
-             WHERE ch.hypertable_id = h.id AND NOT ch.dropped), 0)::bigint AS bytes
+             WHERE ch.hypertable_id = h.id AND NOT coalesce((to_jsonb(ch) ->> 'dropped')::boolean, false)), 0)::bigint AS bytes
   FROM unnest($2::text[]) WITH ORDINALITY r(name, i)
   LEFT JOIN _timescaledb_catalog.continuous_agg a ON a.user_view_schema = $1 AND a.user_view_name = r.name
   LEFT JOIN _timescaledb_catalog.hypertable h ON h.id = a.mat_hypertable_id
