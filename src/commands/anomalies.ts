@@ -10,6 +10,7 @@ import {
 } from '../anomalies/methods/index.js';
 import { CLOSE_AFTER } from '../anomalies/methods/robust.js';
 import { ExitCode, usageError } from '../errors.js';
+import { log } from '../output/log.js';
 import { printAnomalies, printIncidents } from '../output/anomalies.js';
 import {
   addFilterOptions,
@@ -103,6 +104,7 @@ export function registerAnomalies(program: Command): void {
       range: parseRangeFlags(o),
       closeAfter: o.closeAfter,
       group: o.group,
+      onNotice: (m: string) => log.info(m),
     } as AnomaliesOptions;
     // Validated once, by the data functions themselves, so every caller gets the same checks.
     let found: number;

@@ -266,6 +266,26 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
     );
   });
 
+  it('a filter matching no series exits 2 naming it; no readings in the range exits 0 with a note on stderr and valid JSON', async () => {
+    for (const args of [['query', 'agg'], ['anomalies']]) {
+      const none = await cli(...args, '--metric', 'nosuch', '--json');
+      expect(none.code, args.join(' ')).toBe(2);
+      expect(none.stdout).toBe('');
+      expect(none.stderr).toBe('error: no series matches --metric nosuch (metrics: temp)\n');
+    }
+    const later = ['--metric', 'temp', '--since', at(600).toISOString(), '--until', at(660).toISOString()];
+    const note = `no readings between ${at(600).toISOString()} and ${at(660).toISOString()} (the selected series hold readings from ${at(0).toISOString()} to ${at(479).toISOString()})\n`;
+    const agg = await cli('query', 'agg', ...later, '--json');
+    expect([agg.code, agg.stderr]).toEqual([0, note]);
+    expect(JSON.parse(agg.stdout).rows).toEqual([]);
+    const raw = await cli('query', 'raw', ...later, '--format', 'csv');
+    expect([raw.code, raw.stderr, raw.stdout]).toEqual([0, note, 'time,device,metric,value,unit\n']);
+    const gaps = await cli('query', 'gaps', '--expected', '1m', ...later);
+    expect([gaps.code, gaps.stdout, gaps.stderr]).toEqual([0, '', note]);
+    const quiet = await cli('anomalies', ...later, '--json', '--quiet');
+    expect([quiet.code, quiet.stderr, JSON.parse(quiet.stdout)]).toEqual([0, '', []]);
+  });
+
   it('bad input is one line on stderr with exit 2', async () => {
     const since = await cli('query', 'agg', '--metric', 'temp', '--since', 'yesterday');
     expect(since.code).toBe(2);

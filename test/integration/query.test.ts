@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anomalies, anomalyIncidents } from '../../src/anomalies/detect.js';
+import type { SeriesFilter } from '../../src/db/sql/query.js';
 import { queryAgg } from '../../src/query/agg.js';
 import { aggregateFunctions } from '../../src/query/functions.js';
 import { queryGaps } from '../../src/query/gaps.js';
@@ -299,6 +301,74 @@ describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
     expect(spike[0]?.time).toEqual(at(360));
     expect(spike.at(-1)?.time).toEqual(at(479));
     expect(spike.some((r) => r.time.getTime() === at(420).getTime() && r.value > 30)).toBe(true);
+  });
+
+  it('a --metric, --device or --device-like matching no series is a usage error naming it and listing what exists (agg, raw, latest, gaps, anomalies)', async () => {
+    const range = { since: at(0), until: at(60) };
+    const every = parseDuration('1h');
+    const expected = parseDuration('5m');
+    const runs = (filter: SeriesFilter) => [
+      () => queryAgg(db, { filter, range, every, fns: basic }),
+      async () => {
+        for await (const _ of queryRaw(db, { filter, range })) void _;
+      },
+      () => queryLatest(db, { filter }),
+      () => queryGaps(db, { filter, range, expected }),
+      () => anomalies(db, { method: 'zscore', filter, range }),
+      () => anomalyIncidents(db, { method: 'range', max: 100, filter, range }),
+    ];
+    const usage = { code: 'USAGE', exitCode: 2 };
+    for (const run of runs({ metric: 'nosuch' })) {
+      await expect(run()).rejects.toMatchObject(usage);
+      await expect(run()).rejects.toThrow(/^no series matches --metric nosuch \(metrics: rh, temp\)$/);
+    }
+    for (const run of runs({ metric: 'temp', devices: ['hall-9', 'hall-8'] }))
+      await expect(run()).rejects.toThrow(
+        /^no series matches --device hall-9,hall-8 \(devices: .*hall-1, hall-2.*\)$/,
+      );
+    for (const run of runs({ deviceLike: 'pump %' }))
+      await expect(run()).rejects.toThrow(/^no series matches --device-like 'pump %' \(devices: /);
+    // Both alone match, not together: the metrics those devices do have.
+    await expect(runs({ metric: 'rh', devices: ['yard-1'] })[0]!()).rejects.toThrow(
+      'no series matches --metric rh --device yard-1 (metrics of --device yard-1: temp)',
+    );
+    // A long list is cut short, with the count in all.
+    await db.query(
+      `INSERT INTO iotctl.series (device_id, metric) SELECT 'many', 'm' || lpad(i::text, 2, '0') FROM generate_series(1, 12) i`,
+    );
+    await expect(queryLatest(db, { filter: { metric: 'nosuch' } })).rejects.toThrow(
+      /\(metrics: m01, m02, m03, m04, m05, m06, m07, m08, m09, m10, … \(14 in all\)\)$/,
+    );
+    await db.query(`DELETE FROM iotctl.series WHERE device_id = 'many'`);
+  });
+
+  it('selected series without readings in the range: an empty result and a note saying so and where the readings are', async () => {
+    const notes: string[] = [];
+    const onNotice = (m: string) => notes.push(m);
+    const filter = { metric: 'temp', devices: ['hall-2'] };
+    const range = { since: at(10 * 1440), until: at(11 * 1440) };
+    const last = (await queryLatest(db, { filter })).rows[0]?.time as Date;
+    const said = `no readings between ${at(10 * 1440).toISOString()} and ${at(11 * 1440).toISOString()} (the selected series hold readings from ${at(0).toISOString()} to ${last.toISOString()})`;
+    const agg = await queryAgg(db, { filter, range, every: parseDuration('1h'), fns: basic, onNotice });
+    expect(agg.rows).toEqual([]);
+    const raw = [];
+    for await (const r of queryRaw(db, { filter, range, onNotice })) raw.push(r);
+    expect(raw).toEqual([]);
+    expect((await queryGaps(db, { filter, range, expected: parseDuration('5m'), onNotice })).rows).toEqual(
+      [],
+    );
+    expect((await anomalies(db, { method: 'zscore', filter, range, onNotice })).rows).toEqual([]);
+    const incidents = await anomalyIncidents(db, { method: 'range', max: 0, filter, range, onNotice });
+    expect(incidents.incidents).toEqual([]);
+    expect(notes).toEqual([said, said, said, said, said]);
+    // Readings but nothing to report: gaps says there are none; anomalies finding nothing stays quiet.
+    notes.length = 0;
+    const day = { since: at(0), until: at(1440) };
+    await queryGaps(db, { filter, range: day, expected: parseDuration('5m'), onNotice });
+    await anomalyIncidents(db, { method: 'range', max: 1000, filter, range: day, onNotice });
+    expect(notes).toEqual([
+      `no gaps longer than 5m between ${at(0).toISOString()} and ${at(1440).toISOString()}`,
+    ]);
   });
 
   // Every function of the registry, from the source it would use, against the raw readings computed here.

@@ -5,12 +5,16 @@ import { describe, expect, it } from 'vitest';
 import {
   aggFromSources,
   aggRaw,
+  anyReadingIn,
   bucketGroups,
+  countSeries,
   gapsBetween,
   latestReadings,
   orderedSeries,
   rawPage,
+  readingsExtent,
   rowEstimate,
+  seriesNames,
 } from '../../src/db/sql/query.js';
 import { parseDuration } from '../../src/util/duration.js';
 
@@ -233,5 +237,27 @@ SELECT r.series_id, r.time, sel.device_id AS device, sel.metric, r.value, sel.un
  ORDER BY r.series_id, r.time
  LIMIT $5::int`);
     expect(sql.values).toEqual([t, mid, 7, end, 100]);
+  });
+  it('the empty-result statements: series counts and names for the message, the extent of the readings, any in a range', () => {
+    expect(countSeries({ metric: 'temp', deviceLike: 'hall-%' })).toEqual({
+      text: 'SELECT count(*)::int AS n FROM iotctl.series WHERE metric = $1 AND device_id LIKE $2',
+      values: ['temp', 'hall-%'],
+    });
+    const names = seriesNames('metric', { devices: ['a'] }, 10);
+    expect(names.text)
+      .toBe(`SELECT (SELECT count(DISTINCT metric) FROM iotctl.series WHERE device_id = ANY($1::text[]))::int AS total,
+       ARRAY(SELECT DISTINCT metric FROM iotctl.series WHERE device_id = ANY($1::text[]) ORDER BY 1 LIMIT $2::int) AS names`);
+    expect(names.values).toEqual([['a'], 10]);
+    expect(readingsExtent({ metric: 'temp' }).text)
+      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1)
+SELECT min(f.time) AS first, max(l.time) AS last
+  FROM sel
+ CROSS JOIN LATERAL (SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id ORDER BY r.time LIMIT 1) f
+ CROSS JOIN LATERAL (SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l`);
+    const any = anyReadingIn({}, { from: t, to: mid });
+    expect(any.text).toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series)
+SELECT EXISTS (SELECT 1 FROM iotctl.points r JOIN sel ON sel.id = r.series_id
+                WHERE r.time >= $1::timestamptz AND r.time < $2::timestamptz) AS found`);
+    expect(any.values).toEqual([t, mid]);
   });
 });

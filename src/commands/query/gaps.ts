@@ -1,5 +1,6 @@
 // `iotctl query gaps`: missing intervals per series, longer than the expected reading interval.
 import type { Command } from 'commander';
+import { log } from '../../output/log.js';
 import { printGaps } from '../../output/query.js';
 import { queryGaps } from '../../query/gaps.js';
 import {
@@ -27,6 +28,7 @@ export function registerGaps(query: Command): void {
         filter: parseFilter(o),
         range: parseRangeFlags(o),
         expected: parseDuration(o.expected, '--expected'),
+        onNotice: (m: string) => log.info(m),
       };
       const res = await withDb(g, (db) => queryGaps(db, opts));
       await printGaps(g.format, res);

@@ -306,3 +306,42 @@ SELECT r.series_id, r.time, sel.device_id AS device, sel.metric, r.value, sel.un
  LIMIT ${p.add(pageSize, '::int')}`;
   return { text, values: p.values };
 }
+
+/** How many series the filter selects (for saying which filter matched nothing). */
+export function countSeries(filter: SeriesFilter): Sql {
+  const p = new Params();
+  return { text: `SELECT count(*)::int AS n FROM ${SERIES}${seriesWhere(filter, p)}`, values: p.values };
+}
+
+/**
+ * The distinct metrics or device ids of the series the filter selects: how many in all, and the first
+ * `limit` in order (for an error message that lists what exists).
+ */
+export function seriesNames(column: 'metric' | 'device_id', filter: SeriesFilter, limit: number): Sql {
+  const p = new Params();
+  const where = seriesWhere(filter, p);
+  const text = `SELECT (SELECT count(DISTINCT ${column}) FROM ${SERIES}${where})::int AS total,
+       ARRAY(SELECT DISTINCT ${column} FROM ${SERIES}${where} ORDER BY 1 LIMIT ${p.add(limit, '::int')}) AS names`;
+  return { text, values: p.values };
+}
+
+/** The first and last reading of the selected series (two index probes per series; NULLs when none). */
+export function readingsExtent(filter: SeriesFilter): Sql {
+  const p = new Params();
+  const text = `WITH ${selectSeries(filter, p)}
+SELECT min(f.time) AS first, max(l.time) AS last
+  FROM sel
+ CROSS JOIN LATERAL (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id ORDER BY r.time LIMIT 1) f
+ CROSS JOIN LATERAL (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l`;
+  return { text, values: p.values };
+}
+
+/** Whether any selected series has a reading in [from, to). */
+export function anyReadingIn(filter: SeriesFilter, range: { from: Date; to: Date }): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const text = `WITH ${sel}
+SELECT EXISTS (SELECT 1 FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
+                WHERE r.time >= ${p.add(range.from, '::timestamptz')} AND r.time < ${p.add(range.to, '::timestamptz')}) AS found`;
+  return { text, values: p.values };
+}
