@@ -75,7 +75,7 @@ function ingestOptionsFrom(inputs: string[], o: IngestFlags): IngestOptions {
     flushIntervalMs: parseDuration(o.flushInterval, '--flush-interval').ms,
     workers: o.workers,
     onConflict: o.onConflict as OnConflict,
-    retryTimeoutMs: parseDuration(o.retryTimeout, '--retry-timeout').ms,
+    retryTimeoutMs: parseDuration(o.retryTimeout, '--retry-timeout', { allowZero: true }).ms,
     rejectsPath: o.rejects,
     maxErrors: o.maxErrors ? parseMaxErrors(o.maxErrors) : undefined,
     dryRun: !!o.dryRun,

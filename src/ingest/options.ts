@@ -6,6 +6,8 @@ import { FIELDS, SERIES_LIMITS, type UnitDefaults } from './mapping.js';
 export function parseMaxErrors(text: string): { count?: number; percent?: number } {
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text.trim());
   if (!m) throw usageError(`invalid --max-errors '${text}'`, 'use a count (100) or a percentage (1%)');
+  if (m[2] && Number(m[1]) > 100)
+    throw usageError(`invalid --max-errors '${text}': a percentage is at most 100%`);
   return m[2] ? { percent: Number(m[1]) } : { count: Math.floor(Number(m[1])) };
 }
 

@@ -3,7 +3,7 @@ import { anomalies, anomalyIncidents } from '../../src/anomalies/detect.js';
 import type { SeriesFilter } from '../../src/db/sql/query.js';
 import { queryAgg } from '../../src/query/agg.js';
 import { aggregateFunctions } from '../../src/query/functions.js';
-import { queryGaps } from '../../src/query/gaps.js';
+import { parseTolerance, queryGaps } from '../../src/query/gaps.js';
 import { queryLatest } from '../../src/query/latest.js';
 import { queryRaw } from '../../src/query/raw.js';
 import type { Store } from '../../src/db/store.js';
@@ -254,10 +254,19 @@ describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
         from: at(389),
         to: at(420),
         seconds: 31 * 60,
-        missing: 6,
+        // Six 5-minute readings fit in 31 minutes; the sixth, a minute before the next reading, is within
+        // the default tolerance (150 s) of it: 5 missing, and 6 with no tolerance.
+        missing: 5,
         open: false,
       },
     ]);
+    const strict = await queryGaps(db, {
+      filter: { metric: 'temp', devices: ['dropout'] },
+      range,
+      expected: parseDuration('5m'),
+      toleranceMs: 0,
+    });
+    expect(strict.rows.map((r) => r.missing)).toEqual([6]);
     const open = await queryGaps(db, {
       filter: { devices: ['dropout', 'clean'], metric: 'temp' },
       range: { since: at(0), until: at(540) },
@@ -268,6 +277,39 @@ describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
       ['dropout', at(389), at(420), false],
       ['dropout', at(479), at(540), true],
     ]);
+  });
+
+  it('gaps --expected 1m on a clock drifting by a second: no false 61 s gaps (every one was flagged), one missed reading is one gap missing 1', async () => {
+    // As the UCI occupancy data: steps of 60, 61, 59 s... and one reading missing (a 121 s step).
+    const times = [0, 60, 121, 180, 239, 300, 421, 480, 541, 600].map(
+      (s) => new Date(at(0).getTime() + s * 1000),
+    );
+    await db.query(`INSERT INTO iotctl.series (device_id, metric) VALUES ('late-clock', 'temp')`);
+    await db.query(
+      `INSERT INTO iotctl.points SELECT t, (SELECT id FROM iotctl.series WHERE device_id = 'late-clock'), 1 FROM unnest($1::timestamptz[]) t`,
+      [times],
+    );
+    const gaps = (toleranceMs?: number) =>
+      queryGaps(db, {
+        filter: { devices: ['late-clock'] },
+        range: { since: at(0), until: at(10) },
+        expected: parseDuration('1m'),
+        toleranceMs,
+      });
+    const res = await gaps();
+    expect(res.tolerance).toBe('30s');
+    expect(res.rows.map((r) => [r.from, r.seconds, r.missing])).toEqual([[times[5], 121, 1]]);
+    // With no tolerance, every late step is a gap (what it did before).
+    const strict = await gaps(0);
+    expect(strict.rows.map((r) => [r.seconds, r.missing])).toEqual([
+      [61, 1],
+      [61, 1],
+      [121, 2],
+      [61, 1],
+    ]);
+    expect(parseTolerance('10%', parseDuration('1m'))).toBe(6000);
+    expect(parseTolerance('0s', parseDuration('1m'))).toBe(0);
+    expect(() => parseTolerance('150%', parseDuration('1m'))).toThrow(/at most 100%/);
   });
 
   it('raw pages by (series, time) keyset, honours --limit, and --downsample keeps the shape (LTTB)', async () => {
@@ -367,7 +409,7 @@ describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
     await queryGaps(db, { filter, range: day, expected: parseDuration('5m'), onNotice });
     await anomalyIncidents(db, { method: 'range', max: 1000, filter, range: day, onNotice });
     expect(notes).toEqual([
-      `no gaps longer than 5m between ${at(0).toISOString()} and ${at(1440).toISOString()}`,
+      `no gaps longer than 5m (+ 150s tolerance) between ${at(0).toISOString()} and ${at(1440).toISOString()}`,
     ]);
   });
 

@@ -194,8 +194,8 @@ SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
  ORDER BY sel.device_id, sel.metric`);
     expect(sql.values).toEqual([['a', 'b'], '15 minutes']);
   });
-  it('gapsBetween: steps longer than expected, and the open gap to the end', () => {
-    const sql = gapsBetween({ metric: 'temp' }, { from: t, to: mid }, '5 minutes');
+  it('gapsBetween: steps longer than expected plus the tolerance, and the open gap to the end', () => {
+    const sql = gapsBetween({ metric: 'temp' }, { from: t, to: mid }, '5 minutes', '150000 milliseconds');
     expect(sql.text)
       .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1),
 steps AS (
@@ -204,18 +204,18 @@ steps AS (
    WHERE r.time >= $2::timestamptz AND r.time < $3::timestamptz
 ),
 gaps AS (
-  SELECT series_id, gap_from, gap_to, false AS open FROM steps WHERE gap_to - gap_from > $4::interval
+  SELECT series_id, gap_from, gap_to, false AS open FROM steps WHERE gap_to - gap_from > $4::interval + $5::interval
   UNION ALL
   SELECT series_id, max(gap_to), least($3::timestamptz, now()), true FROM steps GROUP BY series_id
-  HAVING least($3::timestamptz, now()) - max(gap_to) > $4::interval
+  HAVING least($3::timestamptz, now()) - max(gap_to) > $4::interval + $5::interval
 )
 SELECT sel.device_id AS device, sel.metric, g.gap_from AS "from", g.gap_to AS "to",
        extract(epoch FROM g.gap_to - g.gap_from)::float8 AS seconds,
-       (ceil(extract(epoch FROM g.gap_to - g.gap_from) / extract(epoch FROM $4::interval)) - 1)::int AS missing,
+       (ceil(extract(epoch FROM g.gap_to - g.gap_from - $5::interval) / extract(epoch FROM $4::interval)) - 1)::int AS missing,
        g.open
   FROM gaps g JOIN sel ON sel.id = g.series_id
  ORDER BY sel.device_id, sel.metric, g.gap_from`);
-    expect(sql.values).toEqual(['temp', t, mid, '5 minutes']);
+    expect(sql.values).toEqual(['temp', t, mid, '5 minutes', '150000 milliseconds']);
   });
   it('rawPage: the first page', () => {
     const sql = rawPage({ metric: 'temp' }, { from: t, to: mid }, 100);
