@@ -1,40 +1,20 @@
 // Usage errors the CLI raises before any database work, found by walking the program: every duration
 // flag refuses zero, percentages stop at 100%, and a command that only has subcommands prints its help
-// and exits 2. Runs main() in-process with stdout and stderr captured.
+// and exits 2. Runs main() in-process (test/helpers/main.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram, main } from '../../src/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli.js';
+import { runMain } from '../helpers/main.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-usage-'));
 // Never created: a command that opened its database would create it.
 const dataDir = path.join(tmp, 'data');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await main(['node', 'iotctl', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { code, stdout, stderr };
-}
+const cli = runMain;
 
 interface Leaf {
   path: string[];
