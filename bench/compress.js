@@ -153,7 +153,8 @@ function wideCsv(files, { sep, device, time, skipColumns, missing }) {
           const s = index.get(`${device(p.file)}|${h}`);
           if (s === undefined) continue;
           const raw = (cells[i] ?? '').replace(',', '.');
-          if (raw === '' || missing.includes(raw)) continue;
+          // Compared as numbers too, as `iotctl ingest --null -200` does: UCI writes -200 and -200,0.
+          if (raw === '' || missing.some((m) => raw === m || Number(raw) === Number(m))) continue;
           const v = Number(raw);
           if (Number.isFinite(v)) all.push([t, s, v]);
         }

@@ -96,9 +96,11 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander has already printed its message; help and version are successes.
-      const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
-      process.exitCode = ok ? ExitCode.ok : ExitCode.usage;
+      // commander has already printed its message. Help asked for (--help, `help`) and the version are
+      // successes; help shown because a command that only has subcommands was given none is a usage error.
+      const asked = ['commander.helpDisplayed', 'commander.version'].includes(err.code);
+      const help = err.code === 'commander.help' && err.exitCode === 0;
+      process.exitCode = asked || help ? ExitCode.ok : ExitCode.usage;
       return;
     }
     process.exitCode = reportError(err, targetForErrors(run, program));

@@ -18,7 +18,10 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export const exitCodeTable: ReadonlyArray<[number, string]> = [
   [ExitCode.ok, 'success'],
   [ExitCode.internal, 'internal error (a bug: please report it with --verbose output)'],
-  [ExitCode.usage, 'usage or configuration error (unknown command, bad flag value, bad input file)'],
+  [
+    ExitCode.usage,
+    'usage or configuration error (unknown command, no subcommand given, bad flag value, bad input file)',
+  ],
   [ExitCode.connection, 'cannot connect: refused, authentication failed, unknown database'],
   [ExitCode.rejected, 'ingest finished but some rows were rejected (see --rejects)'],
   [

@@ -5,6 +5,7 @@ import type { Params, SeriesFilter } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
+import { assertSeriesMatch, emptyRangeNote } from '../query/selection.js';
 import type { TimeRange } from '../query/time.js';
 import { parseDuration } from '../util/duration.js';
 import { IncidentBuilder, reportIncidents, type Incident, type SeriesIncident } from './incidents.js';
@@ -21,6 +22,8 @@ export interface AnomaliesOptions extends AnomalyParams {
   closeAfter?: number;
   /** Incidents: one per series, or merged per device (the default). */
   group?: 'device' | 'series';
+  /** Told when the selected series have no readings in the range, for stderr. */
+  onNotice?: (message: string) => void;
 }
 
 export interface AnomalyRow {
@@ -100,6 +103,7 @@ async function scoreAll(
   const since = o.range.since.getTime();
   const until = o.range.until.getTime();
   const { series, scanFrom } = await seriesToScore(db, o.filter, o.range, m.lookback?.(o) ?? {});
+  if (series.length === 0) await assertSeriesMatch(db, o.filter);
   const scorers = new Map<number, { s: SeriesToScore; scorer: SeriesScorer; emit: Emit }>(
     series.map((s) => [s.id, { s, scorer: m.scorer(o), emit: emitFor(s) }]),
   );
@@ -140,13 +144,16 @@ export async function anomalies(db: Db, opts: AnomaliesOptions): Promise<Anomali
       rows.push({ ...row, baseline: v.baseline, score: v.score, method: o.method });
     };
   });
-  return {
-    method: o.method,
-    since: o.range.since,
-    until: o.range.until,
-    params: paramsOf(m, o),
-    rows: series.flatMap((s) => perSeries.get(s.id) ?? []),
-  };
+  const rows = series.flatMap((s) => perSeries.get(s.id) ?? []);
+  if (rows.length === 0) await noteEmptyRange(db, o);
+  return { method: o.method, since: o.range.since, until: o.range.until, params: paramsOf(m, o), rows };
+}
+
+/** Nothing flagged is the usual answer; nothing to judge is said (onNotice). */
+async function noteEmptyRange(db: Db, o: AnomaliesOptions): Promise<void> {
+  if (!o.onNotice) return;
+  const note = await emptyRangeNote(db, o.filter, o.range);
+  if (note) o.onNotice(note);
 }
 
 /** Incidents detected in [since, until), per device (default) or per series. */
@@ -179,6 +186,7 @@ export async function anomalyIncidents(db: Db, opts: AnomaliesOptions): Promise<
   for (const b of builders) b.finish(o.range.until.getTime());
   const keys = new Map(series.map((s) => [s.id, s]));
   const incidents = reportIncidents(closed, keys, { byDevice: o.group !== 'series', closeAfter });
+  if (readings === 0) await noteEmptyRange(db, o);
   return {
     method: o.method,
     since: o.range.since,

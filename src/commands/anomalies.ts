@@ -1,6 +1,11 @@
 // `iotctl anomalies`: flags from the method registry (anomalies/methods/), one data call, one printer.
 import { Option, type Command } from 'commander';
-import { anomalies, anomalyIncidents, type AnomaliesOptions } from '../anomalies/detect.js';
+import {
+  anomalies,
+  anomalyIncidents,
+  validateAnomalies,
+  type AnomaliesOptions,
+} from '../anomalies/detect.js';
 import {
   allFlags,
   anomalyMethods,
@@ -10,6 +15,7 @@ import {
 } from '../anomalies/methods/index.js';
 import { CLOSE_AFTER } from '../anomalies/methods/robust.js';
 import { ExitCode, usageError } from '../errors.js';
+import { log } from '../output/log.js';
 import { printAnomalies, printIncidents } from '../output/anomalies.js';
 import {
   addFilterOptions,
@@ -103,8 +109,10 @@ export function registerAnomalies(program: Command): void {
       range: parseRangeFlags(o),
       closeAfter: o.closeAfter,
       group: o.group,
+      onNotice: (m: string) => log.info(m),
     } as AnomaliesOptions;
-    // Validated once, by the data functions themselves, so every caller gets the same checks.
+    // The data functions validate too, so every caller gets the same checks; here before any database work.
+    validateAnomalies(options);
     let found: number;
     if (o.points) {
       const res = await withDb(g, (db) => anomalies(db, options));

@@ -1,7 +1,6 @@
 // `iotctl compress` on the command line: flags, the data function in src/maintenance/compress.ts, a printer.
 import type { Command } from 'commander';
-import { log } from '../output/log.js';
-import { printCompressResult } from '../output/compress.js';
+import { chunkProgress, printCompressResult } from '../output/compress.js';
 import { removePolicy, setPolicy, showPolicies } from '../maintenance/policies.js';
 import { parseDuration } from '../util/duration.js';
 import { printPolicies, printPolicyChange } from '../output/maintenance.js';
@@ -62,7 +61,7 @@ export function registerCompress(program: Command): void {
       const g = globalOptions(command);
       const olderThan = o.olderThan ? parseDuration(o.olderThan, '--older-than') : undefined;
       const result = await withDb(g, (db) =>
-        compressRun(db, { olderThan, dryRun: !!o.dryRun, onNotice: (m) => log.info(m) }),
+        compressRun(db, { olderThan, dryRun: !!o.dryRun, onChunk: chunkProgress() }),
       );
       await printCompressResult(g.format, result, 'compress');
     });
@@ -76,7 +75,7 @@ export function registerCompress(program: Command): void {
       const g = globalOptions(command);
       const newerThan = o.newerThan ? parseDuration(o.newerThan, '--newer-than') : undefined;
       const result = await withDb(g, (db) =>
-        compressUndo(db, { chunk: o.chunk, newerThan, dryRun: !!o.dryRun, onNotice: (m) => log.info(m) }),
+        compressUndo(db, { chunk: o.chunk, newerThan, dryRun: !!o.dryRun, onChunk: chunkProgress() }),
       );
       await printCompressResult(g.format, result, 'decompress');
     });

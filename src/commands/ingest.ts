@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { OnConflict } from '../db/sql/ingest.js';
 import { IotctlError, usageError } from '../errors.js';
 import { formatByName, formatHelp, formatNames, orList } from '../ingest/formats/index.js';
-import { parseMap, parseMaxErrors, parseRanges } from '../ingest/options.js';
+import { parseMap, parseMaxErrors, parseRanges, parseTags, parseUnits } from '../ingest/options.js';
 import { ingest, type IngestOptions, type IngestSummary } from '../ingest/run.js';
 import type { EpochUnit } from '../ingest/time.js';
 import { ingestSpinner, printIngestNotice, printIngestSummary } from '../output/ingest.js';
@@ -28,6 +28,9 @@ interface IngestFlags {
   metrics?: string;
   exclude?: string;
   device?: string;
+  metric?: string;
+  unit?: string[];
+  tag?: string[];
   null?: string[];
   maxFuture: string;
   range?: string[];
@@ -60,6 +63,9 @@ function ingestOptionsFrom(inputs: string[], o: IngestFlags): IngestOptions {
       metrics: o.metrics ? list(o.metrics) : undefined,
       exclude: o.exclude ? list(o.exclude) : [],
       device: o.device,
+      metric: o.metric,
+      units: parseUnits(o.unit ?? []),
+      tags: parseTags(o.tag ?? []),
       time: { tz: o.tz, epoch: o.epoch as EpochUnit | undefined, format: o.timeFormat },
       nulls: (o.null ?? []).flatMap(list),
       maxFutureMs: parseDuration(o.maxFuture, '--max-future').ms,
@@ -69,7 +75,7 @@ function ingestOptionsFrom(inputs: string[], o: IngestFlags): IngestOptions {
     flushIntervalMs: parseDuration(o.flushInterval, '--flush-interval').ms,
     workers: o.workers,
     onConflict: o.onConflict as OnConflict,
-    retryTimeoutMs: parseDuration(o.retryTimeout, '--retry-timeout').ms,
+    retryTimeoutMs: parseDuration(o.retryTimeout, '--retry-timeout', { allowZero: true }).ms,
     rejectsPath: o.rejects,
     maxErrors: o.maxErrors ? parseMaxErrors(o.maxErrors) : undefined,
     dryRun: !!o.dryRun,
@@ -95,11 +101,9 @@ function outcomeError(summary: IngestSummary, maxErrors: string | undefined): Io
   return undefined;
 }
 
-export function registerIngest(program: Command): void {
-  const cmd = program
-    .command('ingest')
-    .description(`load readings from ${orList(formatNames)} files (gzip too) or stdin (-)`)
-    .argument('<inputs...>', 'files, globs, or - for stdin')
+/** The flags that say how an input is read and mapped to readings. */
+function addMappingOptions(cmd: Command): Command {
+  return cmd
     .option(
       '--input-format <format>',
       `${orList(formatNames)} (default: from the file name and first line; stdin: csv)`,
@@ -122,6 +126,29 @@ export function registerIngest(program: Command): void {
     .option('--metrics <list>', 'wide: the metric columns (default: every numeric column)')
     .option('--exclude <list>', 'wide: columns that are not metrics')
     .option('--device <id>', 'device id for every reading (files without a device column)')
+    .option(
+      '--metric <name>',
+      'metric name of the one value column (timestamp,value files); default: its name',
+    )
+    .option(
+      '--unit <[metric=]unit>',
+      'unit of a metric (temperature=°C), or of every metric (°C), where the input gives none; repeatable',
+      collect,
+    )
+    .option(
+      '--tag <key=value>',
+      'a tag stored with every series written (a tag the input gives wins); repeatable',
+      collect,
+    );
+}
+
+export function registerIngest(program: Command): void {
+  const cmd = addMappingOptions(
+    program
+      .command('ingest')
+      .description(`load readings from ${orList(formatNames)} files (gzip too) or stdin (-)`)
+      .argument('<inputs...>', 'files, globs, or - for stdin'),
+  )
     .option(
       '--null <markers>',
       'extra values meaning "no reading", comma-separated (empty, NA, null always are)',
@@ -170,5 +197,6 @@ export function registerIngest(program: Command): void {
     "iotctl ingest 'exports/*.csv.gz' --rejects rejects.ndjson --max-errors 1%",
     'tail -F sensors.ndjson | iotctl ingest - --input-format ndjson',
     'iotctl ingest logger.csv --wide --device boiler-1 --time Date,Time --time-format "DD/MM/YYYY HH:mm:ss" --tz Europe/Rome',
+    'iotctl ingest probe.csv --device probe-7 --metric temperature --unit °C --tag site=plant-2',
   ]);
 }

@@ -49,11 +49,23 @@ export interface MapOptions {
   exclude: string[];
   /** A constant device id (--device). */
   device?: string;
+  /** A constant metric name (--metric): the name of a file's one value column. */
+  metric?: string;
+  /** Units for readings whose input gives none (--unit metric=unit, or --unit unit for every metric). */
+  units?: UnitDefaults;
+  /** Tags for every reading (--tag key=value); a tag the input gives itself wins. */
+  tags?: Record<string, string>;
   time: TimeOptions;
   /** Extra null markers (--null); empty, NA and null always are. */
   nulls: string[];
   maxFutureMs: number;
   ranges: Map<string, { min: number; max: number }>;
+}
+
+export interface UnitDefaults {
+  byMetric: Map<string, string>;
+  /** For every metric without its own. */
+  all?: string;
 }
 
 /** Where a mapper sends what it finds; `count` is how many readings a rejected record stood for. */
@@ -138,12 +150,34 @@ export class Validator {
   readonly parseTime: TimeParser;
   /** The --max-future cutoff, moved on with the clock when a time passes it (a stdin ingest runs for days). */
   private latestUs: number;
+  private readonly units?: UnitDefaults;
+  /** --tag as JSON text, and the last input tags merged with it (long files repeat them row after row). */
+  private readonly constTags?: string;
+  private mergedTags = { from: '', to: '' };
 
   constructor(readonly opts: MapOptions) {
     this.nullText = new Set(['', 'na', 'n/a', 'null', 'none', ...opts.nulls.map(norm)]);
     this.nullNumbers = opts.nulls.map((n) => Number(n.replace(',', '.'))).filter((n) => n === n && n !== 0);
     this.parseTime = makeTimeParser(opts.time);
     this.latestUs = (Date.now() + opts.maxFutureMs) * 1000;
+    if (opts.units && (opts.units.byMetric.size > 0 || opts.units.all !== undefined)) this.units = opts.units;
+    if (opts.tags && Object.keys(opts.tags).length > 0) this.constTags = JSON.stringify(opts.tags);
+  }
+
+  /** The input's tags with the --tag ones added (the input's own win). */
+  private withConstTags(tags: string | null, constTags: string): string {
+    if (tags === null) return constTags;
+    if (tags === this.mergedTags.from) return this.mergedTags.to;
+    let merged = tags;
+    try {
+      const own = JSON.parse(tags) as unknown;
+      if (own !== null && typeof own === 'object' && !Array.isArray(own))
+        merged = JSON.stringify({ ...this.opts.tags, ...own });
+    } catch {
+      // Not JSON: left as it is, for the tags check to reject.
+    }
+    this.mergedTags = { from: tags, to: merged };
+    return merged;
   }
 
   isNull(text: string): boolean {
@@ -170,9 +204,15 @@ export class Validator {
     return /^[+-]?(nan|inf|infinity)$/i.test(t) ? 'not_finite' : 'bad_value';
   }
 
+  /** The text of the last time that could not be read (for the message when none could). */
+  unreadTime = '';
+
   /** Checks a parsed time; null when it is fine. */
   timeProblem(us: number | null, text: string): [RejectReason, string] | null {
-    if (us === null || !Number.isFinite(us)) return ['bad_time', `cannot read time '${text}'`];
+    if (us === null || !Number.isFinite(us)) {
+      this.unreadTime = text;
+      return ['bad_time', `cannot read time '${text}'`];
+    }
     if (us < MIN_US) return ['bad_time', `time ${text} is before the year 1`];
     if (us > this.latestUs) {
       this.latestUs = (Date.now() + this.opts.maxFutureMs) * 1000;
@@ -231,6 +271,9 @@ export class Validator {
   ) {
     let value: number | RejectReason;
     if (valueIn === null || valueIn === undefined) return sink.nulls(1);
+    if (this.units !== undefined && unit === null)
+      unit = this.units.byMetric.get(metric) ?? this.units.all ?? null;
+    if (this.constTags !== undefined) tags = this.withConstTags(tags, this.constTags);
     // PostgreSQL cannot store NUL in text (22021) or \u0000 in jsonb (22P05): one such reading must
     // not abort the load.
     if (

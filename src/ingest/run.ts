@@ -14,6 +14,7 @@ import { Loader } from './loader.js';
 import { Validator, type MapOptions, type MapSink } from './mapping.js';
 import type { InputRecord } from './parse.js';
 import { RejectsFile, type RejectLine } from './rejects.js';
+import { guessTimeFormat } from './time.js';
 import { decodeInput, openRaw, resolveInputs } from './source.js';
 
 export interface IngestOptions {
@@ -104,6 +105,8 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
   let bytes = 0;
   let stopped: IngestSummary['stopped'] = null;
   let lastProgress = 0;
+  /** Rejects shown through `notice` without a rejects file (the first SHOWN_REJECTS). */
+  let shownRejects = 0;
   // The input being read: closed on a signal so that a read waiting on a quiet stdin ends too.
   let current: Readable | undefined;
   const onAbort = () => {
@@ -130,6 +133,11 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
       let line = 0;
       let raw = '';
       let rawBytes: Buffer | undefined;
+      // For the message when no time of the file could be read: where it was read from, and an example.
+      const fileStart = acc.read;
+      let unreadTimes = 0;
+      let unreadExample: string | undefined;
+      let timeFrom: string | undefined;
       const sink: MapSink = {
         reading: (device, metric, us, value, unit, tags) => {
           acc.read++;
@@ -143,15 +151,21 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         reject: (reason, detail, n) => {
           acc.read += n;
           acc.rejected += n;
+          if (reason === 'bad_time' && detail.startsWith('cannot read')) {
+            unreadTimes += n;
+            unreadExample ??= validator.unreadTime;
+          }
           acc.rejects[reason] = (acc.rejects[reason] ?? 0) + n;
           if (rejects) {
             const r: RejectLine = { file, line, reason, detail, raw };
             if (rawBytes) r.rawBase64 = rawBytes.toString('base64');
             rejects.write(r);
           }
-          const shown = Object.values(acc.rejects).reduce((a, b) => a + b, 0);
-          if (!rejects && shown - n < SHOWN_REJECTS)
+          // Counted in rejected rows, not readings: a wide row rejected whole stands for one per metric.
+          if (!rejects && shownRejects < SHOWN_REJECTS) {
+            shownRejects++;
             notice(`${file}:${line}: ${reason}: ${detail}`, 'warning');
+          }
         },
       };
       const choice = formatChoice(file, opts.inputFormat);
@@ -160,6 +174,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         validator,
         columns: opts.columns,
         describe: (text) => notice(`${file}: ${text}`, 'detail'),
+        timeSource: (text) => (timeFrom ??= text),
       };
       // Records before the first that tells the format apart go to the base format's reader.
       let reader: RecordReader | undefined;
@@ -209,6 +224,8 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         const input = await decodeInput(current, (n) => (bytes += n));
         const records = await choice.base.records(input, { delimiter: opts.delimiter });
         await pipeline(records, consume, { signal: stop.signal });
+        if (unreadTimes > 0 && unreadTimes === acc.read - fileStart)
+          notice(noTimeReadMessage(file, timeFrom, unreadExample ?? ''), 'warning');
       } catch (err) {
         if (stopped) continue;
         if (err instanceof IotctlError) throw err;
@@ -266,6 +283,19 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
       stopped,
     };
   }
+}
+
+/**
+ * Every row of a file rejected because its time could not be read: most likely the wrong column, or a
+ * format that needs --time-format. Says which it took and what to try, with a value from the file.
+ */
+export function noTimeReadMessage(file: string, timeFrom: string | undefined, example: string): string {
+  const pattern = guessTimeFormat(example);
+  return (
+    `${file}: every row was rejected as bad_time, its time read from ${timeFrom ?? 'the time column'} ` +
+    `(e.g. '${example}'): name the time column with --time COLUMN (several: --time Date,Time), or give ` +
+    `its pattern with ${pattern ? `--time-format '${pattern}'` : "--time-format PATTERN (e.g. 'DD/MM/YYYY HH:mm:ss')"}`
+  );
 }
 
 /**

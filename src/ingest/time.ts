@@ -253,3 +253,37 @@ export function microsToIso(us: number): string {
   const iso = new Date(ms).toISOString();
   return rest ? iso.replace('Z', String(rest).padStart(3, '0') + 'Z') : iso;
 }
+
+const dayFirstRe = /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(.*)$/;
+const yearFirstRe = /^(\d{4})([/.-])(\d{1,2})\2(\d{1,2})(.*)$/;
+const clockRe = /^([ T]|, ?)(\d{1,2})([:.])(\d{2})(?:\3(\d{2})(?:[.,](\d{3}|\d{6}))?)?$/;
+
+/**
+ * A --time-format pattern that reads `text`, for a hint: a day/month/year or year/month/day date with an
+ * optional time of day (day first unless only month first fits); undefined when none of these does. Day,
+ * month and hour are the one-letter tokens, which read one or two digits (a file may have both).
+ */
+export function guessTimeFormat(text: string): string | undefined {
+  const t = text.trim();
+  let pattern: string;
+  let rest: string;
+  const y = yearFirstRe.exec(t);
+  const d = dayFirstRe.exec(t);
+  if (y) {
+    pattern = `YYYY${y[2]}M${y[2]}D`;
+    rest = y[5] as string;
+  } else if (d) {
+    const monthFirst = Number(d[1]) <= 12 && Number(d[3]) > 12;
+    pattern = monthFirst ? `M${d[2]}D${d[2]}YYYY` : `D${d[2]}M${d[2]}YYYY`;
+    rest = d[5] as string;
+  } else return undefined;
+  if (rest !== '') {
+    const c = clockRe.exec(rest);
+    if (!c) return undefined;
+    const [, gap, , sep, , seconds, frac] = c;
+    pattern += `${gap}H${sep}mm${seconds !== undefined ? `${sep}ss` : ''}`;
+    if (frac !== undefined)
+      pattern += `${rest.charAt(rest.length - frac.length - 1)}${'S'.repeat(frac.length)}`;
+  }
+  return compileTimeFormat(pattern, zoneConverter('UTC'))(t) === null ? undefined : pattern;
+}

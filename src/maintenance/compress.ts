@@ -5,7 +5,6 @@ import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
 import { findPolicy, needsCompression } from './policies.js';
 import { dbCutoff } from './retention.js';
-import { formatBytes } from '../util/format.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { withMaintenanceLock } from './lock.js';
 import { compressionRatio } from '../output/maintenance.js';
@@ -20,6 +19,18 @@ export interface ChunkChange {
   bytesBefore: number;
   bytesAfter: number | null;
   ratio: number | null;
+}
+
+/** Told before each chunk is (de)compressed, so a printer can show progress. */
+export interface ChunkProgress {
+  verb: 'compressing' | 'decompressing';
+  /** 0-based. */
+  index: number;
+  total: number;
+  chunk: string;
+  bytes: number;
+  /** Of every chunk in this run. */
+  totalBytes: number;
 }
 
 export interface CompressResult {
@@ -40,14 +51,15 @@ async function applyToChunks(
   db: Db,
   store: Store,
   chunks: ChunkRow[],
-  opts: { dryRun: boolean; cutoff: Date | null; compress: boolean; onNotice?: (m: string) => void },
+  opts: { dryRun: boolean; cutoff: Date | null; compress: boolean; onChunk?: (p: ChunkProgress) => void },
 ): Promise<CompressResult> {
   const started = Date.now();
   const verb = opts.compress ? 'compressing' : 'decompressing';
+  const totalBytes = chunks.reduce((n, c) => n + c.bytes, 0);
   if (!opts.dryRun) {
     await withMaintenanceLock(db, `compress ${opts.compress ? 'run' : 'undo'}`, async () => {
       for (const [i, c] of chunks.entries()) {
-        opts.onNotice?.(`${verb} ${c.chunk} (${i + 1}/${chunks.length}, ${formatBytes(c.bytes)})`);
+        opts.onChunk?.({ verb, index: i, total: chunks.length, chunk: c.chunk, bytes: c.bytes, totalBytes });
         // One statement per chunk, each its own transaction: an interruption keeps the chunks already done.
         await db.query(
           opts.compress ? store.engine.compressChunk(c.chunk) : store.engine.decompressChunk(c.chunk),
@@ -89,7 +101,7 @@ async function applyToChunks(
 /** Compresses every uncompressed chunk entirely older than --older-than (or the policy's age, or 7d). */
 export async function compressRun(
   db: Db,
-  opts: { olderThan?: Duration; dryRun: boolean; onNotice?: (m: string) => void },
+  opts: { olderThan?: Duration; dryRun: boolean; onChunk?: (p: ChunkProgress) => void },
 ): Promise<CompressResult> {
   const store = await compressingStore(db);
   const age =
@@ -104,7 +116,7 @@ export async function compressRun(
 /** Decompresses one chunk (--chunk) or every compressed chunk with rows newer than --newer-than. */
 export async function compressUndo(
   db: Db,
-  opts: { chunk?: string; newerThan?: Duration; dryRun: boolean; onNotice?: (m: string) => void },
+  opts: { chunk?: string; newerThan?: Duration; dryRun: boolean; onChunk?: (p: ChunkProgress) => void },
 ): Promise<CompressResult> {
   if (!!opts.chunk === !!opts.newerThan)
     throw usageError('give exactly one of --chunk NAME or --newer-than DURATION');
@@ -125,7 +137,7 @@ export async function compressUndo(
   }
   return applyToChunks(db, store, chunks, {
     dryRun: opts.dryRun,
-    onNotice: opts.onNotice,
+    onChunk: opts.onChunk,
     cutoff,
     compress: false,
   });

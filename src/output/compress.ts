@@ -1,5 +1,6 @@
 // What `iotctl compress run|undo` prints: the chunks changed and a before/after summary.
-import type { CompressResult } from '../maintenance/compress.js';
+import type { ChunkProgress, CompressResult } from '../maintenance/compress.js';
+import { log } from './log.js';
 import { formatBytes } from '../util/format.js';
 import { when } from './maintenance.js';
 import { printLine, printRows, type Format } from './render.js';
@@ -35,4 +36,16 @@ export async function printCompressResult(format: Format, r: CompressResult, ver
       `${verb === 'compress' ? 'compressed' : 'decompressed'} ${t.chunks} chunk${t.chunks === 1 ? '' : 's'}: ${formatBytes(t.bytesBefore)} -> ${formatBytes(t.bytesAfter ?? 0)}${t.ratio ? ` (${t.ratio}x)` : ''} in ${r.seconds.toFixed(1)} s.`,
     );
   }
+}
+
+/**
+ * Progress of `compress run|undo` on stderr: one line per chunk on a terminal; elsewhere (cron mail, a log
+ * file) one line for the whole run, since thousands of chunks would be thousands of lines.
+ */
+export function chunkProgress(terminal = !!process.stderr.isTTY): (p: ChunkProgress) => void {
+  return (p) => {
+    if (terminal) log.info(`${p.verb} ${p.chunk} (${p.index + 1}/${p.total}, ${formatBytes(p.bytes)})`);
+    else if (p.index === 0)
+      log.info(`${p.verb} ${p.total} chunk${p.total === 1 ? '' : 's'} (${formatBytes(p.totalBytes)})`);
+  };
 }

@@ -6,6 +6,7 @@ import type { Db, Tx } from '../db/types.js';
 import type { Duration } from '../util/duration.js';
 import { functionFor, percentileFraction, percentilesOf, rawOnlyReason } from './functions.js';
 import { candidatePlans, choosePlan, type PlanCost, type Segment } from './plan.js';
+import { assertSeriesMatch, noReadingsNote } from './selection.js';
 import { loadRollupStates, sourceDensities } from './sources.js';
 import type { TimeRange } from './time.js';
 
@@ -16,6 +17,8 @@ export interface AggOptions {
   fns: string[];
   /** Rows fetched per round trip from the cursor (default 10,000). */
   pageSize?: number;
+  /** Told when the result is empty (no readings in the range), for stderr. */
+  onNotice?: (message: string) => void;
 }
 
 export type AggRow = { time: Date; device: string; metric: string; unit: string | null } & Record<
@@ -82,6 +85,7 @@ export async function planAgg(db: Db, opts: AggOptions): Promise<AggPlan> {
   // Reading raw instead of a rollup is slower, not wrong: said on stderr whether or not --explain is given.
   if (states.problem && !percentilesOf(opts.fns).length) warnings.push(states.problem);
   const series = (await db.query<SeriesRow>(orderedSeries(opts.filter))).rows;
+  if (series.length === 0) await assertSeriesMatch(db, opts.filter);
   const candidates = candidatePlans({
     from: opts.range.since.getTime(),
     to: opts.range.until.getTime(),
@@ -191,13 +195,27 @@ export async function runAgg<T>(
   return db.transaction((tx) => consume({ ...header, pages: pagesFrom(tx) }));
 }
 
-/** Plans the query and streams its result to `consume` (see runAgg). */
+/**
+ * Plans the query and streams its result to `consume` (see runAgg); an empty result is told to
+ * `opts.onNotice` once the transaction is over.
+ */
 export async function streamAgg<T>(
   db: Db,
   opts: AggOptions,
   consume: (res: AggStream) => Promise<T>,
 ): Promise<T> {
-  return runAgg(db, await planAgg(db, opts), consume);
+  let rows = 0;
+  async function* counted(pages: AsyncIterable<AggRow[]>): AsyncGenerator<AggRow[]> {
+    for await (const page of pages) {
+      rows += page.length;
+      yield page;
+    }
+  }
+  const result = await runAgg(db, await planAgg(db, opts), (res) =>
+    consume({ ...res, pages: counted(res.pages) }),
+  );
+  if (rows === 0 && opts.onNotice) opts.onNotice(await noReadingsNote(db, opts.filter, opts.range));
+  return result;
 }
 
 /** Every row of a result, in memory. */

@@ -22,7 +22,7 @@ export interface PercentileFunction {
   /** The pattern users type: `pNN`. */
   name: string;
   help: string;
-  /** The names it accepts, for help: `p1..p99`. */
+  /** The names it accepts, for help: `p0.1..p99.9`-like text, decimals included. */
   range: string;
   /** An example name, for help and tests. */
   example: string;
@@ -54,7 +54,7 @@ export const aggregateFunctions: readonly AggregateFunction[] = [
     kind: 'percentile',
     name: 'pNN',
     help: 'a percentile',
-    range: 'p1..p99',
+    range: 'pN, 0 < N < 100, decimals too (p99.9)',
     example: 'p95',
     fraction(name) {
       const m = percentileRe.exec(name);
@@ -76,7 +76,7 @@ export function functionFor(name: string): AggregateFunction | undefined {
 
 const families = aggregateFunctions.filter((f): f is PercentileFunction => f.kind === 'percentile');
 
-/** One line for --fn's help: `aggregates: avg,min,max,count,sum,stddev,p95 (any p1..p99)`. */
+/** One line for --fn's help: `aggregates: avg,min,max,count,sum,stddev,p95 (any pN, ...)`. */
 export function functionsHelp(): string {
   const names = aggregateFunctions.map((f) => (f.kind === 'basic' ? f.name : f.example)).join(',');
   return `aggregates: ${names}${families.map((f) => ` (any ${f.range})`).join('')}`;

@@ -3,6 +3,7 @@ import { latestReadings, type SeriesFilter } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import type { Duration } from '../util/duration.js';
+import { assertSeriesMatch, holdsNoReadings } from './selection.js';
 
 export interface LatestRow {
   time: Date;
@@ -18,9 +19,13 @@ export interface LatestResult {
   rows: LatestRow[];
 }
 
+/**
+ * A filter that matches no series is a usage error; an empty answer otherwise (no reading at all, or
+ * none silent for longer than `stale`) is told to `onNotice`.
+ */
 export async function queryLatest(
   db: Db,
-  opts: { filter: SeriesFilter; stale?: Duration },
+  opts: { filter: SeriesFilter; stale?: Duration; onNotice?: (message: string) => void },
 ): Promise<LatestResult> {
   await loadStore(db);
   const { rows } = await db.query<{
@@ -31,6 +36,14 @@ export async function queryLatest(
     unit: string | null;
     age_seconds: number;
   }>(latestReadings(opts.filter, opts.stale?.interval));
+  if (rows.length === 0) {
+    await assertSeriesMatch(db, opts.filter);
+    opts.onNotice?.(
+      opts.stale
+        ? `no series has been silent for longer than ${opts.stale.text}`
+        : `no readings: ${holdsNoReadings(opts.filter)}`,
+    );
+  }
   return {
     stale: opts.stale?.text ?? null,
     rows: rows.map((r) => ({

@@ -3,6 +3,7 @@ import { rawPage, type SeriesFilter } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { lttb } from './lttb.js';
+import { assertSeriesMatch, noReadingsNote } from './selection.js';
 import type { TimeRange } from './time.js';
 
 export interface RawRow {
@@ -21,13 +22,25 @@ export interface RawOptions {
   /** Keep this many points per series (LTTB). */
   downsample?: number;
   pageSize?: number;
+  /** Told when the result is empty (no readings in the range), for stderr. */
+  onNotice?: (message: string) => void;
 }
 
 /**
  * Readings ordered by series and time, fetched in keyset pages so memory stays flat whatever the range;
- * with `downsample`, one series at a time is held to pick its points.
+ * with `downsample`, one series at a time is held to pick its points. A filter that matches no series is
+ * a usage error (before any row); no readings in the range is told to `opts.onNotice` at the end.
  */
 export async function* queryRaw(db: Db, opts: RawOptions): AsyncGenerator<RawRow> {
+  let rows = 0;
+  for await (const row of rawRows(db, opts)) {
+    rows++;
+    yield row;
+  }
+  if (rows === 0 && opts.onNotice) opts.onNotice(await noReadingsNote(db, opts.filter, opts.range));
+}
+
+async function* rawRows(db: Db, opts: RawOptions): AsyncGenerator<RawRow> {
   await loadStore(db);
   const pageSize = opts.pageSize ?? 10_000;
   let remaining = opts.limit ?? Infinity;
@@ -67,6 +80,7 @@ export async function* queryRaw(db: Db, opts: RawOptions): AsyncGenerator<RawRow
       }
       current.rows.push({ ...row, x: row.time.getTime(), y: row.value });
     }
+    if (!after && rows.length === 0) await assertSeriesMatch(db, opts.filter);
     const last = rows[rows.length - 1];
     if (!last || rows.length < size) break;
     after = { seriesId: last.series_id, time: new Date(last.time) };

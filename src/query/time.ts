@@ -9,7 +9,7 @@ const zoneRe = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
 export function parseTime(input: string, now: Date, what = 'time'): Date {
   const text = input.trim();
   if (text.toLowerCase() === 'now') return new Date(now.getTime());
-  if (isDuration(text)) return new Date(now.getTime() - parseDuration(text, what).ms);
+  if (isDuration(text)) return new Date(now.getTime() - parseDuration(text, what, { allowZero: true }).ms);
   if (isoRe.test(text)) {
     const hasTime = /\d[T ]\d/.test(text);
     const normalised = hasTime && !zoneRe.test(text) ? text.replace(' ', 'T') + 'Z' : text.replace(' ', 'T');

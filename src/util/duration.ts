@@ -28,10 +28,20 @@ export interface Duration {
 
 const durationRe = /^(\d+)\s*(ms|s|m|h|d|w)$/;
 
-export function parseDuration(input: string, what = 'duration'): Duration {
+/**
+ * A duration as typed. Zero is a usage error unless `allowZero` (the few flags where 0 means something:
+ * no retries, no tolerance, now); a negative one never parses.
+ */
+export function parseDuration(
+  input: string,
+  what = 'duration',
+  { allowZero = false }: { allowZero?: boolean } = {},
+): Duration {
+  const hint = 'use a number and a unit: 30s, 15m, 24h, 7d, 2w';
   const m = durationRe.exec(input.trim().toLowerCase());
-  if (!m) throw usageError(`invalid ${what} '${input}'`, 'use a number and a unit: 30s, 15m, 24h, 7d, 2w');
+  if (!m) throw usageError(`invalid ${what} '${input}'`, hint);
   const n = Number(m[1]);
+  if (n === 0 && !allowZero) throw usageError(`invalid ${what} '${input}': it must be longer than 0`, hint);
   const unit = m[2] as string;
   return { text: `${n}${unit}`, ms: n * (unitMs[unit] as number), interval: `${n} ${unitWords[unit]}` };
 }

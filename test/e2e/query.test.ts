@@ -116,6 +116,7 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
       expected: '5m',
+      tolerance: '150s',
       since: at(0).toISOString(),
       until: at(480).toISOString(),
       rows: [
@@ -125,7 +126,7 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
           from: at(389).toISOString(),
           to: at(420).toISOString(),
           seconds: 1860,
-          missing: 6,
+          missing: 5,
           open: false,
         },
       ],
@@ -142,7 +143,7 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
       'csv',
     );
     expect(csv.stdout).toBe(
-      `device,metric,from,to,seconds,missing,open\ndropout,temp,${at(389).toISOString()},${at(420).toISOString()},1860,6,false\n`,
+      `device,metric,from,to,seconds,missing,open\ndropout,temp,${at(389).toISOString()},${at(420).toISOString()},1860,5,false\n`,
     );
   });
 
@@ -176,12 +177,9 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
     expect(lines[0]).toBe('time,device,metric,value,unit');
     expect(lines).toHaveLength(51);
     expect(lines.some((l) => l.startsWith(at(420).toISOString()))).toBe(true);
-    const empty = await cli('query', 'raw', '--metric', 'nope', ...range, '--json');
-    expect(JSON.parse(empty.stdout)).toEqual({
-      since: at(0).toISOString(),
-      until: at(480).toISOString(),
-      rows: [],
-    });
+    // A metric no series has is a usage error now, not an empty answer (see the empty-results case below).
+    const none = await cli('query', 'raw', '--metric', 'nope', ...range, '--json');
+    expect([none.code, none.stdout]).toEqual([2, '']);
   });
 
   it('anomalies --points --json: the pinned shape; a table with units', async () => {
@@ -264,6 +262,26 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
     expect(csv.stdout.split('\n')[0]).toBe(
       'device,metrics,start,end,detected,durationSeconds,peakTime,peakMetric,peakValue,unit,score,readings,kinds,ongoing,method',
     );
+  });
+
+  it('a filter matching no series exits 2 naming it; no readings in the range exits 0 with a note on stderr and valid JSON', async () => {
+    for (const args of [['query', 'agg'], ['anomalies']]) {
+      const none = await cli(...args, '--metric', 'nosuch', '--json');
+      expect(none.code, args.join(' ')).toBe(2);
+      expect(none.stdout).toBe('');
+      expect(none.stderr).toBe('error: no series matches --metric nosuch (metrics: temp)\n');
+    }
+    const later = ['--metric', 'temp', '--since', at(600).toISOString(), '--until', at(660).toISOString()];
+    const note = `no readings between ${at(600).toISOString()} and ${at(660).toISOString()} (the selected series hold readings from ${at(0).toISOString()} to ${at(479).toISOString()})\n`;
+    const agg = await cli('query', 'agg', ...later, '--json');
+    expect([agg.code, agg.stderr]).toEqual([0, note]);
+    expect(JSON.parse(agg.stdout).rows).toEqual([]);
+    const raw = await cli('query', 'raw', ...later, '--format', 'csv');
+    expect([raw.code, raw.stderr, raw.stdout]).toEqual([0, note, 'time,device,metric,value,unit\n']);
+    const gaps = await cli('query', 'gaps', '--expected', '1m', ...later);
+    expect([gaps.code, gaps.stdout, gaps.stderr]).toEqual([0, '', note]);
+    const quiet = await cli('anomalies', ...later, '--json', '--quiet');
+    expect([quiet.code, quiet.stderr, JSON.parse(quiet.stdout)]).toEqual([0, '', []]);
   });
 
   it('bad input is one line on stderr with exit 2', async () => {

@@ -248,6 +248,176 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     ]);
   });
 
+  it('without --rejects, a wide file rejecting every row shows its first five rejects, not one (they were counted in readings)', async () => {
+    const notices: string[] = [];
+    // The UCI file read without --time: its "Time" column alone is no time, so every 13-metric row is rejected.
+    const s = await ingest(
+      db,
+      options(
+        [fx('uci-air-quality.csv')],
+        { dryRun: true, onNotice: (m, level) => void (level === 'warning' && notices.push(m)) },
+        {
+          device: 'uci',
+          nulls: ['-200'],
+        },
+      ),
+    );
+    accounted(s);
+    expect(s).toMatchObject({ read: 13 * 13, rejected: 13 * 13, rejects: { bad_time: 13 * 13 } });
+    const shown = notices.filter((m) => m.includes(': bad_time: '));
+    expect(shown).toEqual(
+      [2, 3, 4, 5, 6].map(
+        (line) => `${fx('uci-air-quality.csv')}:${line}: bad_time: cannot read time '${line + 16}.00.00'`,
+      ),
+    );
+  });
+
+  it('every row rejected as bad_time: says which column it took as the time and suggests --time / --time-format with a value from the file', async () => {
+    const notices: string[] = [];
+    const onNotice = (m: string, level: string) => void (level === 'warning' && notices.push(m));
+    await ingest(db, options([fx('uci-air-quality.csv')], { dryRun: true, onNotice }, { device: 'uci' }));
+    expect(notices.at(-1)).toBe(
+      `${fx('uci-air-quality.csv')}: every row was rejected as bad_time, its time read from column "Time" (e.g. '18.00.00'): ` +
+        `name the time column with --time COLUMN (several: --time Date,Time), or give its pattern with --time-format PATTERN (e.g. 'DD/MM/YYYY HH:mm:ss')`,
+    );
+    // A day-first date: the suggested pattern is one that reads it.
+    const file = path.join(tmp, 'day-first.csv');
+    fs.writeFileSync(file, 'time,t,rh\n10/03/2004 18:00,1,2\n13/03/2004 9:30,1,2\n');
+    notices.length = 0;
+    const bad = await ingest(db, options([file], { dryRun: true, onNotice }, { device: 'df' }));
+    expect(bad).toMatchObject({ read: 4, rejected: 4 });
+    expect(notices.at(-1)).toBe(
+      `${file}: every row was rejected as bad_time, its time read from column "time" (e.g. '10/03/2004 18:00'): ` +
+        `name the time column with --time COLUMN (several: --time Date,Time), or give its pattern with --time-format 'D/M/YYYY H:mm'`,
+    );
+    const good = await ingest(
+      db,
+      options([file], { dryRun: true }, { device: 'df', time: { tz: 'UTC', format: 'D/M/YYYY H:mm' } }),
+    );
+    expect(good).toMatchObject({ read: 4, loaded: 4, rejected: 0 });
+    // Some rows readable: no such message.
+    notices.length = 0;
+    fs.writeFileSync(file, 'time,t\n2004-03-10T18:00Z,1\nyesterday,2\n');
+    await ingest(db, options([file], { dryRun: true, onNotice }, { device: 'df' }));
+    expect(notices.filter((m) => m.includes('every row'))).toEqual([]);
+  });
+
+  it('a CSV without a header line: the error points at --columns, not at --time', async () => {
+    const file = path.join(tmp, 'no-header.csv');
+    fs.writeFileSync(file, '2026-11-01T00:00:00Z,21.5\n2026-11-01T00:01:00Z,21.6\n');
+    const err = await ingest(db, options([file], { dryRun: true }, { device: 'nh' })).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(IotctlError);
+    expect(err).toMatchObject({
+      exitCode: 2,
+      message: `${file}: the first line looks like data, not a header ("2026-11-01T00:00:00Z", "21.5")`,
+      hint: 'name the 2 columns of a file without a header line with --columns, e.g. --columns time,value --device NAME --metric NAME',
+    });
+    // The hint's own suggestion reads it.
+    const s = await ingest(
+      db,
+      options([file], { columns: ['time', 'value'] }, { device: 'nh', metric: 'temp' }),
+    );
+    expect(s).toMatchObject({ read: 2, loaded: 2 });
+    expect((await values('nh')).map((v) => v[1])).toEqual(['temp', 'temp']);
+  });
+
+  it('--metric names the one value column of a timestamp,value file (it was the column name); --unit per metric and constant --tag for a wide file', async () => {
+    const single = path.join(tmp, 'single.csv');
+    fs.writeFileSync(single, 'timestamp,value\n2026-11-01T00:00:00Z,21.5\n2026-11-01T00:01:00Z,\n');
+    const s = await ingest(
+      db,
+      options(
+        [single],
+        {},
+        { device: 'probe-7', metric: 'temperature', units: { byMetric: new Map(), all: '°C' } },
+      ),
+    );
+    expect(s).toMatchObject({ read: 2, loaded: 1, nulls: 1 });
+    accounted(s);
+    const wide = path.join(tmp, 'wide-units.csv');
+    fs.writeFileSync(wide, 'time,temperature,rh\n2026-11-01T00:00:00Z,21.5,40\n');
+    const w = await ingest(
+      db,
+      options(
+        [wide],
+        {},
+        {
+          device: 'room-9',
+          units: {
+            byMetric: new Map([
+              ['temperature', '°C'],
+              ['rh', '%'],
+            ]),
+          },
+          tags: { site: 'plant-2', line: '3' },
+        },
+      ),
+    );
+    accounted(w);
+    const { rows } = await db.query<{ device_id: string; metric: string; unit: string; tags: unknown }>(
+      `SELECT device_id, metric, unit, tags FROM iotctl.series WHERE device_id IN ('probe-7', 'room-9') ORDER BY 1, 2`,
+    );
+    expect(rows).toEqual([
+      { device_id: 'probe-7', metric: 'temperature', unit: '°C', tags: null },
+      { device_id: 'room-9', metric: 'rh', unit: '%', tags: { site: 'plant-2', line: '3' } },
+      { device_id: 'room-9', metric: 'temperature', unit: '°C', tags: { site: 'plant-2', line: '3' } },
+    ]);
+    // Long files: --unit fills in where the unit column is empty; --tag adds to the tags the file gives.
+    const long = path.join(tmp, 'long-tags.csv');
+    fs.writeFileSync(
+      long,
+      'time,device_id,metric,value,unit,tags\n2026-11-01T00:00:00Z,lt-1,t,1,K,"{""site"":""own""}"\n2026-11-01T00:00:00Z,lt-1,p,2,,\n',
+    );
+    await ingest(
+      db,
+      options(
+        [long],
+        {},
+        {
+          units: {
+            byMetric: new Map([
+              ['t', 'C'],
+              ['p', 'hPa'],
+            ]),
+          },
+          tags: { site: 'x', zone: 'a' },
+        },
+      ),
+    );
+    const lt = await db.query<{ metric: string; unit: string; tags: unknown }>(
+      `SELECT metric, unit, tags FROM iotctl.series WHERE device_id = 'lt-1' ORDER BY metric`,
+    );
+    expect(lt.rows).toEqual([
+      { metric: 'p', unit: 'hPa', tags: { site: 'x', zone: 'a' } },
+      { metric: 't', unit: 'K', tags: { site: 'own', zone: 'a' } },
+    ]);
+  });
+
+  it('--metric with a metric column, or with several value columns, and --unit for a metric the file lacks: usage errors naming them', async () => {
+    const fail = (file: string, mapping: Parameters<typeof options>[2]) =>
+      ingest(db, options([file], { dryRun: true }, mapping)).catch((e: unknown) => e as IotctlError);
+    expect(await fail(fx('long.csv'), { metric: 'x' })).toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/--metric x: the file has a metric column \("metric"\)$/),
+    });
+    const wide = path.join(tmp, 'two-values.csv');
+    fs.writeFileSync(wide, 'time,temperature,rh\n2026-11-01T00:00:00Z,21.5,40\n');
+    expect(await fail(wide, { device: 'd', metric: 'x' })).toMatchObject({
+      message: `${wide}: --metric x names one value column, and the file has 2 ("temperature", "rh")`,
+      hint: expect.stringMatching(/--metrics COLUMN/),
+    });
+    expect(await fail(wide, { device: 'd', metrics: ['rh'], metric: 'humidity' })).toMatchObject({
+      read: 1,
+      loaded: 1,
+    });
+    expect(await fail(wide, { device: 'd', units: { byMetric: new Map([['temp', 'C']]) } })).toMatchObject({
+      message: `${wide}: --unit temp=…: no metric 'temp' in this file`,
+      hint: 'its metrics are "temperature", "rh"',
+    });
+  });
+
   it('keeps the last of duplicate readings inside one batch and counts the others', async () => {
     const file = path.join(tmp, 'dups.csv');
     fs.writeFileSync(

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anomalies, anomalyIncidents } from '../../src/anomalies/detect.js';
+import type { SeriesFilter } from '../../src/db/sql/query.js';
 import { queryAgg } from '../../src/query/agg.js';
 import { aggregateFunctions } from '../../src/query/functions.js';
-import { queryGaps } from '../../src/query/gaps.js';
+import { parseTolerance, queryGaps } from '../../src/query/gaps.js';
 import { queryLatest } from '../../src/query/latest.js';
 import { queryRaw } from '../../src/query/raw.js';
 import type { Store } from '../../src/db/store.js';
@@ -252,10 +254,19 @@ describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
         from: at(389),
         to: at(420),
         seconds: 31 * 60,
-        missing: 6,
+        // Six 5-minute readings fit in 31 minutes; the sixth, a minute before the next reading, is within
+        // the default tolerance (150 s) of it: 5 missing, and 6 with no tolerance.
+        missing: 5,
         open: false,
       },
     ]);
+    const strict = await queryGaps(db, {
+      filter: { metric: 'temp', devices: ['dropout'] },
+      range,
+      expected: parseDuration('5m'),
+      toleranceMs: 0,
+    });
+    expect(strict.rows.map((r) => r.missing)).toEqual([6]);
     const open = await queryGaps(db, {
       filter: { devices: ['dropout', 'clean'], metric: 'temp' },
       range: { since: at(0), until: at(540) },
@@ -266,6 +277,39 @@ describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
       ['dropout', at(389), at(420), false],
       ['dropout', at(479), at(540), true],
     ]);
+  });
+
+  it('gaps --expected 1m on a clock drifting by a second: no false 61 s gaps (every one was flagged), one missed reading is one gap missing 1', async () => {
+    // As the UCI occupancy data: steps of 60, 61, 59 s... and one reading missing (a 121 s step).
+    const times = [0, 60, 121, 180, 239, 300, 421, 480, 541, 600].map(
+      (s) => new Date(at(0).getTime() + s * 1000),
+    );
+    await db.query(`INSERT INTO iotctl.series (device_id, metric) VALUES ('late-clock', 'temp')`);
+    await db.query(
+      `INSERT INTO iotctl.points SELECT t, (SELECT id FROM iotctl.series WHERE device_id = 'late-clock'), 1 FROM unnest($1::timestamptz[]) t`,
+      [times],
+    );
+    const gaps = (toleranceMs?: number) =>
+      queryGaps(db, {
+        filter: { devices: ['late-clock'] },
+        range: { since: at(0), until: at(10) },
+        expected: parseDuration('1m'),
+        toleranceMs,
+      });
+    const res = await gaps();
+    expect(res.tolerance).toBe('30s');
+    expect(res.rows.map((r) => [r.from, r.seconds, r.missing])).toEqual([[times[5], 121, 1]]);
+    // With no tolerance, every late step is a gap (what it did before).
+    const strict = await gaps(0);
+    expect(strict.rows.map((r) => [r.seconds, r.missing])).toEqual([
+      [61, 1],
+      [61, 1],
+      [121, 2],
+      [61, 1],
+    ]);
+    expect(parseTolerance('10%', parseDuration('1m'))).toBe(6000);
+    expect(parseTolerance('0s', parseDuration('1m'))).toBe(0);
+    expect(() => parseTolerance('150%', parseDuration('1m'))).toThrow(/at most 100%/);
   });
 
   it('raw pages by (series, time) keyset, honours --limit, and --downsample keeps the shape (LTTB)', async () => {
@@ -299,6 +343,74 @@ describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
     expect(spike[0]?.time).toEqual(at(360));
     expect(spike.at(-1)?.time).toEqual(at(479));
     expect(spike.some((r) => r.time.getTime() === at(420).getTime() && r.value > 30)).toBe(true);
+  });
+
+  it('a --metric, --device or --device-like matching no series is a usage error naming it and listing what exists (agg, raw, latest, gaps, anomalies)', async () => {
+    const range = { since: at(0), until: at(60) };
+    const every = parseDuration('1h');
+    const expected = parseDuration('5m');
+    const runs = (filter: SeriesFilter) => [
+      () => queryAgg(db, { filter, range, every, fns: basic }),
+      async () => {
+        for await (const _ of queryRaw(db, { filter, range })) void _;
+      },
+      () => queryLatest(db, { filter }),
+      () => queryGaps(db, { filter, range, expected }),
+      () => anomalies(db, { method: 'zscore', filter, range }),
+      () => anomalyIncidents(db, { method: 'range', max: 100, filter, range }),
+    ];
+    const usage = { code: 'USAGE', exitCode: 2 };
+    for (const run of runs({ metric: 'nosuch' })) {
+      await expect(run()).rejects.toMatchObject(usage);
+      await expect(run()).rejects.toThrow(/^no series matches --metric nosuch \(metrics: rh, temp\)$/);
+    }
+    for (const run of runs({ metric: 'temp', devices: ['hall-9', 'hall-8'] }))
+      await expect(run()).rejects.toThrow(
+        /^no series matches --device hall-9,hall-8 \(devices: .*hall-1, hall-2.*\)$/,
+      );
+    for (const run of runs({ deviceLike: 'pump %' }))
+      await expect(run()).rejects.toThrow(/^no series matches --device-like 'pump %' \(devices: /);
+    // Both alone match, not together: the metrics those devices do have.
+    await expect(runs({ metric: 'rh', devices: ['yard-1'] })[0]!()).rejects.toThrow(
+      'no series matches --metric rh --device yard-1 (metrics of --device yard-1: temp)',
+    );
+    // A long list is cut short, with the count in all.
+    await db.query(
+      `INSERT INTO iotctl.series (device_id, metric) SELECT 'many', 'm' || lpad(i::text, 2, '0') FROM generate_series(1, 12) i`,
+    );
+    await expect(queryLatest(db, { filter: { metric: 'nosuch' } })).rejects.toThrow(
+      /\(metrics: m01, m02, m03, m04, m05, m06, m07, m08, m09, m10, … \(14 in all\)\)$/,
+    );
+    await db.query(`DELETE FROM iotctl.series WHERE device_id = 'many'`);
+  });
+
+  it('selected series without readings in the range: an empty result and a note saying so and where the readings are', async () => {
+    const notes: string[] = [];
+    const onNotice = (m: string) => notes.push(m);
+    const filter = { metric: 'temp', devices: ['hall-2'] };
+    const range = { since: at(10 * 1440), until: at(11 * 1440) };
+    const last = (await queryLatest(db, { filter })).rows[0]?.time as Date;
+    const said = `no readings between ${at(10 * 1440).toISOString()} and ${at(11 * 1440).toISOString()} (the selected series hold readings from ${at(0).toISOString()} to ${last.toISOString()})`;
+    const agg = await queryAgg(db, { filter, range, every: parseDuration('1h'), fns: basic, onNotice });
+    expect(agg.rows).toEqual([]);
+    const raw = [];
+    for await (const r of queryRaw(db, { filter, range, onNotice })) raw.push(r);
+    expect(raw).toEqual([]);
+    expect((await queryGaps(db, { filter, range, expected: parseDuration('5m'), onNotice })).rows).toEqual(
+      [],
+    );
+    expect((await anomalies(db, { method: 'zscore', filter, range, onNotice })).rows).toEqual([]);
+    const incidents = await anomalyIncidents(db, { method: 'range', max: 0, filter, range, onNotice });
+    expect(incidents.incidents).toEqual([]);
+    expect(notes).toEqual([said, said, said, said, said]);
+    // Readings but nothing to report: gaps says there are none; anomalies finding nothing stays quiet.
+    notes.length = 0;
+    const day = { since: at(0), until: at(1440) };
+    await queryGaps(db, { filter, range: day, expected: parseDuration('5m'), onNotice });
+    await anomalyIncidents(db, { method: 'range', max: 1000, filter, range: day, onNotice });
+    expect(notes).toEqual([
+      `no gaps longer than 5m (+ 150s tolerance) between ${at(0).toISOString()} and ${at(1440).toISOString()}`,
+    ]);
   });
 
   // Every function of the registry, from the source it would use, against the raw readings computed here.

@@ -20,3 +20,13 @@ describe('durations', () => {
     expect(formatAge(3_725_000)).toBe('1h 2m');
   });
 });
+
+describe('zero durations', () => {
+  it('are usage errors unless the flag allows zero', () => {
+    for (const zero of ['0s', '0m', '0 d', '00h'])
+      expect(() => parseDuration(zero, '--every'), zero).toThrow(
+        `invalid --every '${zero}': it must be longer than 0`,
+      );
+    expect(parseDuration('0s', '--retry-timeout', { allowZero: true })).toMatchObject({ ms: 0, text: '0s' });
+  });
+});

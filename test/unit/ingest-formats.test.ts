@@ -42,7 +42,7 @@ async function readFixture(file: string) {
     nulls: (n) => (counts.nulls += n),
   };
   const v = new Validator(mapOptions());
-  const ctx = { mapping: v.opts, validator: v, describe: () => undefined };
+  const ctx = { mapping: v.opts, validator: v, describe: () => undefined, timeSource: () => undefined };
   let format: InputFormat | undefined;
   let usable = true;
   let reader;

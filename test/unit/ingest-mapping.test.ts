@@ -3,7 +3,7 @@ import { csvMapper } from '../../src/ingest/formats/csv.js';
 import { ndjsonMapper } from '../../src/ingest/formats/ndjson.js';
 import { telegrafMapper } from '../../src/ingest/formats/telegraf.js';
 import { SERIES_LIMITS, Validator, type MapSink } from '../../src/ingest/mapping.js';
-import { parseMap, parseMaxErrors, parseRanges } from '../../src/ingest/options.js';
+import { parseMap, parseMaxErrors, parseRanges, parseTags, parseUnits } from '../../src/ingest/options.js';
 import { mapOptions } from '../helpers/ingest.js';
 
 const opts = mapOptions;
@@ -239,5 +239,40 @@ describe('ingest mapping and validation', () => {
     expect(v.number('0.5')).toBe(0.5);
     expect(v.number('0e0')).toBe(0);
     expect(v.number('-0.25')).toBe(-0.25);
+  });
+
+  it('--unit metric=unit or a unit for every metric, --tag key=value: parsed, and refused when unusable', () => {
+    expect(parseUnits(['temperature=°C', 'rh = %', 'K'])).toEqual({
+      byMetric: new Map([
+        ['temperature', '°C'],
+        ['rh', '%'],
+      ]),
+      all: 'K',
+    });
+    for (const bad of ['', 'temp=', '=C', 'temp=' + 'x'.repeat(SERIES_LIMITS.unit + 1), 'temp=a\0b'])
+      expect(() => parseUnits([bad]), bad).toThrow(/invalid --unit/);
+    expect(parseTags(['site=plant-2', 'line=3', 'note='])).toEqual({ site: 'plant-2', line: '3', note: '' });
+    for (const bad of ['site', '=x', 'a=\0']) expect(() => parseTags([bad]), bad).toThrow(/invalid --tag/);
+    expect(() => parseTags(['a=' + 'x'.repeat(SERIES_LIMITS.tags)])).toThrow(/longer than/);
+  });
+
+  it('--unit and --tag fill in what a reading lacks; what the input gives wins', () => {
+    const got: Array<[string, string | null, string | null]> = [];
+    const sink: MapSink = {
+      reading: (_d, metric, _us, _v, unit, tags) => void got.push([metric, unit, tags]),
+      reject: () => undefined,
+      nulls: () => undefined,
+    };
+    const v = new Validator(
+      mapOptions({ units: { byMetric: new Map([['t', 'C']]), all: 'x' }, tags: { site: 'a', zone: 'z' } }),
+    );
+    v.emit(sink, 'd', 't', 0, '1', null, null);
+    v.emit(sink, 'd', 'p', 0, '1', null, '{"site":"own"}');
+    v.emit(sink, 'd', 't', 0, '1', 'K', '{"site":"own"}');
+    expect(got).toEqual([
+      ['t', 'C', '{"site":"a","zone":"z"}'],
+      ['p', 'x', '{"site":"own","zone":"z"}'],
+      ['t', 'K', '{"site":"own","zone":"z"}'],
+    ]);
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { componentTime, makeTimeParser, microsToIso } from '../../src/ingest/time.js';
+import {
+  compileTimeFormat,
+  componentTime,
+  guessTimeFormat,
+  makeTimeParser,
+  microsToIso,
+  zoneConverter,
+} from '../../src/ingest/time.js';
 
 const iso = (us: number | null) => (us === null ? null : microsToIso(us));
 
@@ -121,5 +128,25 @@ describe('ingest time parsing: years and offsets', () => {
     expect(parts({ year: '2024', month: '0x7', day: '1' })).toBeNull();
     expect(parts({ year: '2024', month: '1e1', day: '1' })).toBeNull();
     expect(iso(parts({ year: '2024.0', month: '7', day: '1' }))).toBe('2024-07-01T00:00:00.000Z');
+  });
+});
+
+describe('guessTimeFormat (the --time-format a bad_time message suggests)', () => {
+  it('gives a pattern that reads the example, day first unless only month first fits', () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['10/03/2004', 'D/M/YYYY'],
+      ['10/03/2004 18.00.00', 'D/M/YYYY H.mm.ss'],
+      ['03/13/2004 9:30', 'M/D/YYYY H:mm'],
+      ['2004-03-10 18:00:00.123', 'YYYY-M-D H:mm:ss.SSS'],
+      ['2004/3/1T1:02', 'YYYY/M/DTH:mm'],
+      ['10-03-2004, 18:00', 'D-M-YYYY, H:mm'],
+      ['18.00.00', undefined],
+      ['yesterday', undefined],
+      ['1/2/2004 25:00', undefined],
+    ];
+    for (const [text, pattern] of cases) {
+      expect(guessTimeFormat(text), text).toBe(pattern);
+      if (pattern) expect(compileTimeFormat(pattern, zoneConverter('UTC'))(text)).not.toBeNull();
+    }
   });
 });

@@ -5,12 +5,16 @@ import { describe, expect, it } from 'vitest';
 import {
   aggFromSources,
   aggRaw,
+  anyReadingIn,
   bucketGroups,
+  countSeries,
   gapsBetween,
   latestReadings,
   orderedSeries,
   rawPage,
+  readingsExtent,
   rowEstimate,
+  seriesNames,
 } from '../../src/db/sql/query.js';
 import { parseDuration } from '../../src/util/duration.js';
 
@@ -190,8 +194,8 @@ SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
  ORDER BY sel.device_id, sel.metric`);
     expect(sql.values).toEqual([['a', 'b'], '15 minutes']);
   });
-  it('gapsBetween: steps longer than expected, and the open gap to the end', () => {
-    const sql = gapsBetween({ metric: 'temp' }, { from: t, to: mid }, '5 minutes');
+  it('gapsBetween: steps longer than expected plus the tolerance, and the open gap to the end', () => {
+    const sql = gapsBetween({ metric: 'temp' }, { from: t, to: mid }, '5 minutes', '150000 milliseconds');
     expect(sql.text)
       .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1),
 steps AS (
@@ -200,18 +204,18 @@ steps AS (
    WHERE r.time >= $2::timestamptz AND r.time < $3::timestamptz
 ),
 gaps AS (
-  SELECT series_id, gap_from, gap_to, false AS open FROM steps WHERE gap_to - gap_from > $4::interval
+  SELECT series_id, gap_from, gap_to, false AS open FROM steps WHERE gap_to - gap_from > $4::interval + $5::interval
   UNION ALL
   SELECT series_id, max(gap_to), least($3::timestamptz, now()), true FROM steps GROUP BY series_id
-  HAVING least($3::timestamptz, now()) - max(gap_to) > $4::interval
+  HAVING least($3::timestamptz, now()) - max(gap_to) > $4::interval + $5::interval
 )
 SELECT sel.device_id AS device, sel.metric, g.gap_from AS "from", g.gap_to AS "to",
        extract(epoch FROM g.gap_to - g.gap_from)::float8 AS seconds,
-       (ceil(extract(epoch FROM g.gap_to - g.gap_from) / extract(epoch FROM $4::interval)) - 1)::int AS missing,
+       (ceil(extract(epoch FROM g.gap_to - g.gap_from - $5::interval) / extract(epoch FROM $4::interval)) - 1)::int AS missing,
        g.open
   FROM gaps g JOIN sel ON sel.id = g.series_id
  ORDER BY sel.device_id, sel.metric, g.gap_from`);
-    expect(sql.values).toEqual(['temp', t, mid, '5 minutes']);
+    expect(sql.values).toEqual(['temp', t, mid, '5 minutes', '150000 milliseconds']);
   });
   it('rawPage: the first page', () => {
     const sql = rawPage({ metric: 'temp' }, { from: t, to: mid }, 100);
@@ -233,5 +237,27 @@ SELECT r.series_id, r.time, sel.device_id AS device, sel.metric, r.value, sel.un
  ORDER BY r.series_id, r.time
  LIMIT $5::int`);
     expect(sql.values).toEqual([t, mid, 7, end, 100]);
+  });
+  it('the empty-result statements: series counts and names for the message, the extent of the readings, any in a range', () => {
+    expect(countSeries({ metric: 'temp', deviceLike: 'hall-%' })).toEqual({
+      text: 'SELECT count(*)::int AS n FROM iotctl.series WHERE metric = $1 AND device_id LIKE $2',
+      values: ['temp', 'hall-%'],
+    });
+    const names = seriesNames('metric', { devices: ['a'] }, 10);
+    expect(names.text)
+      .toBe(`SELECT (SELECT count(DISTINCT metric) FROM iotctl.series WHERE device_id = ANY($1::text[]))::int AS total,
+       ARRAY(SELECT DISTINCT metric FROM iotctl.series WHERE device_id = ANY($1::text[]) ORDER BY 1 LIMIT $2::int) AS names`);
+    expect(names.values).toEqual([['a'], 10]);
+    expect(readingsExtent({ metric: 'temp' }).text)
+      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1)
+SELECT min(f.time) AS first, max(l.time) AS last
+  FROM sel
+ CROSS JOIN LATERAL (SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id ORDER BY r.time LIMIT 1) f
+ CROSS JOIN LATERAL (SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l`);
+    const any = anyReadingIn({}, { from: t, to: mid });
+    expect(any.text).toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series)
+SELECT EXISTS (SELECT 1 FROM iotctl.points r JOIN sel ON sel.id = r.series_id
+                WHERE r.time >= $1::timestamptz AND r.time < $2::timestamptz) AS found`);
+    expect(any.values).toEqual([t, mid]);
   });
 });

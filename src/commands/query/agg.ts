@@ -1,5 +1,6 @@
 // `iotctl query agg`: aggregates per time bucket from the cheapest sources that answer exactly, streamed.
 import type { Command } from 'commander';
+import { log } from '../../output/log.js';
 import { printAgg, printWarnings } from '../../output/query.js';
 import { streamAgg, type AggOptions } from '../../query/agg.js';
 import { functionsHelp, functionsList, parseFns } from '../../query/functions.js';
@@ -40,6 +41,7 @@ export function registerAgg(query: Command): void {
         range: parseRangeFlags(o),
         every: parseDuration(o.every, '--every'),
         fns: parseFns(o.fn),
+        onNotice: (m) => log.info(m),
       };
       await withDb(g, (db) =>
         streamAgg(db, opts, async (res) => {

@@ -1,5 +1,6 @@
 // `iotctl query raw`: readings in a range, streamed as json/csv; --downsample keeps n per series (LTTB).
 import type { Command } from 'commander';
+import { log } from '../../output/log.js';
 import { printRaw } from '../../output/query.js';
 import {
   addFilterOptions,
@@ -36,6 +37,7 @@ export function registerRaw(query: Command): void {
         range: parseRangeFlags(o),
         limit: o.limit,
         downsample: o.downsample,
+        onNotice: (m) => log.info(m),
       };
       const header = { since: opts.range.since, until: opts.range.until };
       await withDb(g, (db) => printRaw(g.format, queryRaw(db, opts), header, !!o.chart));

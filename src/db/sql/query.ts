@@ -250,15 +250,25 @@ SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
 }
 
 /**
- * Gaps longer than `expected` between consecutive readings in [from, to), per series, plus an open gap
- * from a series' last reading in the range to `to` (capped at now) when that is longer than `expected`.
+ * Gaps between consecutive readings in [from, to) longer than `expected` plus `tolerance`, per series,
+ * plus an open gap from a series' last reading in the range to `to` (capped at now) when that is longer
+ * too. `missing` is the number of readings at the `expected` interval that fit in the gap, the last one
+ * allowed to arrive up to `tolerance` late: ceil((length - tolerance) / expected) - 1, at least 1 (a 121 s
+ * step on 1-minute readings with a 30 s tolerance misses one, not two).
  */
-export function gapsBetween(filter: SeriesFilter, range: { from: Date; to: Date }, expected: string): Sql {
+export function gapsBetween(
+  filter: SeriesFilter,
+  range: { from: Date; to: Date },
+  expected: string,
+  tolerance: string,
+): Sql {
   const p = new Params();
   const sel = selectSeries(filter, p);
   const from = p.add(range.from, '::timestamptz');
   const to = p.add(range.to, '::timestamptz');
   const exp = p.add(expected, '::interval');
+  const tol = p.add(tolerance, '::interval');
+  const limit = `${exp} + ${tol}`;
   const text = `WITH ${sel},
 steps AS (
   SELECT r.series_id, lag(r.time) OVER (PARTITION BY r.series_id ORDER BY r.time) AS gap_from, r.time AS gap_to
@@ -266,14 +276,14 @@ steps AS (
    WHERE r.time >= ${from} AND r.time < ${to}
 ),
 gaps AS (
-  SELECT series_id, gap_from, gap_to, false AS open FROM steps WHERE gap_to - gap_from > ${exp}
+  SELECT series_id, gap_from, gap_to, false AS open FROM steps WHERE gap_to - gap_from > ${limit}
   UNION ALL
   SELECT series_id, max(gap_to), least(${to}, now()), true FROM steps GROUP BY series_id
-  HAVING least(${to}, now()) - max(gap_to) > ${exp}
+  HAVING least(${to}, now()) - max(gap_to) > ${limit}
 )
 SELECT sel.device_id AS device, sel.metric, g.gap_from AS "from", g.gap_to AS "to",
        extract(epoch FROM g.gap_to - g.gap_from)::float8 AS seconds,
-       (ceil(extract(epoch FROM g.gap_to - g.gap_from) / extract(epoch FROM ${exp})) - 1)::int AS missing,
+       (ceil(extract(epoch FROM g.gap_to - g.gap_from - ${tol}) / extract(epoch FROM ${exp})) - 1)::int AS missing,
        g.open
   FROM gaps g JOIN sel ON sel.id = g.series_id
  ORDER BY sel.device_id, sel.metric, g.gap_from`;
@@ -304,5 +314,44 @@ SELECT r.series_id, r.time, sel.device_id AS device, sel.metric, r.value, sel.un
  WHERE r.time >= ${from} AND r.time < ${to}${keyset}
  ORDER BY r.series_id, r.time
  LIMIT ${p.add(pageSize, '::int')}`;
+  return { text, values: p.values };
+}
+
+/** How many series the filter selects (for saying which filter matched nothing). */
+export function countSeries(filter: SeriesFilter): Sql {
+  const p = new Params();
+  return { text: `SELECT count(*)::int AS n FROM ${SERIES}${seriesWhere(filter, p)}`, values: p.values };
+}
+
+/**
+ * The distinct metrics or device ids of the series the filter selects: how many in all, and the first
+ * `limit` in order (for an error message that lists what exists).
+ */
+export function seriesNames(column: 'metric' | 'device_id', filter: SeriesFilter, limit: number): Sql {
+  const p = new Params();
+  const where = seriesWhere(filter, p);
+  const text = `SELECT (SELECT count(DISTINCT ${column}) FROM ${SERIES}${where})::int AS total,
+       ARRAY(SELECT DISTINCT ${column} FROM ${SERIES}${where} ORDER BY 1 LIMIT ${p.add(limit, '::int')}) AS names`;
+  return { text, values: p.values };
+}
+
+/** The first and last reading of the selected series (two index probes per series; NULLs when none). */
+export function readingsExtent(filter: SeriesFilter): Sql {
+  const p = new Params();
+  const text = `WITH ${selectSeries(filter, p)}
+SELECT min(f.time) AS first, max(l.time) AS last
+  FROM sel
+ CROSS JOIN LATERAL (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id ORDER BY r.time LIMIT 1) f
+ CROSS JOIN LATERAL (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l`;
+  return { text, values: p.values };
+}
+
+/** Whether any selected series has a reading in [from, to). */
+export function anyReadingIn(filter: SeriesFilter, range: { from: Date; to: Date }): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const text = `WITH ${sel}
+SELECT EXISTS (SELECT 1 FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
+                WHERE r.time >= ${p.add(range.from, '::timestamptz')} AND r.time < ${p.add(range.to, '::timestamptz')}) AS found`;
   return { text, values: p.values };
 }

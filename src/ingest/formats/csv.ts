@@ -14,6 +14,32 @@ import { csvRecords } from '../parse.js';
 import { COMPONENT_NAMES, componentTime } from '../time.js';
 import type { InputFormat } from './types.js';
 
+const quoted = (names: string[]) => names.map((h) => JSON.stringify(h)).join(', ');
+
+/** Column names to suggest for a file of `n` columns without a header line. */
+function suggestedColumns(n: number): string {
+  if (n === 2) return '--columns time,value --device NAME --metric NAME';
+  if (n === 3) return '--columns time,device_id,value --metric NAME';
+  if (n === 4) return '--columns time,device_id,metric,value';
+  const metrics = Array.from({ length: n - 1 }, (_, i) => `m${i + 1}`);
+  return `--columns time,${metrics.join(',')} --device NAME`;
+}
+
+/**
+ * When a header cannot be mapped and its names look like data (a number or a time), the file has no
+ * header line: the error points at --columns instead of at the flag the header seemed to lack.
+ */
+function headerlessError(header: string[], v: Validator) {
+  const looksLikeData = header.some(
+    (h) => h.trim() !== '' && (v.parseTime(h) !== null || typeof v.number(h) === 'number'),
+  );
+  if (!looksLikeData) return undefined;
+  return usageError(
+    `the first line looks like data, not a header (${quoted(header)})`,
+    `name the ${header.length} columns of a file without a header line with --columns, e.g. ${suggestedColumns(header.length)}`,
+  );
+}
+
 /** How time is read from a row, given the header. */
 function timeReader(
   header: string[],
@@ -28,18 +54,21 @@ function timeReader(
     else if (lower.includes('year') && lower.includes('month'))
       names = COMPONENT_NAMES.filter((c) => lower.includes(c));
     else {
-      throw usageError(
-        `no time column in the header (${header.map((h) => JSON.stringify(h)).join(', ')})`,
-        'name it with --time COLUMN (or several: --time Date,Time)',
+      throw (
+        headerlessError(header, v) ??
+        usageError(
+          `no time column in the header (${quoted(header)})`,
+          'name it with --time COLUMN (or several: --time Date,Time)',
+        )
       );
     }
   }
   const columns = names.map((n) => {
     const i = header.indexOf(n) >= 0 ? header.indexOf(n) : lower.indexOf(norm(n));
     if (i < 0)
-      throw usageError(
-        `--time: no column '${n}'`,
-        `the columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`,
+      throw (
+        headerlessError(header, v) ??
+        usageError(`--time: no column '${n}'`, `the columns are ${quoted(header)}`)
       );
     return i;
   });
@@ -77,19 +106,30 @@ export function csvMapper(
   firstRow: string[],
   opts: MapOptions,
   v: Validator,
-): { mapper: RecordMapper; describe: string; readingsPerRow: number } {
+): { mapper: RecordMapper; describe: string; readingsPerRow: number; timeFrom: string } {
   const time = timeReader(header, opts, v);
+  const timeNames = time.columns.map((i) => header[i] as string);
+  const timeFrom = `${timeNames.length > 1 ? 'columns' : 'column'} ${quoted(timeNames)}`;
   const deviceCol = opts.device === undefined ? findColumn('device_id', header, opts.map) : undefined;
   if (opts.device === undefined && deviceCol === undefined) {
-    throw usageError(
-      'no device column in the header',
-      'give a constant with --device NAME or a column with --map device_id=COLUMN',
+    throw (
+      headerlessError(header, v) ??
+      usageError(
+        'no device column in the header',
+        'give a constant with --device NAME or a column with --map device_id=COLUMN',
+      )
     );
   }
   const deviceIdx = deviceCol === undefined ? -1 : header.indexOf(deviceCol);
   const metricCol = findColumn('metric', header, opts.map);
   const valueCol = findColumn('value', header, opts.map);
   const wide = opts.wide ?? !(metricCol !== undefined && valueCol !== undefined);
+  if (opts.metric !== undefined && !wide) {
+    throw usageError(
+      `--metric ${opts.metric}: the file has a metric column (${JSON.stringify(metricCol)})`,
+      '--metric names the metric of a file with one value column; drop it, or choose a column with --wide --metrics COLUMN',
+    );
+  }
   const width = header.length;
   const constDevice = opts.device;
 
@@ -135,6 +175,7 @@ export function csvMapper(
     return {
       mapper,
       readingsPerRow: 1,
+      timeFrom,
       describe: `long format: time=${time.columns.map((i) => header[i]).join('+')}, device=${constDevice ?? deviceCol}, metric=${metricCol}, value=${valueCol}`,
     };
   }
@@ -163,7 +204,21 @@ export function csvMapper(
       });
   }
   if (metricIdx.length === 0) throw usageError('no metric columns found', 'name them with --metrics a,b,c');
-  const metricNames = metricIdx.map((i) => header[i]!.trim());
+  const columnNames = metricIdx.map((i) => header[i]!.trim());
+  if (opts.metric !== undefined && metricIdx.length > 1) {
+    throw usageError(
+      `--metric ${opts.metric} names one value column, and the file has ${metricIdx.length} (${quoted(columnNames)})`,
+      'choose one with --metrics COLUMN, or drop --metric: each column is then a metric named after it',
+    );
+  }
+  const metricNames = opts.metric !== undefined ? [opts.metric] : columnNames;
+  for (const m of opts.units?.byMetric.keys() ?? []) {
+    if (!metricNames.includes(m))
+      throw usageError(
+        `--unit ${m}=…: no metric '${m}' in this file`,
+        `its metrics are ${quoted(metricNames)}`,
+      );
+  }
   const n = metricIdx.length;
   const mapper: RecordMapper = (f, raw, sink) => {
     const p = rowProblem(f, raw);
@@ -179,6 +234,7 @@ export function csvMapper(
   return {
     mapper,
     readingsPerRow: n,
+    timeFrom,
     describe: `wide format: time=${time.columns.map((i) => header[i]).join('+')}, device=${constDevice ?? deviceCol}, metrics=${metricNames.join(',')}`,
   };
 }
@@ -218,6 +274,7 @@ export const csv: InputFormat = {
           mapper = built.mapper;
           readingsPerRow = built.readingsPerRow;
           ctx.describe(built.describe);
+          ctx.timeSource(built.timeFrom);
         }
         mapper(fields, rec.raw, sink);
       },

@@ -10,6 +10,7 @@ import {
   type RecordMapper,
   type Validator,
 } from '../mapping.js';
+import { usageError } from '../../errors.js';
 import { ndjsonRecords, type InputRecord } from '../parse.js';
 import type { InputFormat } from './types.js';
 
@@ -92,7 +93,11 @@ const MAX_METRIC_KEYS = 100_000;
  * reading (a null is a skipped one); text is a null marker (counted as a null) or, in a key that has held a number (or null) in
  * this input, a reading that is not a number (rejected); other text is a label, not a reading.
  */
-export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
+export function ndjsonMapper(
+  opts: MapOptions,
+  v: Validator,
+  timeSource: (text: string) => void = () => undefined,
+): RecordMapper {
   const excluded = new Set(opts.exclude);
   const metricsWanted = opts.metrics;
   const metricKeys = new Set<string>();
@@ -138,6 +143,7 @@ export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
       if (plans.size > 1000) plans.clear();
       plan = makePlan(keys);
       plans.set(signature, plan);
+      if (plan.tKey !== undefined) timeSource(`key ${JSON.stringify(plan.tKey)}`);
     }
     const { tKey, deviceKey, metricKey, valueKey, unitKey, long } = plan;
     const cells = long ? [] : (metricsWanted ?? plan.valueKeys.filter((k) => isCell(k, flat[k])));
@@ -150,6 +156,12 @@ export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
     const device = opts.device ?? (deviceKey !== undefined ? flat[deviceKey] : undefined);
     if (device === undefined || device === null || String(device).trim() === '')
       return sink.reject('missing_field', 'no device', count);
+    if (long && opts.metric !== undefined) {
+      throw usageError(
+        `--metric ${opts.metric}: the objects have a metric key (${JSON.stringify(metricKey)})`,
+        '--metric names the metric of objects with one value; drop it, or choose a key with --wide --metrics KEY',
+      );
+    }
     if (long) {
       const metric = flat[metricKey!];
       if (metric === undefined || metric === null || String(metric).trim() === '')
@@ -164,6 +176,15 @@ export function ndjsonMapper(opts: MapOptions, v: Validator): RecordMapper {
     }
     if (cells.length === 0) return sink.reject('missing_field', 'no numeric fields', 1);
     const esc = hasSurrogateEscape(raw);
+    if (opts.metric !== undefined) {
+      if (cells.length > 1) {
+        throw usageError(
+          `--metric ${opts.metric} names one value, and an object has ${cells.length} (${cells.map((c) => JSON.stringify(c)).join(', ')})`,
+          'choose one with --metrics KEY, or drop --metric: each key is then a metric named after it',
+        );
+      }
+      return v.emit(sink, String(device), opts.metric, us as number, flat[cells[0]!], null, null, esc);
+    }
     for (const k of cells) v.emit(sink, String(device), k, us as number, flat[k], null, null, esc);
   };
 
@@ -184,7 +205,7 @@ export const ndjson: InputFormat = {
   detect: (rec: InputRecord) => objectOf(rec.raw) !== undefined,
   records: (input) => jsonLines(input),
   reader(ctx) {
-    const map = ndjsonMapper(ctx.mapping, ctx.validator);
+    const map = ndjsonMapper(ctx.mapping, ctx.validator, ctx.timeSource);
     return { read: (rec, sink) => map([], rec.raw, sink) };
   },
 };

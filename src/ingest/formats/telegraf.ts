@@ -7,6 +7,7 @@ import {
   type RecordMapper,
   type Validator,
 } from '../mapping.js';
+import { usageError } from '../../errors.js';
 import type { InputRecord } from '../parse.js';
 import { jsonLines, MAX_DEPTH, objectOf, parseObjectLine, tagsJson, timeText } from './ndjson.js';
 import type { InputFormat } from './types.js';
@@ -16,6 +17,12 @@ export function isTelegrafMetric(o: Record<string, unknown>): boolean {
 }
 
 export function telegrafMapper(opts: MapOptions, v: Validator): RecordMapper {
+  if (opts.metric !== undefined) {
+    throw usageError(
+      `--metric ${opts.metric} does not apply to Telegraf lines`,
+      'each field is a metric named name.field; choose fields with --exclude',
+    );
+  }
   const excluded = new Set(opts.exclude);
   return (_f, raw, sink) => {
     const o = parseObjectLine(raw, sink);
@@ -52,6 +59,7 @@ export const telegraf: InputFormat = {
   records: (input) => jsonLines(input),
   reader(ctx) {
     const map = telegrafMapper(ctx.mapping, ctx.validator);
+    ctx.timeSource('key "timestamp"');
     return { read: (rec, sink) => map([], rec.raw, sink) };
   },
 };

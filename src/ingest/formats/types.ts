@@ -12,6 +12,8 @@ export interface FormatContext {
   columns?: string[];
   /** Told how the mapper reads the file (for --verbose). */
   describe(text: string): void;
+  /** Told where the time comes from (`column "Date"`), for the message when no time could be read. */
+  timeSource(text: string): void;
 }
 
 /** Reads one input's records in order; the first records choose how the rest are mapped. */
