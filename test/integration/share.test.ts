@@ -19,11 +19,12 @@ describe('sharing the embedded data directory', () => {
   let dir: string;
   let holder: Db;
   const opened: Db[] = [];
-  const open = async () => {
-    const db = await openDb({ db: dir });
+  const open2 = async (at: string) => {
+    const db = await openDb({ db: at });
     opened.push(db);
     return db;
   };
+  const open = () => open2(dir);
 
   beforeEach(async () => {
     dir = tempDataDir();
@@ -169,6 +170,21 @@ describe('sharing the embedded data directory', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await gone).toMatchObject({ code: '25P03' });
     await raw.end().catch(() => undefined);
+  });
+
+  it('a data directory too deep for a Unix socket path is served from a private directory under the temp dir', async () => {
+    const deep = path.join(tempDataDir(), 'a-directory-name-long-enough'.repeat(4));
+    try {
+      const first = await openDb({ db: deep });
+      opened.push(first);
+      const socketDir = lockRecord(deep).socket!;
+      expect(socketDir.startsWith(deep)).toBe(false);
+      expect(fs.statSync(socketDir).mode & 0o777).toBe(0o700);
+      const second = await open2(deep);
+      expect((await second.query<{ n: number }>('SELECT 2 AS n')).rows).toEqual([{ n: 2 }]);
+    } finally {
+      fs.rmSync(path.dirname(deep), { recursive: true, force: true });
+    }
   });
 
   it('a lock without a socket whose holder does not share gives BUSY at once (as before sharing)', async () => {
