@@ -19,7 +19,8 @@ async function seed(db: Db): Promise<void> {
     `INSERT INTO iotctl.points (time, series_id, value)
      SELECT t, s.id, extract(minute FROM t) FROM iotctl.series s,
             generate_series($1::timestamptz, $2::timestamptz, interval '5 minutes') t`,
-    [new Date(base - 72 * HOUR), new Date(base - 5 * 60_000)],
+    // From a midnight: plain mode does not roll up a day its source holds only part of, whatever the hour.
+    [new Date(Math.floor((base - 72 * HOUR) / (24 * HOUR)) * 24 * HOUR), new Date(base - 5 * 60_000)],
   );
 }
 

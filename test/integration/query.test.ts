@@ -152,8 +152,12 @@ describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
         /not yet rolled up in rollup_1m \(complete until 2026-01-08T00:00:00.000Z\)/,
       );
     } else {
-      // A real-time continuous aggregate includes the tail itself.
-      expect(res.sources.map((s) => s.source)).toEqual(['rollup_1h']);
+      // A real-time continuous aggregate includes the tail itself: one source for the whole range. On a
+      // server the scheduler's refresh policy has moved the invalidation threshold up to now, so these
+      // January rows are logged as pending invalidations and the whole range is read from raw data.
+      const chosen = res.sources.map((s) => s.source);
+      expect(chosen.length).toBe(1);
+      expect(kind === 'external' ? ['rollup_1h', 'raw'] : ['rollup_1h']).toContain(chosen[0]);
     }
     expectSameAggregates(res, await fromRaw(db, opts));
     expect(res.rows.filter((r) => r.device === 'hall-2').at(-1)).toMatchObject({
