@@ -44,6 +44,9 @@ const rssOf = (pid) => {
   }
 };
 
+/** Every serve started, so that a failed run leaves none behind. */
+const served = [];
+
 /** Starts `iotctl serve` on dir and resolves once it listens. */
 async function serve(dir) {
   const child = spawn(
@@ -54,6 +57,7 @@ async function serve(dir) {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  served.push(child);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const deadline = Date.now() + 60_000;
@@ -130,7 +134,10 @@ try {
   const sampler = setInterval(() => (peak = Math.max(peak, rssOf(h2.pid) ?? 0)), 200);
   const viaRun = await new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [bin, 'ingest', '--db', through, csvPath, '--json'], { env });
+    const child = spawn(process.execPath, [bin, 'ingest', '--db', through, csvPath, '--json'], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.on('close', (code) =>
@@ -194,5 +201,6 @@ try {
     );
   }
 } finally {
+  for (const child of served) if (child.exitCode === null) child.kill('SIGKILL');
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 }
