@@ -1,7 +1,7 @@
 // SQL for `iotctl export`: readings as exact text (microsecond times in UTC, values as PostgreSQL prints
 // float8: the shortest text that reads back to the same double), in keyset pages by (series_id, time).
 import type { Sql } from '../types.js';
-import { Params, type SeriesFilter } from './query.js';
+import { Params, seriesConditions, type SeriesFilter } from './query.js';
 import { POINTS, SERIES } from './schema.js';
 
 /** Microseconds, UTC, in the ISO 8601 form `ingest` reads. */
@@ -25,10 +25,7 @@ export function exportPage(
   after?: { seriesId: number; time: string },
 ): Sql {
   const p = new Params();
-  const where: string[] = [];
-  if (filter.metric !== undefined) where.push(`s.metric = ${p.add(filter.metric)}`);
-  if (filter.devices?.length) where.push(`s.device_id = ANY(${p.add(filter.devices, '::text[]')})`);
-  if (filter.deviceLike !== undefined) where.push(`s.device_id LIKE ${p.add(filter.deviceLike)}`);
+  const where = seriesConditions(filter, p, 's.');
   if (range.from) where.push(`r.time >= ${p.add(range.from, '::timestamptz')}`);
   if (range.to) where.push(`r.time < ${p.add(range.to, '::timestamptz')}`);
   if (after) {

@@ -28,12 +28,18 @@ export function selectSeries(filter: SeriesFilter, p: Params): string {
   return `sel AS (SELECT id, device_id, metric, unit FROM ${SERIES}${seriesWhere(filter, p)})`;
 }
 
+/** The conditions on a series row (`prefix`: its alias with a dot, or '') that the filter sets. */
+export function seriesConditions(filter: SeriesFilter, p: Params, prefix = ''): string[] {
+  const where: string[] = [];
+  if (filter.metric !== undefined) where.push(`${prefix}metric = ${p.add(filter.metric)}`);
+  if (filter.devices?.length) where.push(`${prefix}device_id = ANY(${p.add(filter.devices, '::text[]')})`);
+  if (filter.deviceLike !== undefined) where.push(`${prefix}device_id LIKE ${p.add(filter.deviceLike)}`);
+  return where;
+}
+
 /** `WHERE ...` of the series the filter selects, or '' for every series. */
 function seriesWhere(filter: SeriesFilter, p: Params): string {
-  const where: string[] = [];
-  if (filter.metric !== undefined) where.push(`metric = ${p.add(filter.metric)}`);
-  if (filter.devices?.length) where.push(`device_id = ANY(${p.add(filter.devices, '::text[]')})`);
-  if (filter.deviceLike !== undefined) where.push(`device_id LIKE ${p.add(filter.deviceLike)}`);
+  const where = seriesConditions(filter, p);
   return where.length ? ` WHERE ${where.join(' AND ')}` : '';
 }
 

@@ -1,7 +1,7 @@
 // SQL for `iotctl series`: every selected series with its first and last reading (two probes of the
 // (series_id, time DESC) index each) and the average step of its last 100 readings (for an estimate).
 import type { Sql } from '../types.js';
-import { Params, type SeriesFilter } from './query.js';
+import { Params, seriesConditions, type SeriesFilter } from './query.js';
 import { POINTS, SERIES } from './schema.js';
 
 export interface SeriesOverviewRow {
@@ -18,10 +18,7 @@ export interface SeriesOverviewRow {
 
 export function seriesOverview(filter: SeriesFilter): Sql {
   const p = new Params();
-  const where: string[] = [];
-  if (filter.metric !== undefined) where.push(`s.metric = ${p.add(filter.metric)}`);
-  if (filter.devices?.length) where.push(`s.device_id = ANY(${p.add(filter.devices, '::text[]')})`);
-  if (filter.deviceLike !== undefined) where.push(`s.device_id LIKE ${p.add(filter.deviceLike)}`);
+  const where = seriesConditions(filter, p, 's.');
   const text = `SELECT s.id, s.device_id AS device, s.metric, s.unit, s.tags,
        (SELECT r.time FROM ${POINTS} r WHERE r.series_id = s.id ORDER BY r.time LIMIT 1) AS first,
        (SELECT r.time FROM ${POINTS} r WHERE r.series_id = s.id ORDER BY r.time DESC LIMIT 1) AS last,
