@@ -31,7 +31,7 @@ import {
   rollupTableSteps,
   stalenessSteps,
 } from '../db/sql/plain.js';
-import { plainRollupMarks } from '../db/sql/query.js';
+import { latestReadings, plainRollupMarks, type SeriesFilter } from '../db/sql/query.js';
 import {
   baseSteps,
   commonSteps,
@@ -66,6 +66,7 @@ import type {
   RollupBase,
   RollupCompleteness,
   RollupRefresh,
+  EngineName,
   StorageEngine,
   Store,
   StoreConfig,
@@ -74,12 +75,12 @@ import type {
 const noCompression = () => compressionUnsupported('compression', 'plain PostgreSQL mode');
 
 export class PlainEngine implements StorageEngine {
-  readonly name = 'plain' as const;
-  readonly label = 'plain PostgreSQL mode';
+  readonly name: EngineName = 'plain';
+  readonly label: string = 'plain PostgreSQL mode';
   readonly timescaleVersion = null;
-  readonly compresses = false;
+  readonly compresses: boolean = false;
 
-  async prepare(): Promise<InitObject[]> {
+  async prepare(_db: Db, _opts: { dryRun: boolean; sql: string[] }): Promise<InitObject[]> {
     return [];
   }
 
@@ -119,6 +120,15 @@ export class PlainEngine implements StorageEngine {
     return dateBin(interval, column);
   }
 
+  latestReadings(filter: SeriesFilter, stale?: string): Sql {
+    return latestReadings(filter, stale);
+  }
+
+  lateDataRollup(_config: StoreConfig): string | null {
+    // The staleness trigger (plain) or TimescaleDB's invalidation log tracks late rows.
+    return null;
+  }
+
   retentionCutoffs(): Sql {
     return plainRetentionCutoffs;
   }
@@ -131,11 +141,11 @@ export class PlainEngine implements StorageEngine {
     return totalsOf(await this.listChunks(db, relation));
   }
 
-  compressChunk(): Sql {
+  compressChunk(_chunk: string): Sql {
     throw noCompression();
   }
 
-  decompressChunk(): Sql {
+  decompressChunk(_chunk: string): Sql {
     throw noCompression();
   }
 
@@ -193,8 +203,8 @@ export class PlainEngine implements StorageEngine {
   }
 
   policyStatement(kind: 'compression' | 'retention', target: string, value: Duration): Sql {
-    if (kind === 'compression') throw noCompression();
-    return upsertPlainPolicy('retention', target, value.interval, '1 day');
+    if (kind === 'compression' && !this.compresses) throw noCompression();
+    return upsertPlainPolicy(kind, target, value.interval, '1 day');
   }
 
   async setPolicy(
@@ -204,7 +214,7 @@ export class PlainEngine implements StorageEngine {
     target: string,
     value: Duration,
   ): Promise<PolicyChange> {
-    if (kind === 'compression') throw noCompression();
+    if (kind === 'compression' && !this.compresses) throw noCompression();
     const existing = await this.findPolicy(db, store, kind, target);
     const current = policyValue(kind, existing);
     const change = { job: jobName(kind, target), kind, target, value: value.text };
@@ -221,7 +231,7 @@ export class PlainEngine implements StorageEngine {
   }
 
   async removePolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<PolicyChange> {
-    if (kind === 'compression') throw noCompression();
+    if (kind === 'compression' && !this.compresses) throw noCompression();
     const existing = await this.findPolicy(db, store, kind, target);
     if (existing) await db.query(deletePlainPolicy(kind, target));
     return removalOf(kind, target, existing);
@@ -289,7 +299,7 @@ export class PlainEngine implements StorageEngine {
     throw new Error(`iotctl cannot run a ${job.kind} job in plain PostgreSQL mode`);
   }
 
-  async health(): Promise<string[]> {
+  async health(_db: Db): Promise<string[]> {
     // Plain policies run only when maintain runs: there is no scheduler to miss.
     return [];
   }

@@ -23,7 +23,7 @@ import {
   tsdbRollupSizes,
   type ChunkRow,
 } from '../db/sql/maintenance.js';
-import { pendingInvalidations } from '../db/sql/query.js';
+import { latestReadings, pendingInvalidations, type SeriesFilter } from '../db/sql/query.js';
 import { POINTS, baseSteps, commonSteps, type InitOptions, type SchemaStep } from '../db/sql/schema.js';
 import {
   addCompressionPolicy,
@@ -203,6 +203,15 @@ export class TimescaleEngine implements StorageEngine {
 
   bucketExpr(interval: string, column: string): string {
     return timeBucket(interval, column);
+  }
+
+  latestReadings(filter: SeriesFilter, stale?: string): Sql {
+    return latestReadings(filter, stale);
+  }
+
+  lateDataRollup(): string | null {
+    // The staleness trigger (plain) or TimescaleDB's invalidation log tracks late rows.
+    return null;
   }
 
   retentionCutoffs(): Sql {

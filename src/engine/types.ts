@@ -4,11 +4,12 @@
 import type { JobInfo } from '../db/jobs.js';
 import type { ChunkRow } from '../db/sql/maintenance.js';
 import type { InitOptions, SchemaStep } from '../db/sql/schema.js';
+import type { SeriesFilter } from '../db/sql/query.js';
 import type { Capabilities, Db, Sql } from '../db/types.js';
 import type { Duration } from '../util/duration.js';
 
 /** The engines, by the name `init` stores in iotctl.meta. */
-export type EngineName = 'timescaledb' | 'plain';
+export type EngineName = 'timescaledb' | 'plain' | 'citus';
 
 export interface Rollup {
   name: string;
@@ -134,6 +135,8 @@ export interface StorageEngine {
   bucketExpr(interval: string, column: string): string;
   /** Cutoff, target and age of each retention policy, by the database's clock. */
   retentionCutoffs(): Sql;
+  /** The last reading of each selected series (optionally only those older than `stale`), for `query latest`. */
+  latestReadings(filter: SeriesFilter, stale?: string): Sql;
 
   // ---- chunks, compression, retention ----
   /** Chunks (partitions) of points or a rollup, oldest first; with olderThan only those entirely older. */
@@ -187,4 +190,9 @@ export interface StorageEngine {
   // ---- ingest ----
   /** What ingest calls before writing rows at new times (plain mode creates partitions); null when not needed. */
   rowPlacer(db: Db, config: StoreConfig): RowPlacer | null;
+  /**
+   * The rollup ingest marks dirty itself, in the transaction that writes a batch older than its watermark
+   * (engines without a staleness trigger: Citus); null where the database tracks late rows on its own.
+   */
+  lateDataRollup(config: StoreConfig): string | null;
 }

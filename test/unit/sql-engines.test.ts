@@ -208,7 +208,7 @@ describe('common schema SQL', () => {
     expect(upsertConfig({ mode: 'plain' })).toMatchInlineSnapshot(`
       {
         "text": "INSERT INTO iotctl.meta (key, value) VALUES ('config', $1::jsonb)
-      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
         "values": [
           "{"mode":"plain"}",
         ],
@@ -733,7 +733,7 @@ describe('plain PostgreSQL engine SQL', () => {
     expect(writeWatermark('rollup_1m', range.until)).toMatchInlineSnapshot(`
       {
         "text": "INSERT INTO iotctl.meta (key, value) VALUES ($1, jsonb_build_object('until', $2::text))
-      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
         "values": [
           "watermark:rollup_1m",
           "2026-01-02T00:00:00.000Z",
@@ -745,7 +745,7 @@ describe('plain PostgreSQL engine SQL', () => {
         "text": "INSERT INTO iotctl.meta (key, value) VALUES ($1, jsonb_build_object('from', $2::text))
       ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('from',
         CASE WHEN (iotctl.meta.value->>'from')::timestamptz <= $2::timestamptz THEN iotctl.meta.value->>'from' ELSE $2::text END),
-        updated_at = now()",
+        updated_at = EXCLUDED.updated_at",
         "values": [
           "dirty:rollup_1h",
           "2026-01-01T00:00:00.000Z",
@@ -865,7 +865,8 @@ describe('the capability probe and the scheduler check', () => {
                   CASE WHEN e.installed IS NULL
                        THEN (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') END AS available,
                   current_setting('timescaledb.license', true) AS license,
-                  EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded
+                  EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded,
+                  (SELECT extversion FROM pg_extension WHERE extname = 'citus') AS citus
              FROM (SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed) e",
       }
     `);

@@ -169,7 +169,7 @@ export const watermarkKey = (rollup: string) => `watermark:${rollup}`;
 export function writeWatermark(rollup: string, until: Date): Sql {
   return {
     text: `INSERT INTO ${META} (key, value) VALUES ($1, jsonb_build_object('until', $2::text))
-ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
     values: [watermarkKey(rollup), until.toISOString()],
   };
 }
@@ -286,7 +286,7 @@ export function markDirty(rollup: string, from: Date): Sql {
     text: `INSERT INTO ${META} (key, value) VALUES ($1, jsonb_build_object('from', $2::text))
 ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('from',
   CASE WHEN (${META}.value->>'from')::timestamptz <= $2::timestamptz THEN ${META}.value->>'from' ELSE $2::text END),
-  updated_at = now()`,
+  updated_at = EXCLUDED.updated_at`,
     values: [dirtyKey(rollup), from.toISOString()],
   };
 }
