@@ -54,7 +54,7 @@ import {
   totalsOf,
 } from './common.js';
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
-import { refreshWindows } from './windows.js';
+import { refreshWindowOf, refreshWindows } from './windows.js';
 import type { Duration } from '../util/duration.js';
 import type {
   ChunkTotals,
@@ -361,6 +361,7 @@ export class PlainEngine implements StorageEngine {
         ? []
         : refreshWindows({
             bucketMs: bucket,
+            windowMs: refreshWindowOf(db),
             fromMs: startMs,
             untilMs,
             source: [[startMs, untilMs]],

@@ -66,7 +66,7 @@ import {
 } from './common.js';
 import { floorToBucket } from '../util/buckets.js';
 import type { Duration } from '../util/duration.js';
-import { refreshWindows, type MsRange, type RefreshWindow } from './windows.js';
+import { refreshWindowOf, refreshWindows, type MsRange, type RefreshWindow } from './windows.js';
 import type {
   ChunkTotals,
   InitObject,
@@ -446,6 +446,7 @@ export class TimescaleEngine implements StorageEngine {
     const bucket = rollup.bucket.ms;
     const windows = refreshWindows({
       bucketMs: bucket,
+      windowMs: refreshWindowOf(db),
       fromMs,
       // The refresh policy's end_offset is one bucket: no piece reaches past it.
       untilMs: floorToBucket(nowMs, bucket) - bucket,
