@@ -58,6 +58,18 @@ export interface RefreshOptions {
   since?: Duration;
   /** Recompute everything. */
   all?: boolean;
+  /** Called before each piece of a refresh done in pieces (see src/engine/windows.ts), and before the last. */
+  onProgress?: (p: RefreshProgress) => void;
+}
+
+/** Where a refresh in pieces has got to: piece `index` (from 0) of `total`, the last one open-ended. */
+export interface RefreshProgress {
+  rollup: string;
+  index: number;
+  total: number;
+  from: Date | null;
+  /** null for the last piece: up to now. */
+  until: Date | null;
 }
 
 export interface RollupRefresh {

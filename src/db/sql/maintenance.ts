@@ -295,6 +295,22 @@ export function clearDirty(rollup: string): Sql {
   return { text: `DELETE FROM ${META} WHERE key = $1`, values: [dirtyKey(rollup)] };
 }
 
+/** When a rollup's dirty mark was last set (null: none), to clear it after a refresh in pieces only if unchanged. */
+export function dirtyStamp(rollup: string): Sql {
+  return {
+    text: `SELECT (SELECT updated_at::text FROM ${META} WHERE key = $1) AS stamp`,
+    values: [dirtyKey(rollup)],
+  };
+}
+
+/** Clears the dirty mark unless it was set again after `stamp` (by readings that arrived meanwhile). */
+export function clearDirtyIfUnchanged(rollup: string, stamp: string): Sql {
+  return {
+    text: `DELETE FROM ${META} WHERE key = $1 AND updated_at::text = $2`,
+    values: [dirtyKey(rollup), stamp],
+  };
+}
+
 /** Plain mode: how far raw data (or a rollup) may be dropped: until the rollup built on it is complete. */
 export function readCompleteUntil(rollup: string): Sql {
   return {
