@@ -18,13 +18,18 @@ type CorrFlags = FilterFlags & {
 };
 
 export function registerCorr(query: Command): void {
-  const corr = addRangeOptions(query.command('corr'), '7d')
+  const selection = query
+    .command('corr')
     .description(
       "Pearson's r of bucket averages: every metric pair on each device, or with one metric every device pair",
     )
-    .requiredOption('--metric <list>', 'two metrics (a,b: per device) or one (per pair of devices)')
+    .requiredOption(
+      '--metric <list>',
+      'two metrics (a,b: the pair on each device; more: every pair) or one (every pair of devices)',
+    )
     .option('--device <ids>', 'only these devices (comma-separated)')
-    .option('--device-like <pattern>', "only devices matching an SQL LIKE pattern ('hall-%')")
+    .option('--device-like <pattern>', "only devices matching an SQL LIKE pattern ('hall-%')");
+  const corr = addRangeOptions(selection, '7d')
     .option('--every <duration>', 'bucket width', '1h')
     .option(
       '--max-lag <duration>',
