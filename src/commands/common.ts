@@ -21,6 +21,8 @@ export const ROW_COMMANDS = [
   'query raw',
   'query latest',
   'query gaps',
+  'query profile',
+  'query corr',
   'anomalies',
   'series',
 ] as const;
