@@ -61,7 +61,8 @@ export async function refreshRollups(db: Db, store: Store, until: Date, analyze 
           await db.query(`CALL refresh_continuous_aggregate('iotctl.${r.name}', NULL, NULL)`);
           break;
         } catch (err) {
-          if ((err as { code?: string }).code !== '55P03' || attempt === 20) throw err;
+          const e = err as { code?: string; cause?: { code?: string } };
+          if ((e.cause?.code ?? e.code) !== '55P03' || attempt === 20) throw err;
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
       }
