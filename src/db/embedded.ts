@@ -10,7 +10,8 @@ import { busyError, tryLockDir, type HeldLock } from './datadir-lock.js';
 import { diskFullError, mapDbError } from './errors.js';
 import { enableDataChecksums, inspectDataDir } from './pgdata.js';
 import { probeCapabilities } from './probe.js';
-import { connectShared, HandoverDb, HolderGone, keyLock, storageOfDirectory } from './share/client.js';
+import { DirectorySizesReader, isPlainRead } from './dirsizes.js';
+import { connectShared, HandoverDb, HolderGone, keyLock } from './share/client.js';
 import { SOCKET_NAME, ShareServer, type ShareOptions } from './share/server.js';
 import { Turns } from '../util/turns.js';
 import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from './types.js';
@@ -24,11 +25,6 @@ type Runner = Pick<Transaction, 'query'>;
  * checkpoint interval wrote, so without this pg_wal grows with the largest write ever made.
  */
 const CHECKPOINT_AFTER_WAL_BYTES = 32n * 2n ** 20n;
-
-/** Statements that only read: a SELECT, unless it calls one of TimescaleDB's functions that write. */
-const readOnlyRe = /^\s*(SELECT|SHOW|EXPLAIN)\b/i;
-const writingFunctionRe =
-  /\b(compress_chunk|decompress_chunk|drop_chunks|convert_to_columnstore|convert_to_rowstore|refresh_continuous_aggregate|run_job|create_hypertable|set_chunk_time_interval|nextval|setval)\b/i;
 
 /** Below this much free space, a dead engine is taken to have died of a full disk. */
 const NEARLY_FULL_BYTES = 16 * 2 ** 20;
@@ -102,12 +98,15 @@ export class EmbeddedDb implements Db {
   share?: ShareServer;
   /** This process's statements and transactions, and those of the processes it serves, one at a time. */
   private readonly turns = new Turns();
+  private readonly files: DirectorySizesReader;
 
   constructor(
     readonly target: Target,
     private readonly pg: PGliteDb,
     private readonly lock: HeldLock,
-  ) {}
+  ) {
+    this.files = new DirectorySizesReader(this, target.dataDir as string);
+  }
 
   /** Serves the database on a socket for other iotctl processes (and `psql -h DIR`). */
   async startSharing(opts: ShareOptions = {}): Promise<string> {
@@ -154,10 +153,11 @@ export class EmbeddedDb implements Db {
 
   query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
     return this.turns.run(async () => {
-      const res = await this.run<R>(this.pg, sql, values);
+      const res = await this.run<R>(this.pg, sql, values).finally(() => {
+        if (!isPlainRead(typeof sql === 'string' ? sql : sql.text)) this.files.changed();
+      });
       // A plain read writes no WAL worth a checkpoint: skip the position check (a query each).
-      const text = typeof sql === 'string' ? sql : sql.text;
-      if (!readOnlyRe.test(text) || writingFunctionRe.test(text)) await this.checkpointAfterLargeWrites();
+      if (!isPlainRead(typeof sql === 'string' ? sql : sql.text)) await this.checkpointAfterLargeWrites();
       return res;
     });
   }
@@ -169,6 +169,8 @@ export class EmbeddedDb implements Db {
         await this.pg.exec(sql);
       } catch (err) {
         throw this.fail(err);
+      } finally {
+        this.files.changed();
       }
       await this.checkpointAfterLargeWrites();
     });
@@ -216,6 +218,8 @@ export class EmbeddedDb implements Db {
       });
     } catch (err) {
       throw this.fail(err);
+    } finally {
+      this.files.changed();
     }
     await this.checkpointAfterLargeWrites();
     return result;
@@ -228,7 +232,11 @@ export class EmbeddedDb implements Db {
   }
 
   storageSize(): Promise<StorageSize> {
-    return storageOfDirectory(this, this.target.dataDir as string);
+    return this.files.storageSize();
+  }
+
+  relationFileSizes(): Promise<ReadonlyMap<number, number>> {
+    return this.files.relationFileSizes();
   }
 
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {

@@ -1,0 +1,62 @@
+// Sizes of the embedded database read from its data directory beside the engine (the holder's and its
+// clients' alike: they run on the same machine): the directory, its WAL, the database, each relation file.
+import { dataDirectorySizes, type DirectorySizes } from './pgdata.js';
+import type { Queryable, StorageSize } from './types.js';
+
+/** Statements that only read: a SELECT, unless it calls one of TimescaleDB's functions that write. */
+const readOnlyRe = /^\s*(SELECT|SHOW|EXPLAIN)\b/i;
+const writingFunctionRe =
+  /\b(compress_chunk|decompress_chunk|drop_chunks|convert_to_columnstore|convert_to_rowstore|refresh_continuous_aggregate|run_job|create_hypertable|set_chunk_time_interval|nextval|setval)\b/i;
+
+export function isPlainRead(text: string): boolean {
+  return readOnlyRe.test(text) && !writingFunctionRe.test(text);
+}
+
+/**
+ * How long one walk serves a command: `status` asks for the directory's size, the chunks' and the
+ * rollups' within a few hundred milliseconds, and each walk is some 9,000 lstat calls on the four sample
+ * sets. Writes by this process end it at once (see changed); other processes' writes (through `iotctl
+ * serve`) may go unseen this long, as they could between two size functions; a relation they create or
+ * rewrite meanwhile has a file node the walk did not see, which sizes it through the database instead.
+ */
+const WALK_REUSE_MS = 1000;
+
+export class DirectorySizesReader {
+  private databaseOid?: number;
+  private last?: { at: number; sizes: DirectorySizes };
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly dir: string,
+  ) {}
+
+  /** After a statement of this process that may have written. */
+  changed(): void {
+    this.last = undefined;
+  }
+
+  async sizes(): Promise<DirectorySizes> {
+    if (this.last && performance.now() - this.last.at < WALK_REUSE_MS) return this.last.sizes;
+    if (this.databaseOid === undefined) {
+      const { rows } = await this.db.query<{ oid: number }>(
+        'SELECT oid::int AS oid FROM pg_database WHERE datname = current_database()',
+      );
+      this.databaseOid = Number(rows[0]?.oid);
+    }
+    const sizes = dataDirectorySizes(this.dir, this.databaseOid);
+    this.last = { at: performance.now(), sizes };
+    return sizes;
+  }
+
+  async storageSize(): Promise<StorageSize> {
+    const sizes = await this.sizes();
+    return {
+      databaseBytes: sizes.databaseBytes,
+      dataDirectory: { path: this.dir, bytes: sizes.bytes, walBytes: sizes.walBytes },
+    };
+  }
+
+  async relationFileSizes(): Promise<ReadonlyMap<number, number>> {
+    return (await this.sizes()).relationFiles;
+  }
+}
