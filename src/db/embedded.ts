@@ -113,7 +113,10 @@ export class EmbeddedDb implements Db {
     this.share = await ShareServer.start(this.pg, this.turns, {
       idleInTransactionMs: 60_000,
       ...opts,
-      afterTurn: () => void this.turns.run(() => this.checkpointAfterLargeWrites()).catch(() => undefined),
+      afterTurn: () => {
+        this.files.changed();
+        void this.turns.run(() => this.checkpointAfterLargeWrites()).catch(() => undefined);
+      },
     });
     const socket = await this.share.listen({ socketDir: socketDirFor(this.target.dataDir as string) });
     this.lock.update({ socket });
