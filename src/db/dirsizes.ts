@@ -3,13 +3,19 @@
 import { dataDirectorySizes, type DirectorySizes } from './pgdata.js';
 import type { Queryable, StorageSize } from './types.js';
 
-/** Statements that only read: a SELECT, unless it calls one of TimescaleDB's functions that write. */
+/**
+ * Statements that only read: a SELECT (or one with a WITH that modifies no data), unless it calls one of
+ * TimescaleDB's functions that write.
+ */
 const readOnlyRe = /^\s*(SELECT|SHOW|EXPLAIN)\b/i;
+const withRe = /^\s*WITH\b/i;
+const modifyingRe = /\b(INSERT|UPDATE|DELETE|MERGE)\b/i;
 const writingFunctionRe =
   /\b(compress_chunk|decompress_chunk|drop_chunks|convert_to_columnstore|convert_to_rowstore|refresh_continuous_aggregate|run_job|create_hypertable|set_chunk_time_interval|nextval|setval)\b/i;
 
 export function isPlainRead(text: string): boolean {
-  return readOnlyRe.test(text) && !writingFunctionRe.test(text);
+  const reads = readOnlyRe.test(text) || (withRe.test(text) && !modifyingRe.test(text));
+  return reads && !writingFunctionRe.test(text);
 }
 
 /**
