@@ -224,13 +224,15 @@ export class TimescaleEngine implements StorageEngine {
   }
 
   async listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]> {
-    return (await db.query<ChunkRow>(tsdbChunks(qualified(relation), olderThan))).rows;
+    return (
+      await db.query<ChunkRow>(tsdbChunks(qualified(relation), olderThan, await db.relationFileSizes()))
+    ).rows;
   }
 
   async chunkTotals(db: Db, relation: string): Promise<ChunkTotals> {
     const row = (
       await db.query<{ chunks: number; compressed: number; rows_estimate: number; bytes: number }>(
-        tsdbChunkTotals(qualified(relation)),
+        tsdbChunkTotals(qualified(relation), await db.relationFileSizes()),
       )
     ).rows[0];
     return {
@@ -530,7 +532,8 @@ export class TimescaleEngine implements StorageEngine {
   }
 
   async rollupSizes(db: Db, rollups: string[]): Promise<Array<{ name: string; bytes: number }>> {
-    return (await db.query<{ name: string; bytes: number }>(tsdbRollupSizes(rollups))).rows;
+    const files = await db.relationFileSizes();
+    return (await db.query<{ name: string; bytes: number }>(tsdbRollupSizes(rollups, files))).rows;
   }
 
   /** Real-time continuous aggregates: complete at any time except for rows changed below the watermark. */
