@@ -95,8 +95,8 @@ async function main() {
   console.log(
     `default init: four ingests ${la.seconds.toFixed(0)} s, of which analysing written chunks ${la.analyse.toFixed(1)} s; status right after: ${rowsAfterIngest} rows`,
   );
-  console.log(iotctl(a, ['advise']).out);
   iotctl(a, ['rollup', 'refresh']);
+  console.log(iotctl(a, ['advise']).out);
   iotctl(a, ['compress', 'run', '--older-than', '1ms']);
   rows.push(['default init, rollups uncompressed (before)', sizes(a)]);
   iotctl(a, ['maintain']);

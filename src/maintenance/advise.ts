@@ -151,7 +151,7 @@ export function adviceFor(
       target: rollup.name,
       problem:
         `${singleSeries} of ${timed.length} series have a cadence of ${rollup.bucket.text} or coarser, so ` +
-        `${Math.round((100 * single) / rows)}% of its rows hold one reading each: it takes ${formatBytes(bytes)}${times} and saves queries little work`,
+        `${Math.round((100 * single) / rows)}% of its ~${count(rows)} rows hold one reading each: it takes ${formatBytes(bytes)}${times} and saves queries little work`,
       change:
         `a store for this data without it: \`iotctl init --cadence ${cadenceText}\` skips rollups at or below the cadence; ` +
         (coarser ? `in this store it stays (${coarser.name} is built on it)` : 'in this store it stays') +
