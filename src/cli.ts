@@ -39,7 +39,14 @@ export function buildProgram(run: RunState = {}): Command {
     .version(packageVersion(), '-V, --version')
     .option('--db <url|dir>', 'database: postgres:// URL, libpq string, or embedded data directory')
     .option('--json', 'same as --format json')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']))
+    .addOption(
+      new Option('--format <format>', 'output format (ndjson: commands that print rows)').choices([
+        'table',
+        'json',
+        'csv',
+        'ndjson',
+      ]),
+    )
     .option('-q, --quiet', 'no progress or informational messages on stderr')
     .option('-v, --verbose', 'more detail on stderr, stack traces on errors')
     .showSuggestionAfterError()

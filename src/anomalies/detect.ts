@@ -5,13 +5,22 @@ import type { Params, SeriesFilter } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
+import { streamAgg } from '../query/agg.js';
 import { assertSeriesMatch, emptyRangeNote } from '../query/selection.js';
 import type { TimeRange } from '../query/time.js';
 import { parseDuration } from '../util/duration.js';
 import { IncidentBuilder, reportIncidents, type Incident, type SeriesIncident } from './incidents.js';
-import type { AnomalyMethod, AnomalyParams, Emit, ResolvedParams, SeriesScorer } from './method.js';
+import type {
+  AnomalyMethod,
+  AnomalyParams,
+  Emit,
+  HourlyAverages,
+  ResolvedParams,
+  SeriesScorer,
+} from './method.js';
 import { allFlags, anomalyMethod, type AnomalyMethodName } from './methods/index.js';
 import { CLOSE_AFTER } from './methods/robust.js';
+import { SLOT_MS } from './seasonal.js';
 import { readSlices, seriesToScore, type SeriesToScore } from './stream.js';
 
 export interface AnomaliesOptions extends AnomalyParams {
@@ -91,6 +100,38 @@ function paramsOf(m: AnomalyMethod, o: AnomaliesOptions): AnomaliesResult['param
   return params;
 }
 
+/**
+ * The hourly averages of each series over the method's hourlyHistory before --since (up to the hour
+ * --since falls in), through query agg's planner: from rollups where they answer exactly.
+ */
+async function hourlyHistories(
+  db: Db,
+  m: AnomalyMethod,
+  o: AnomaliesOptions & ResolvedParams,
+  series: SeriesToScore[],
+): Promise<Map<number, HourlyAverages>> {
+  const out = new Map<number, HourlyAverages>();
+  const span = m.hourlyHistory?.(o);
+  if (!span || series.length === 0) return out;
+  const until = Math.floor(o.range.since.getTime() / SLOT_MS) * SLOT_MS;
+  const range = { since: new Date(until - span), until: new Date(until) };
+  const ids = new Map(series.map((s) => [`${s.device}\u0000${s.metric}`, s.id]));
+  const every = parseDuration('1h');
+  await streamAgg(db, { filter: o.filter, range, every, fns: ['avg'] }, async (res) => {
+    for await (const page of res.pages) {
+      for (const r of page) {
+        const id = ids.get(`${r.device}\u0000${r.metric}`);
+        if (id === undefined || typeof r.avg !== 'number') continue;
+        let h = out.get(id);
+        if (!h) out.set(id, (h = { times: [], values: [] }));
+        h.times.push(r.time.getTime());
+        h.values.push(r.avg);
+      }
+    }
+  });
+  return out;
+}
+
 /** Streams every selected series through a fresh scorer; `emit` gets each judged reading in time order. */
 async function scoreAll(
   db: Db,
@@ -104,8 +145,9 @@ async function scoreAll(
   const until = o.range.until.getTime();
   const { series, scanFrom } = await seriesToScore(db, o.filter, o.range, m.lookback?.(o) ?? {});
   if (series.length === 0) await assertSeriesMatch(db, o.filter);
+  const hourly = await hourlyHistories(db, m, o, series);
   const scorers = new Map<number, { s: SeriesToScore; scorer: SeriesScorer; emit: Emit }>(
-    series.map((s) => [s.id, { s, scorer: m.scorer(o), emit: emitFor(s) }]),
+    series.map((s) => [s.id, { s, scorer: m.scorer(o, hourly.get(s.id)), emit: emitFor(s) }]),
   );
   if (scanFrom !== null) {
     const ids = series.map((s) => s.id);

@@ -20,6 +20,10 @@ export interface AnomalyParams {
   minPoints?: number;
   /** robust: the trailing baseline, in readings. */
   window?: number;
+  /** robust: score against a seasonal profile with this season (1d: the hour of the day; 7d: of the week). */
+  season?: Duration;
+  /** robust --season: how many seasons of history the profile holds (default 8). */
+  seasons?: number;
 }
 
 /** The parameters once the method's defaults are filled in. */
@@ -45,6 +49,12 @@ export interface SeriesScorer {
   push(time: number, value: number, inRange: boolean, emit: Emit): void;
   /** Methods that judge against the whole range (mad, iqr) emit here, once the last reading is in. */
   finish?(emit: Emit): void;
+}
+
+/** Hourly averages of one series: hour starts (ms) and averages, oldest first. */
+export interface HourlyAverages {
+  times: number[];
+  values: number[];
 }
 
 /** How much history before --since a method reads: a number of readings per series, or a duration. */
@@ -79,8 +89,13 @@ export interface AnomalyMethod<N extends string = string> {
   validate?: (p: AnomalyParams) => void;
   /** History read before --since for the baseline. */
   lookback?: (p: ResolvedParams) => Lookback;
-  /** A fresh scorer for one series. */
-  scorer: (p: ResolvedParams) => SeriesScorer;
+  /**
+   * Hourly averages of each series the scorer starts from: this many ms before --since, through
+   * `query agg`'s planner (from rollups where they answer, else from readings, aggregated in the database).
+   */
+  hourlyHistory?: (p: ResolvedParams) => number | undefined;
+  /** A fresh scorer for one series; `hourly`: its hourly averages before --since, oldest first. */
+  scorer: (p: ResolvedParams, hourly?: HourlyAverages) => SeriesScorer;
   /**
    * An SQL condition on `r.value` that every reading the method can flag meets (values added to
    * `params`). Only those readings are read, so the scan costs what a filter costs; incidents then

@@ -91,7 +91,7 @@ export function registerAnomalies(program: Command): void {
   const flags = allFlags();
   for (const f of flags) cmd.addOption(methodOption(f));
   cmd.action(async (o: Flags, command: Command) => {
-    const g = globalOptions(command);
+    const g = globalOptions(command, 'rows');
     const opts = { ...o } as Record<string, unknown>;
     for (const f of flags) {
       const takes = f.methods.some((m) => m.name === o.method);

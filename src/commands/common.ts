@@ -4,18 +4,42 @@ import { openDb } from '../db/connect.js';
 import { resolveTarget } from '../db/target.js';
 import type { Db, Target } from '../db/types.js';
 import { usageError } from '../errors.js';
-import type { Format } from '../output/render.js';
+import type { Format, RowFormat } from '../output/render.js';
 
-export interface GlobalOptions {
+export interface GlobalOptions<F extends RowFormat = Format> {
   db?: string;
   /** The target --db and the environment name, resolved once per run; undefined when that failed. */
   target?: Target;
-  format: Format;
+  format: F;
   quiet: boolean;
   verbose: boolean;
 }
 
-export function globalOptions(cmd: Command): GlobalOptions {
+/** The commands that print rows, and so take `--format ndjson` (the others print one result). */
+export const ROW_COMMANDS = [
+  'query agg',
+  'query raw',
+  'query latest',
+  'query gaps',
+  'query profile',
+  'query corr',
+  'anomalies',
+  'series',
+] as const;
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * The global options as `cmd` sees them. `output: 'rows'` is for the commands of ROW_COMMANDS: they
+ * take `--format ndjson`; any other command refuses it as a usage error.
+ */
+export function globalOptions(cmd: Command): GlobalOptions;
+export function globalOptions(cmd: Command, output: 'rows'): GlobalOptions<RowFormat>;
+export function globalOptions(cmd: Command, output?: 'rows'): GlobalOptions<RowFormat> {
   const o = cmd.optsWithGlobals() as {
     db?: string;
     json?: boolean;
@@ -24,13 +48,22 @@ export function globalOptions(cmd: Command): GlobalOptions {
     verbose?: boolean;
   };
   const format = o.json ? 'json' : (o.format ?? 'table');
-  if (!['table', 'json', 'csv'].includes(format)) {
-    throw usageError(`invalid --format '${format}'`, 'use table, json or csv');
+  if (!['table', 'json', 'csv', 'ndjson'].includes(format)) {
+    throw usageError(`invalid --format '${format}'`, 'use table, json, csv or ndjson');
+  }
+  if (format === 'ndjson' && output !== 'rows') {
+    const path = commandPath(cmd);
+    throw usageError(
+      `--format ndjson is for commands that print rows, not iotctl ${path}`,
+      path === 'export'
+        ? 'export writes NDJSON with --output-format ndjson'
+        : `use --format json here; ndjson: ${ROW_COMMANDS.map((c) => `iotctl ${c}`).join(', ')}`,
+    );
   }
   return {
     db: o.db,
     target: commandTarget(cmd),
-    format: format as Format,
+    format: format as RowFormat,
     quiet: !!o.quiet,
     verbose: !!o.verbose,
   };
@@ -57,7 +90,7 @@ export function commandTarget(cmd: Command): Target | undefined {
 
 /** Opens the target named by the global options, runs fn, and always closes it. */
 export async function withDb<T>(
-  g: GlobalOptions,
+  g: GlobalOptions<RowFormat>,
   fn: (db: Db) => Promise<T>,
   opts: { poolSize?: number } = {},
 ): Promise<T> {

@@ -1,5 +1,7 @@
 // `iotctl init` on the command line: flags, the data function in src/maintenance/init.ts, a printer.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { engineNames } from '../engine/index.js';
+import type { EngineName } from '../engine/types.js';
 import { log } from '../output/log.js';
 import { printInitResult } from '../output/init.js';
 import { parseDuration } from '../util/duration.js';
@@ -18,7 +20,16 @@ export function registerInit(program: Command): void {
     )
     .option('--compress-after <duration>', 'add a compression policy: compress chunks older than this')
     .option('--retention <duration>', 'add a retention policy: drop chunks older than this')
-    .option('--plain', 'use plain PostgreSQL partitioning even where TimescaleDB is available')
+    .addOption(
+      new Option(
+        '--engine <name>',
+        'storage engine of a new store (default: citus where the citus extension is installed, else timescaledb where available, else plain)',
+      ).choices([...engineNames]),
+    )
+    .option(
+      '--plain',
+      'use plain PostgreSQL partitioning even where TimescaleDB is available (= --engine plain)',
+    )
     .option('--dry-run', 'print the SQL that would run; change nothing')
     .action(async (o, command: Command) => {
       const g = globalOptions(command);
@@ -30,6 +41,7 @@ export function registerInit(program: Command): void {
         retention: o.retention ? parseDuration(o.retention, '--retention') : undefined,
         dryRun: !!o.dryRun,
         plain: !!o.plain,
+        engine: o.engine as EngineName | undefined,
         explicit: {
           chunkInterval: givenByUser(command, 'chunkInterval'),
           rollups: givenByUser(command, 'rollups'),

@@ -10,7 +10,7 @@ export function registerSeries(program: Command): void {
   const cmd = addFilterOptions(program.command('series'))
     .description('every series stored: device, metric, unit, tags, first and last reading, readings')
     .action(async (o: FilterFlags, command: Command) => {
-      const g = globalOptions(command);
+      const g = globalOptions(command, 'rows');
       const filter = parseFilter(o);
       const rows = await withDb(g, (db) => listSeries(db, filter));
       await printSeries(g.format, rows);

@@ -11,6 +11,16 @@ interface PgLikeError {
   errno?: number;
 }
 
+/**
+ * A unique violation: 23505, or what Citus reports for one raised on a worker during a COPY through the
+ * coordinator (XX000 with PostgreSQL's message: the worker's SQLSTATE is lost on the way).
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = (err ?? {}) as PgLikeError;
+  if (e.code === '23505') return true;
+  return e.code === 'XX000' && /^duplicate key value violates unique constraint/.test(e.message ?? '');
+}
+
 /** SQLSTATEs and socket errors after which retrying the same batch can succeed. */
 export function isTransientError(err: unknown): boolean {
   const code = (err as PgLikeError)?.code ?? '';

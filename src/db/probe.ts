@@ -12,6 +12,8 @@ export interface ProbeRow {
   license: string | null;
   /** The TimescaleDB loader's settings exist: the library is loaded (preloaded on a server). */
   preloaded: boolean;
+  /** The installed Citus version (absent from rows built before Citus was probed). */
+  citus?: string | null;
 }
 
 export function capabilitiesFrom(row: ProbeRow, opts: { needsPreload: boolean }): Capabilities {
@@ -26,6 +28,7 @@ export function capabilitiesFrom(row: ProbeRow, opts: { needsPreload: boolean })
       version: row.installed ?? row.available ?? null,
       license: state === 'absent' || state === 'not-preloaded' ? null : (row.license ?? null),
     },
+    citus: row.citus ?? null,
   };
 }
 

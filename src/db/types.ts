@@ -50,6 +50,8 @@ export interface Capabilities {
     /** `timescale` (community: compression, policies) or `apache`. */
     license: string | null;
   };
+  /** The installed Citus extension's version (a server only); null or absent where there is none. */
+  citus?: string | null;
 }
 
 /** How much room the target takes. */

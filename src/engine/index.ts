@@ -3,14 +3,19 @@
 import { parseTsdbVersion } from '../db/sql/timescale.js';
 import type { Capabilities } from '../db/types.js';
 import { IotctlError } from '../errors.js';
+import { CitusEngine } from './citus.js';
 import { PlainEngine } from './plain.js';
 import { TimescaleEngine } from './timescaledb.js';
 import type { EngineName, StorageEngine } from './types.js';
 
-export const engineNames: readonly EngineName[] = ['timescaledb', 'plain'];
+export const engineNames: readonly EngineName[] = ['timescaledb', 'plain', 'citus'];
 
-/** The engine a new store gets on this target: TimescaleDB where it is installed or available, else plain. */
+/**
+ * The engine a new store gets on this target: Citus where its extension is installed (a coordinator),
+ * TimescaleDB where it is installed or available, else plain.
+ */
 export function defaultEngineName(caps: Capabilities): EngineName {
+  if (caps.citus) return 'citus';
   return caps.timescale.state === 'absent' ? 'plain' : 'timescaledb';
 }
 
@@ -36,5 +41,16 @@ export function engineFor(name: EngineName, caps: Capabilities): StorageEngine {
     }
     case 'plain':
       return new PlainEngine();
+    case 'citus':
+      if (!caps.citus) {
+        throw new IotctlError(
+          'CONFIG',
+          'the Citus engine needs the citus extension, which this database does not have',
+          {
+            hint: "on a Citus coordinator: CREATE EXTENSION citus (with shared_preload_libraries = 'citus'), then add the workers with citus_add_node",
+          },
+        );
+      }
+      return new CitusEngine(caps.citus);
   }
 }

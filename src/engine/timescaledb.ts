@@ -24,12 +24,14 @@ import {
   tsdbRollupSizes,
   type ChunkRow,
 } from '../db/sql/maintenance.js';
-import { pendingInvalidations } from '../db/sql/query.js';
+import { latestReadings, pendingInvalidations, type SeriesFilter } from '../db/sql/query.js';
 import { POINTS, baseSteps, commonSteps, type InitOptions, type SchemaStep } from '../db/sql/schema.js';
 import {
   addCompressionPolicy,
   addRefreshPolicy,
   addRetentionPolicy,
+  caggWatermark,
+  chunkTimeRanges,
   compressChunk,
   compressionStep,
   continuousAggregateSteps,
@@ -63,13 +65,16 @@ import {
   rollupSource,
   sameInterval,
 } from './common.js';
+import { floorToBucket } from '../util/buckets.js';
 import type { Duration } from '../util/duration.js';
+import { refreshWindowOf, refreshWindows, type MsRange, type RefreshWindow } from './windows.js';
 import type {
   ChunkTotals,
   InitObject,
   PolicyChange,
   PolicyKind,
   RefreshOptions,
+  RefreshProgress,
   Rollup,
   RollupBase,
   RollupCompleteness,
@@ -204,6 +209,15 @@ export class TimescaleEngine implements StorageEngine {
 
   bucketExpr(interval: string, column: string): string {
     return timeBucket(interval, column);
+  }
+
+  latestReadings(filter: SeriesFilter, stale?: string): Sql {
+    return latestReadings(filter, stale);
+  }
+
+  lateDataRollup(): string | null {
+    // The staleness trigger (plain) or TimescaleDB's invalidation log tracks late rows.
+    return null;
   }
 
   retentionCutoffs(): Sql {
@@ -400,9 +414,61 @@ export class TimescaleEngine implements StorageEngine {
       const run = await applyRetention(db, store, target, await dbCutoff(db, job.after));
       return { cutoff: run.cutoff, dropped: run.dropped };
     }
+    if (job.kind === 'refresh') {
+      const rollup = store.rollups.find((r) => r.name === job.target);
+      if (rollup) {
+        const nowMs = await this.dbNowMs(db);
+        const offset = (await this.refreshStartOffsets(db, store)).get(rollup.name) ?? null;
+        await this.refreshPieces(db, store, rollup, offset ? nowMs - offset.ms : -Infinity, nowMs);
+      }
+    }
     // Its own statement, no transaction around it: the policy procedures commit as they go.
     await db.query(runJob(job.id));
     return null;
+  }
+
+  private async dbNowMs(db: Db): Promise<number> {
+    return new Date((await db.query<{ now: Date }>(dbNow)).rows[0]!.now).getTime();
+  }
+
+  /**
+   * The history a refresh from `fromMs` has to materialise, refreshed in pieces (src/engine/windows.ts),
+   * oldest first, each its own statement and transaction: the embedded Db checkpoints between them once
+   * 32 MB of WAL is written, and no piece holds more than a month of readings. The pieces stop a window
+   * short of now; the caller's own refresh, unchanged, does the rest.
+   */
+  private async refreshPieces(
+    db: Db,
+    store: Store,
+    rollup: Rollup,
+    fromMs: number,
+    nowMs: number,
+    onProgress?: (p: RefreshProgress) => void,
+    total?: (pieces: number) => number,
+  ): Promise<RefreshWindow[]> {
+    const source = rollupSource(store, rollup);
+    const num = (v: unknown) => Number(v);
+    const chunks = (await db.query<{ lo: number; hi: number }>(chunkTimeRanges(qualified(source)))).rows;
+    const wm = (await db.query<{ ms: number }>(caggWatermark(rollup.name))).rows[0]?.ms;
+    const pending = (await db.query<{ source: string; lo: number; hi: number }>(pendingInvalidations)).rows
+      .filter((r) => r.source === source)
+      .map((r): MsRange => [num(r.lo), num(r.hi) + 1]);
+    const bucket = rollup.bucket.ms;
+    const windows = refreshWindows({
+      bucketMs: bucket,
+      windowMs: refreshWindowOf(db),
+      fromMs,
+      // The refresh policy's end_offset is one bucket: no piece reaches past it.
+      untilMs: floorToBucket(nowMs, bucket) - bucket,
+      source: chunks.map((c): MsRange => [num(c.lo), num(c.hi)]),
+      work: [[wm === undefined || wm === null ? -Infinity : num(wm), Infinity], ...pending],
+    });
+    const n = total ? total(windows.length) : windows.length;
+    for (const [index, w] of windows.entries()) {
+      onProgress?.({ rollup: rollup.name, index, total: n, from: w.from, until: w.until });
+      await db.query(refreshContinuousAggregate(qualified(rollup.name), w.from, w.until, this.version));
+    }
+    return windows;
   }
 
   /**
@@ -445,12 +511,20 @@ export class TimescaleEngine implements StorageEngine {
   }
 
   async refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh> {
-    const now = new Date((await db.query<{ now: Date }>(dbNow)).rows[0]!.now).getTime();
+    const now = await this.dbNowMs(db);
     const offset = (await this.refreshStartOffsets(db, store)).get(rollup.name) ?? null;
     const floorMs = offset ? now - offset.ms : -Infinity;
     const askedMs = opts.since && !opts.all ? now - opts.since.ms : -Infinity;
     const startMs = Math.max(floorMs, askedMs);
     const from = Number.isFinite(startMs) ? new Date(startMs) : null;
+    const pieces = await this.refreshPieces(db, store, rollup, startMs, now, opts.onProgress, (n) => n + 1);
+    opts.onProgress?.({
+      rollup: rollup.name,
+      index: pieces.length,
+      total: pieces.length + 1,
+      from: pieces.at(-1)?.until ?? from,
+      until: null,
+    });
     // Not wrapped in a transaction: refresh_continuous_aggregate refuses to run inside one.
     await db.query(refreshContinuousAggregate(qualified(rollup.name), from, null, this.version));
     return { rollup: rollup.name, from, until: null, buckets: null };

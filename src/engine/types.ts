@@ -4,11 +4,12 @@
 import type { JobInfo } from '../db/jobs.js';
 import type { ChunkRow } from '../db/sql/maintenance.js';
 import type { InitOptions, SchemaStep } from '../db/sql/schema.js';
+import type { SeriesFilter } from '../db/sql/query.js';
 import type { Capabilities, Db, Sql } from '../db/types.js';
 import type { Duration } from '../util/duration.js';
 
 /** The engines, by the name `init` stores in iotctl.meta. */
-export type EngineName = 'timescaledb' | 'plain';
+export type EngineName = 'timescaledb' | 'plain' | 'citus';
 
 export interface Rollup {
   name: string;
@@ -57,6 +58,18 @@ export interface RefreshOptions {
   since?: Duration;
   /** Recompute everything. */
   all?: boolean;
+  /** Called before each piece of a refresh done in pieces (see src/engine/windows.ts), and before the last. */
+  onProgress?: (p: RefreshProgress) => void;
+}
+
+/** Where a refresh in pieces has got to: piece `index` (from 0) of `total`, the last one open-ended. */
+export interface RefreshProgress {
+  rollup: string;
+  index: number;
+  total: number;
+  from: Date | null;
+  /** null for the last piece: up to now. */
+  until: Date | null;
 }
 
 export interface RollupRefresh {
@@ -134,6 +147,8 @@ export interface StorageEngine {
   bucketExpr(interval: string, column: string): string;
   /** Cutoff, target and age of each retention policy, by the database's clock. */
   retentionCutoffs(): Sql;
+  /** The last reading of each selected series (optionally only those older than `stale`), for `query latest`. */
+  latestReadings(filter: SeriesFilter, stale?: string): Sql;
 
   // ---- chunks, compression, retention ----
   /** Chunks (partitions) of points or a rollup, oldest first; with olderThan only those entirely older. */
@@ -189,4 +204,9 @@ export interface StorageEngine {
   chunksOverlapping(db: Db, ranges: Array<[number, number]>): Promise<string[]>;
   /** What ingest calls before writing rows at new times (plain mode creates partitions); null when not needed. */
   rowPlacer(db: Db, config: StoreConfig): RowPlacer | null;
+  /**
+   * The rollup ingest marks dirty itself, in the transaction that writes a batch older than its watermark
+   * (engines without a staleness trigger: Citus); null where the database tracks late rows on its own.
+   */
+  lateDataRollup(config: StoreConfig): string | null;
 }

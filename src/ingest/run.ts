@@ -95,6 +95,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         onConflict: opts.onConflict,
         retryTimeoutMs: opts.retryTimeoutMs,
         partitions: store.engine.rowPlacer(db, store) ?? undefined,
+        lateDataRollup: store.engine.lateDataRollup(store) ?? undefined,
         onRetry: (err, attempt) =>
           notice(`retrying a batch (attempt ${attempt + 1}): ${(err as Error).message}`, 'warning'),
         signal: stop.signal,

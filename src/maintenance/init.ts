@@ -5,7 +5,7 @@ import { rollupName, upsertConfig, type InitOptions } from '../db/sql/schema.js'
 import { SCHEMA_VERSION, loadStore, readStoredConfig, serialiseConfig } from '../db/store.js';
 import type { Db, Sql } from '../db/types.js';
 import { defaultEngineName, engineFor } from '../engine/index.js';
-import type { InitObject, StorageEngine, StoreConfig } from '../engine/types.js';
+import type { EngineName, InitObject, StorageEngine, StoreConfig } from '../engine/types.js';
 import { usageError } from '../errors.js';
 import { findPolicy, setPolicy } from './policies.js';
 import { formatDurationMs, parseDuration, type Duration } from '../util/duration.js';
@@ -17,6 +17,8 @@ export interface InitCommandOptions extends InitOptions {
   plain: boolean;
   /** --cadence: the readings' usual interval; rollups at or below it are skipped, the chunk interval fits it. */
   cadence?: Duration;
+  /** --engine: the engine of a new store (--plain is `plain`); a store keeps the engine it was set up with. */
+  engine?: EngineName;
   /** Which options the user typed; others come from the stored config when there is one. */
   explicit: { chunkInterval: boolean; rollups: boolean };
   onNotice?: (message: string) => void;
@@ -27,7 +29,9 @@ export type ObjectStatus = InitObject['status'];
 export interface InitResult {
   target: string;
   targetKind: 'server' | 'embedded';
-  mode: 'timescaledb' | 'plain';
+  mode: EngineName;
+  /** For people: `TimescaleDB 2.23.0`, `plain PostgreSQL mode`, `Citus 13.2-1`. */
+  engine: string;
   timescaledb: string | null;
   dryRun: boolean;
   changed: boolean;
@@ -51,7 +55,15 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
   const onNotice = opts.onNotice ?? (() => undefined);
   let caps = await db.capabilities();
   const stored = await readStoredConfig(db);
-  const mode = stored?.mode ?? (opts.plain ? 'plain' : defaultEngineName(caps));
+  if (opts.plain && opts.engine && opts.engine !== 'plain')
+    throw usageError(`--plain and --engine ${opts.engine} contradict each other`);
+  if (stored && opts.engine && opts.engine !== stored.mode) {
+    throw usageError(
+      `this store was set up with the ${stored.mode} engine; --engine ${opts.engine} cannot change it`,
+      'to move engines, export the readings and ingest them into a new store',
+    );
+  }
+  const mode = stored?.mode ?? opts.engine ?? (opts.plain ? 'plain' : defaultEngineName(caps));
   const objects: InitObject[] = [];
   const sql: string[] = [];
   const run = async (statements: Sql[]) => {
@@ -168,6 +180,7 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
     target: db.target.display,
     targetKind: db.target.kind,
     mode,
+    engine: engine.label,
     timescaledb: engine.timescaleVersion,
     dryRun: opts.dryRun,
     changed: configChanged || objects.some((o) => !['exists', 'skipped'].includes(o.status)),

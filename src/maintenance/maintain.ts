@@ -1,5 +1,6 @@
 // `iotctl maintain`: the one cron entry. Runs the policy jobs that are due (refresh, compression,
 // retention), records each in the ledger, and creates plain-mode partitions ahead of time.
+import type { EngineName } from '../engine/types.js';
 import { ledgerMarkInterrupted, ledgerPrune } from '../db/sql/maintenance.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
@@ -18,7 +19,7 @@ export interface MaintainOptions {
 
 export interface MaintainResult {
   target: string;
-  mode: 'timescaledb' | 'plain';
+  mode: EngineName;
   dryRun: boolean;
   force: boolean;
   /** Jobs run (or, with --dry-run, that would run), in order. */

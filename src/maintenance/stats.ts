@@ -1,5 +1,6 @@
 // `iotctl stats`: one row per chunk (or plain partition) with rows, bytes before and after compression
 // and the ratio, a totals row, and the size of each rollup.
+import type { EngineName } from '../engine/types.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { compressionRatio } from '../output/maintenance.js';
@@ -18,7 +19,7 @@ export interface ChunkStats {
 }
 
 export interface StatsResult {
-  mode: 'timescaledb' | 'plain';
+  mode: EngineName;
   chunks: ChunkStats[];
   /** Over every chunk, whatever --top shows. */
   totals: {

@@ -1,4 +1,5 @@
 // `iotctl status`: what am I connected to, and is everything healthy.
+import type { EngineName } from '../engine/types.js';
 import type { JobInfo } from '../db/jobs.js';
 import { countSeries } from '../db/sql/schema.js';
 import { loadStore, type Store } from '../db/store.js';
@@ -13,7 +14,7 @@ export interface StatusResult {
   targetSource: string;
   postgres: string;
   timescaledb: Capabilities['timescale'];
-  mode: 'timescaledb' | 'plain' | null;
+  mode: EngineName | null;
   initialised: boolean;
   config: { chunkInterval: string; rollups: string[] } | null;
   series: number;

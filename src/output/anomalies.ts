@@ -4,13 +4,13 @@ import type { AnomaliesResult, AnomalyRow, IncidentsResult } from '../anomalies/
 import type { Incident } from '../anomalies/incidents.js';
 import { formatAge } from '../util/duration.js';
 import { sparkline } from './chart.js';
-import { printRows, type Column, type Format } from './render.js';
+import { printRows, type Column, type RowFormat } from './render.js';
 
 const withUnit = (v: unknown, unit: string | null) =>
   v === null || v === undefined ? '' : `${Number(Number(v).toPrecision(6))}${unit ? ` ${unit}` : ''}`;
 const score = (v: unknown) => (v === null || v === undefined ? '' : String(Number(Number(v).toPrecision(4))));
 
-export function printAnomalies(format: Format, res: AnomaliesResult): Promise<void> {
+export function printAnomalies(format: RowFormat, res: AnomaliesResult): Promise<void> {
   const table = format === 'table';
   const unit = (v: unknown, r: AnomalyRow) => withUnit(v, r.unit);
   return printRows(
@@ -88,16 +88,13 @@ export function incidentJson(i: Incident, method: string): IncidentJson {
   };
 }
 
-export function printIncidents(format: Format, res: IncidentsResult): Promise<void> {
+export function printIncidents(format: RowFormat, res: IncidentsResult): Promise<void> {
+  if (format === 'json' || format === 'ndjson') {
+    const incidents = res.incidents.map((i) => incidentJson(i, res.method));
+    return printRows(format, incidents, []);
+  }
   const rows = res.incidents.map((i) => ({ ...incidentJson(i, res.method), trend: sparkline(i.trace) }));
   type Row = (typeof rows)[number];
-  if (format === 'json')
-    return printRows(
-      'json',
-      rows,
-      [],
-      rows.map(({ trend: _trend, ...r }) => r),
-    );
   if (format === 'csv') {
     const flat = rows.map((r) => ({ ...r, metrics: r.metrics.join(' '), kinds: r.kinds.join(' ') }));
     return printRows(

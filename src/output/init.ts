@@ -17,7 +17,7 @@ export async function printInitResult(format: Format, result: InitResult): Promi
   ]);
   if (format !== 'table') return;
   const where = result.targetKind === 'embedded' ? `embedded database in ${result.target}` : result.target;
-  const modeText = result.timescaledb ? `TimescaleDB ${result.timescaledb}` : 'plain PostgreSQL mode';
+  const modeText = result.engine;
   await printLine(
     result.changed
       ? `iotctl is set up on ${where} (${modeText}).`

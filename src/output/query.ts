@@ -16,9 +16,10 @@ import {
   printRows,
   writeCsvRows,
   writeJsonRows,
+  writeNdjsonRows,
   writeOut,
   type Column,
-  type Format,
+  type RowFormat,
 } from './render.js';
 
 /** Table cells: 6 significant digits and the series' unit. */
@@ -67,7 +68,7 @@ export function printWarnings(warnings: string[]): void {
   for (const w of warnings) log.warn(w);
 }
 
-function warnChartIgnored(format: Format, chart: boolean): void {
+function warnChartIgnored(format: RowFormat, chart: boolean): void {
   if (chart && format !== 'table')
     log.warn(`--chart draws on table output only; ignored with --format ${format}`);
 }
@@ -76,11 +77,11 @@ function warnChartIgnored(format: Format, chart: boolean): void {
 export const AGG_TABLE_LIMIT = 100_000;
 
 /**
- * json and csv stream the rows as they are fetched (the JSON is byte for byte what rendering the whole
- * result would give); a table holds up to AGG_TABLE_LIMIT rows.
+ * json, ndjson and csv stream the rows as they are fetched (the JSON is byte for byte what rendering the
+ * whole result would give); a table holds up to AGG_TABLE_LIMIT rows.
  */
 export async function printAgg(
-  format: Format,
+  format: RowFormat,
   res: AggStream,
   chart: boolean,
   explain: boolean,
@@ -93,6 +94,15 @@ export async function printAgg(
     return writeJsonRows(head, res.pages, explain ? { explain: res.sources } : {}, row);
   }
   if (explain) for (const line of describePlan(res.sources)) log.info(`explain: ${line}`);
+  if (format === 'ndjson') {
+    // The keys in the order of the JSON rows; compact (prettyRowJson at depth 0 on one line would not be).
+    const keys = ['time', 'device', 'metric', 'unit', ...res.fns];
+    return writeNdjsonRows(res.pages, (r) => {
+      const o: Record<string, unknown> = {};
+      for (const k of keys) o[k] = (r as Record<string, unknown>)[k];
+      return JSON.stringify(o) + '\n';
+    });
+  }
   const columns: Column<AggRow>[] = [
     { key: 'time' },
     { key: 'device' },
@@ -157,7 +167,7 @@ export async function printAgg(
   }
 }
 
-export function printLatest(format: Format, res: LatestResult): Promise<void> {
+export function printLatest(format: RowFormat, res: LatestResult): Promise<void> {
   const table = format === 'table';
   return printRows(
     format,
@@ -179,7 +189,7 @@ export function printLatest(format: Format, res: LatestResult): Promise<void> {
   );
 }
 
-export function printGaps(format: Format, res: GapsResult): Promise<void> {
+export function printGaps(format: RowFormat, res: GapsResult): Promise<void> {
   const table = format === 'table';
   return printRows(
     format,
@@ -210,9 +220,9 @@ const rawColumns: Column<RawRow>[] = [
   { key: 'unit' },
 ];
 
-/** Streams json and csv row by row (in page-sized writes); a table needs every row before it can be drawn. */
+/** Streams json, ndjson and csv row by row (in page-sized writes); a table needs every row before it can be drawn. */
 export async function printRaw(
-  format: Format,
+  format: RowFormat,
   rows: AsyncIterable<RawRow>,
   header: object,
   chart: boolean,
@@ -232,6 +242,17 @@ export async function printRaw(
       await printCharts(groups, 'value');
     }
     return;
+  }
+  if (format === 'ndjson') {
+    let buf = '';
+    for await (const r of rows) {
+      buf += JSON.stringify(r) + '\n';
+      if (buf.length > 65_536) {
+        await writeOut(buf);
+        buf = '';
+      }
+    }
+    return writeOut(buf);
   }
   let buf = format === 'csv' ? csvHeader(rawColumns) : JSON.stringify(header).slice(0, -1) + ',"rows":[';
   let first = true;

@@ -1,8 +1,13 @@
-// Renders command results as a table (cli-table3), JSON or CSV, and is the only writer to stdout.
+// Renders command results as a table (cli-table3), JSON, NDJSON or CSV, and is the only writer to stdout.
 import Table from 'cli-table3';
 import { IotctlError } from '../errors.js';
 
 export type Format = 'table' | 'json' | 'csv';
+/**
+ * The formats of a command that prints rows (query, anomalies, series): those of every command, and
+ * NDJSON, one row a line as a JSON object (the same object as in the `rows` of `--format json`).
+ */
+export type RowFormat = Format | 'ndjson';
 
 export interface Column<R> {
   key: keyof R & string;
@@ -83,12 +88,13 @@ export async function writeOut(text: string): Promise<void> {
 
 /** Renders rows in the chosen format; `json` gives the value of `jsonValue` (the pinned shape). */
 export async function printRows<R>(
-  format: Format,
+  format: RowFormat,
   rows: R[],
   columns: Column<R>[],
   jsonValue: unknown = rows,
 ): Promise<void> {
   if (format === 'json') return writeOut(renderJson(jsonValue));
+  if (format === 'ndjson') return writeNdjsonRows(onePage(rows));
   if (format === 'csv') return writeOut(renderCsv(rows, columns));
   return writeOut(rows.length === 0 ? '' : renderTable(rows, columns) + '\n');
 }
@@ -161,6 +167,31 @@ export async function writeJsonRows<R>(
   }
   if (first) return writeOut(renderJson({ ...head, rows: [], ...tail }));
   await writeOut(buf + whole.slice(at + mark.length));
+}
+
+async function* onePage<R>(rows: R[]): AsyncIterable<R[]> {
+  yield rows;
+}
+
+/** One row as a line of NDJSON; JSON.stringify's own rules (dates as ISO text, no undefined fields). */
+export const ndjsonLine = (row: unknown): string => JSON.stringify(row) + '\n';
+
+/** Writes rows as NDJSON as they arrive (a page at a time), in writes of about 64 KiB; no rows, no output. */
+export async function writeNdjsonRows<R>(
+  pages: AsyncIterable<R[]>,
+  line: (r: R) => string = ndjsonLine,
+): Promise<void> {
+  let buf = '';
+  for await (const page of pages) {
+    for (const r of page) {
+      buf += line(r);
+      if (buf.length > 65_536) {
+        await writeOut(buf);
+        buf = '';
+      }
+    }
+  }
+  await writeOut(buf);
 }
 
 /** Writes rows as CSV as they arrive (a page at a time), in writes of about 64 KiB. */

@@ -1,9 +1,9 @@
 // What `iotctl series` prints: one row per series; an estimated count is shown as `~N` (JSON:
 // `readingsExact: false`).
 import type { SeriesInfo } from '../query/series.js';
-import { printRows, type Format } from './render.js';
+import { printRows, type RowFormat } from './render.js';
 
-export async function printSeries(format: Format, rows: SeriesInfo[]): Promise<void> {
+export async function printSeries(format: RowFormat, rows: SeriesInfo[]): Promise<void> {
   await printRows(format, rows, [
     { key: 'device' },
     { key: 'metric' },

@@ -1,5 +1,5 @@
 // `query latest`: the last reading of each series and its age, optionally only the silent ones.
-import { latestReadings, type SeriesFilter } from '../db/sql/query.js';
+import type { SeriesFilter } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import type { Duration } from '../util/duration.js';
@@ -27,7 +27,7 @@ export async function queryLatest(
   db: Db,
   opts: { filter: SeriesFilter; stale?: Duration; onNotice?: (message: string) => void },
 ): Promise<LatestResult> {
-  await loadStore(db);
+  const store = await loadStore(db);
   const { rows } = await db.query<{
     time: Date;
     device: string;
@@ -35,7 +35,7 @@ export async function queryLatest(
     value: number;
     unit: string | null;
     age_seconds: number;
-  }>(latestReadings(opts.filter, opts.stale?.interval));
+  }>(store.engine.latestReadings(opts.filter, opts.stale?.interval));
   if (rows.length === 0) {
     await assertSeriesMatch(db, opts.filter);
     opts.onNotice?.(

@@ -296,4 +296,78 @@ describe.each(targetKinds)('iotctl query and anomalies as a subprocess on the %s
     expect(fn.code).toBe(2);
     expect(fn.stderr).toMatch(/unknown aggregate 'median'/);
   });
+
+  it('--format ndjson: one line per row, each the object --json puts in its rows; other commands refuse it', async () => {
+    const win = ['--since', at(360).toISOString(), '--until', at(480).toISOString()];
+    const lines = (text: string) => {
+      expect(text.endsWith('\n')).toBe(true);
+      return text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown);
+    };
+    const cases: Array<{ args: string[]; rows: (json: never) => unknown[]; count: number }> = [
+      {
+        args: ['query', 'agg', '--metric', 'temp', ...range, '--every', '1h', '--fn', 'avg,p95,count'],
+        rows: (j: { rows: unknown[] }) => j.rows,
+        count: 48,
+      },
+      {
+        args: ['query', 'raw', '--metric', 'temp', '--device', 'spike', ...range],
+        rows: (j: { rows: unknown[] }) => j.rows,
+        count: 480,
+      },
+      { args: ['query', 'latest', '--metric', 'temp'], rows: (j: { rows: unknown[] }) => j.rows, count: 6 },
+      {
+        args: ['query', 'gaps', '--metric', 'temp', '--expected', '5m', ...range],
+        rows: (j: { rows: unknown[] }) => j.rows,
+        count: 1,
+      },
+      { args: ['anomalies', ...win], rows: (j: unknown[]) => j, count: 2 },
+      {
+        args: ['anomalies', '--metric', 'temp', '--device', 'spike', ...win, '--method', 'mad', '--points'],
+        rows: (j: { rows: unknown[] }) => j.rows,
+        count: 1,
+      },
+      { args: ['series', '--metric', 'temp'], rows: (j: unknown[]) => j, count: 6 },
+    ];
+    // The printers do not depend on the target: the embedded target (5 s a subprocess) runs the agg case only.
+    for (const c of kind === 'embedded' ? cases.slice(0, 1) : cases) {
+      const nd = await cli(...c.args, '--format', 'ndjson');
+      expect([c.args.join(' '), nd.code, nd.stderr]).toEqual([c.args.join(' '), 0, '']);
+      const json = await cli(...c.args, '--json');
+      const expected = c.rows(JSON.parse(json.stdout) as never);
+      expect(expected.length, c.args.join(' ')).toBeGreaterThanOrEqual(c.count);
+      // query latest's age is measured from now, which moves between the two runs.
+      const timeless = (rows: unknown[]) => rows.map((r) => ({ ...(r as object), ageSeconds: undefined }));
+      expect(timeless(lines(nd.stdout))).toEqual(timeless(expected));
+    }
+    // The key order is that of the JSON rows too.
+    const agg = await cli(
+      'query',
+      'agg',
+      '--metric',
+      'temp',
+      ...range,
+      '--fn',
+      'max,avg',
+      '--format',
+      'ndjson',
+    );
+    expect(Object.keys(lines(agg.stdout)[0] as object)).toEqual([
+      'time',
+      'device',
+      'metric',
+      'unit',
+      'max',
+      'avg',
+    ]);
+    // No rows, no lines.
+    const none = await cli('query', 'latest', '--metric', 'temp', '--stale', '10000d', '--format', 'ndjson');
+    expect([none.code, none.stdout]).toEqual([0, '']);
+    const status = await cli('status', '--format', 'ndjson');
+    expect(status.code).toBe(2);
+    expect(status.stdout).toBe('');
+    expect(status.stderr).toMatch(/--format ndjson is for commands that print rows, not iotctl status/);
+  });
 });

@@ -1,6 +1,5 @@
 // Setting up an iotctl store in tests: init with test defaults, and plain-mode partitions for seeded data.
 import { init, parseRollups, type InitCommandOptions } from '../../src/maintenance/init.js';
-import { PartitionManager } from '../../src/db/partitions.js';
 import { loadStore, type Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
@@ -26,19 +25,20 @@ export async function initTestStore(db: Db, rollups = '1m,1h,1d'): Promise<Store
   return loadStore(db);
 }
 
-/** Plain mode has no automatic partitions: create them for every chunk in [from, to]. No-op on TimescaleDB. */
+/** Plain and Citus have no automatic partitions: create them for every chunk in [from, to]. No-op on TimescaleDB. */
 export async function ensurePartitions(
   db: Db,
   store: Store,
   from: Date | number,
   to: Date | number,
 ): Promise<void> {
-  if (store.mode !== 'plain') return;
+  const placer = store.engine.rowPlacer(db, store);
+  if (!placer) return;
   const [a, b] = [new Date(from).getTime(), new Date(to).getTime()];
   const times: number[] = [];
   for (let t = a; t <= b; t += store.chunkInterval.ms) times.push(t);
   times.push(b);
-  await new PartitionManager(db, store.chunkInterval.ms).ensureFor(times);
+  await placer.ensureFor(times);
 }
 
 /** Partitions for the last `days` days up to now (plain mode). */

@@ -44,10 +44,11 @@ export function tempDataDir(): string {
 }
 
 /**
- * The targets suites run against: the embedded TimescaleDB, the PostgreSQL 18 server (plain mode), and
- * `external`, the server IOTCTL_TEST_DATABASE_URL names, when it is set.
+ * The targets suites run against: the embedded TimescaleDB, the PostgreSQL 18 server (plain mode),
+ * `external`, the server IOTCTL_TEST_DATABASE_URL names, and `citus`, the coordinator IOTCTL_TEST_CITUS_URL
+ * names, when they are set.
  */
-export type TargetKind = 'embedded' | 'server' | 'external';
+export type TargetKind = 'embedded' | 'server' | 'external' | 'citus';
 
 export interface TestTarget {
   name: TargetKind;
@@ -58,14 +59,70 @@ export interface TestTarget {
 }
 
 /** Every target, for suites that run every command against each. */
-export const targetKinds: TargetKind[] = inject('externalUrl')
-  ? ['embedded', 'server', 'external']
-  : ['embedded', 'server'];
+export const targetKinds: TargetKind[] = [
+  'embedded',
+  'server',
+  ...(inject('externalUrl') ? (['external'] as const) : []),
+  ...(inject('citusUrl') ? (['citus'] as const) : []),
+];
+
+/** The Citus target alone, for its regression suite ([] without IOTCTL_TEST_CITUS_URL). */
+export const citusKinds: TargetKind[] = inject('citusUrl') ? ['citus'] : [];
 
 /** The storage engine iotctl uses on a target. */
-export function engineOf(kind: TargetKind): 'timescaledb' | 'plain' {
+export function engineOf(kind: TargetKind): 'timescaledb' | 'plain' | 'citus' {
   if (kind === 'embedded') return 'timescaledb';
+  if (kind === 'citus') return 'citus';
   return kind === 'server' ? 'plain' : inject('externalEngine');
+}
+
+async function onNode(url: string, statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const s of statements) await client.query(s);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A fresh database on the Citus cluster: Citus does not propagate CREATE DATABASE, so it is created with the
+ * extension on the coordinator and on every worker the admin database lists, and the workers are added in it.
+ */
+export async function freshCitusDatabase(
+  admin: string = inject('citusUrl'),
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `iotctl_c_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  const { rows } = await client.query<{ nodename: string; nodeport: number; groupid: number }>(
+    "SELECT nodename, nodeport, groupid FROM pg_dist_node WHERE noderole = 'primary' ORDER BY groupid",
+  );
+  await client.end();
+  const coordinator = new URL(admin);
+  const nodeUrl = (n: { nodename: string; nodeport: number }, db: string) => {
+    const u = new URL(admin);
+    u.hostname = n.nodename;
+    u.port = String(n.nodeport);
+    return withDatabase(u.toString(), db);
+  };
+  const workers = rows.filter((r) => r.groupid !== 0);
+  if (workers.length < 2)
+    throw new Error('IOTCTL_TEST_CITUS_URL: the coordinator needs at least two workers');
+  const urls = [admin, ...workers.map((w) => nodeUrl(w, 'postgres'))];
+  for (const u of urls) await onNode(u, [`CREATE DATABASE ${name}`]);
+  for (const u of urls) await onNode(withDatabase(u, name), ['CREATE EXTENSION citus']);
+  await onNode(withDatabase(admin, name), [
+    `SELECT citus_set_coordinator_host('${coordinator.hostname}', ${Number(coordinator.port || 5432)})`,
+    ...workers.map((w) => `SELECT citus_add_node('${w.nodename}', ${Number(w.nodeport)})`),
+  ]);
+  return {
+    url: withDatabase(admin, name),
+    drop: async () => {
+      for (const u of urls) await onNode(u, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+    },
+  };
 }
 
 export async function makeTarget(kind: TargetKind): Promise<TestTarget> {
@@ -78,6 +135,9 @@ export async function makeTarget(kind: TargetKind): Promise<TestTarget> {
       cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
     };
   }
-  const { url, drop } = await freshServerDatabase(kind === 'external' ? inject('externalUrl') : serverUrl());
+  const { url, drop } =
+    kind === 'citus'
+      ? await freshCitusDatabase()
+      : await freshServerDatabase(kind === 'external' ? inject('externalUrl') : serverUrl());
   return { name: kind, spec: url, open: () => openDb({ db: url }), cleanup: drop };
 }

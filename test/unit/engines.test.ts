@@ -11,6 +11,7 @@ const caps: Capabilities = {
   serverVersion: '17.5',
   serverVersionNum: 170005,
   timescale: { state: 'installed', version: '2.23.0', license: 'timescale' },
+  citus: '13.2-1',
 };
 
 function sourceFiles(dir: string): string[] {

@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   clearDirty,
+  clearDirtyIfUnchanged,
   cutoffAgo,
+  dirtyStamp,
   dbNow,
   deletePlainPolicy,
   deletePlainRollupExpired,
@@ -47,6 +49,8 @@ import {
   upsertConfig,
 } from '../../src/db/sql/schema.js';
 import {
+  caggWatermark,
+  chunkTimeRanges,
   compressionStep,
   continuousAggregateSteps,
   createExtension,
@@ -208,7 +212,7 @@ describe('common schema SQL', () => {
     expect(upsertConfig({ mode: 'plain' })).toMatchInlineSnapshot(`
       {
         "text": "INSERT INTO iotctl.meta (key, value) VALUES ('config', $1::jsonb)
-      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
         "values": [
           "{"mode":"plain"}",
         ],
@@ -799,7 +803,7 @@ describe('plain PostgreSQL engine SQL', () => {
     expect(writeWatermark('rollup_1m', range.until)).toMatchInlineSnapshot(`
       {
         "text": "INSERT INTO iotctl.meta (key, value) VALUES ($1, jsonb_build_object('until', $2::text))
-      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
         "values": [
           "watermark:rollup_1m",
           "2026-01-02T00:00:00.000Z",
@@ -811,10 +815,27 @@ describe('plain PostgreSQL engine SQL', () => {
         "text": "INSERT INTO iotctl.meta (key, value) VALUES ($1, jsonb_build_object('from', $2::text))
       ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('from',
         CASE WHEN (iotctl.meta.value->>'from')::timestamptz <= $2::timestamptz THEN iotctl.meta.value->>'from' ELSE $2::text END),
-        updated_at = now()",
+        updated_at = EXCLUDED.updated_at",
         "values": [
           "dirty:rollup_1h",
           "2026-01-01T00:00:00.000Z",
+        ],
+      }
+    `);
+    expect(dirtyStamp('rollup_1h')).toMatchInlineSnapshot(`
+      {
+        "text": "SELECT (SELECT updated_at::text FROM iotctl.meta WHERE key = $1) AS stamp",
+        "values": [
+          "dirty:rollup_1h",
+        ],
+      }
+    `);
+    expect(clearDirtyIfUnchanged('rollup_1h', '2026-01-01 00:00:00.123456+00')).toMatchInlineSnapshot(`
+      {
+        "text": "DELETE FROM iotctl.meta WHERE key = $1 AND updated_at::text = $2",
+        "values": [
+          "dirty:rollup_1h",
+          "2026-01-01 00:00:00.123456+00",
         ],
       }
     `);
@@ -931,7 +952,8 @@ describe('the capability probe and the scheduler check', () => {
                   CASE WHEN e.installed IS NULL
                        THEN (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') END AS available,
                   current_setting('timescaledb.license', true) AS license,
-                  EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded
+                  EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded,
+                  (SELECT extversion FROM pg_extension WHERE extname = 'citus') AS citus
              FROM (SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed) e",
       }
     `);
@@ -945,6 +967,32 @@ describe('the capability probe and the scheduler check', () => {
              current_setting('timescaledb.max_background_workers', true) AS max_workers,
              current_setting('timescaledb.enable_job_execution', true) AS job_execution,
              (SELECT count(*)::int FROM pg_database WHERE datallowconn AND NOT datistemplate) AS databases",
+      }
+    `);
+    expect(chunkTimeRanges('iotctl.points')).toMatchInlineSnapshot(`
+      {
+        "text": "SELECT DISTINCT (greatest(ds.range_start, -62135596800000000) / 1000)::float8 AS lo,
+             (least(ds.range_end, 253402300799000000) / 1000)::float8 AS hi
+        FROM show_chunks($1::regclass) AS s(oid)
+        JOIN pg_class pc ON pc.oid = s.oid
+        JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+        JOIN _timescaledb_catalog.chunk ch ON ch.schema_name = pn.nspname AND ch.table_name = pc.relname
+        JOIN _timescaledb_catalog.chunk_constraint cc ON cc.chunk_id = ch.id
+        JOIN _timescaledb_catalog.dimension_slice ds ON ds.id = cc.dimension_slice_id
+       ORDER BY 1",
+        "values": [
+          "iotctl.points",
+        ],
+      }
+    `);
+    expect(caggWatermark('rollup_1h')).toMatchInlineSnapshot(`
+      {
+        "text": "SELECT (_timescaledb_functions.cagg_watermark(mat_hypertable_id) / 1000)::float8 AS ms
+        FROM _timescaledb_catalog.continuous_agg
+       WHERE user_view_schema = 'iotctl' AND user_view_name = $1",
+        "values": [
+          "rollup_1h",
+        ],
       }
     `);
     expect(refreshContinuousAggregate('iotctl.rollup_1h', null, null, v223)).toMatchInlineSnapshot(`

@@ -20,9 +20,24 @@
 // typical intervals between readings), or when a stuck run ends, the scorer starts afresh (and judges
 // again once it has --min-points readings), rather than judge the series against how it was before.
 // Spreads are max(1.4826 · MAD, 1.2533 · mean absolute deviation) (see ../window.ts).
+//
+// --season 1d (or 7d, or any whole number of hours up to 28d): the spike and level detectors judge each
+// reading's difference from a seasonal profile (../seasonal.ts: the median over the last --seasons seasons
+// of the same hour's average) instead of the reading itself, so a daily swing is no anomaly and a reading
+// usual for the series but not for the hour is. The profile starts from the hourly averages before --since
+// (read through query agg's planner: from rollup_1h, and finer rollups or readings where it does not
+// answer exactly) and
+// learns each hour as it ends. Until the hour is known (MIN_SEASONS seasons of it), the reading is judged
+// as without --season; the baseline starts afresh when the profile becomes known. The stuck detector
+// always judges the readings themselves.
+import { usageError } from '../../errors.js';
 import { minPointsFlag, thresholdFlag } from '../flags.js';
 import { defineMethod, required, type Emit, type Verdict } from '../method.js';
+import { MIN_SEASONS, SLOT_MS, SeasonalProfile } from '../seasonal.js';
 import { SortedWindow } from '../window.js';
+
+const SEASONS = 8;
+const MAX_SEASON_MS = 28 * 86_400_000;
 
 /** Readings an incident stays open without a flagged one (the scorer freezes its baseline meanwhile). */
 export const CLOSE_AFTER = 30;
@@ -83,10 +98,44 @@ export const robust = defineMethod({
     },
     thresholdFlag(6),
     { ...minPointsFlag, default: 60 },
+    {
+      key: 'season',
+      flags: '--season <duration>',
+      help: 'judge each reading against the same hour of a season: 1d (hour of the day), 7d (of the week)',
+      kind: 'duration',
+      exclusive: true,
+    },
+    {
+      key: 'seasons',
+      flags: '--seasons <n>',
+      help: `seasons of history the --season profile holds (default ${SEASONS})`,
+      kind: 'int',
+      min: MIN_SEASONS,
+      exclusive: true,
+    },
   ],
+  validate(p) {
+    const season = p.season;
+    if (p.seasons !== undefined && !season) throw usageError('--seasons needs --season');
+    if (!season) return;
+    if (season.ms % SLOT_MS !== 0 || season.ms < 2 * SLOT_MS || season.ms > MAX_SEASON_MS)
+      throw usageError(
+        `--season must be a whole number of hours from 2h to 28d, not ${season.text}`,
+        'use 1d for the hour of the day, 7d for the hour of the week',
+      );
+    if (p.seasons !== undefined && !(Number.isInteger(p.seasons) && p.seasons >= MIN_SEASONS))
+      throw usageError(`--seasons must be a whole number >= ${MIN_SEASONS}`);
+  },
   lookback: (p) => ({ readings: required(p.window, 'window') }),
-  scorer(p) {
+  hourlyHistory: (p) => (p.season ? p.season.ms * (p.seasons ?? SEASONS) : undefined),
+  scorer(p, hourly) {
     const size = required(p.window, 'window');
+    const profile = p.season ? new SeasonalProfile(p.season.ms, p.seasons ?? SEASONS) : null;
+    if (profile && hourly)
+      for (let i = 0; i < hourly.times.length; i++)
+        profile.addHour(hourly.times[i] as number, hourly.values[i] as number);
+    /** Whether the readings judged so far were differences from the profile. */
+    let seasonal = false;
     const threshold = required(p.threshold, 'threshold');
     const alpha = 2 / (Math.max(2, Math.round(size / 10)) + 1);
     const maxFrozen = Math.round(1.5 * size);
@@ -153,11 +202,27 @@ export const robust = defineMethod({
           if (wasStuck) restart();
         }
         prev = value;
-        y = Number.isNaN(y) ? value : y + alpha * (value - y);
+        // With --season the detectors see the difference from what the hour usually holds.
+        let x = value;
+        let expected = 0;
+        if (profile) {
+          profile.add(time, value);
+          const e = profile.expected(time);
+          const known = !Number.isNaN(e);
+          if (known !== seasonal) {
+            restart();
+            seasonal = known;
+          }
+          if (known) {
+            expected = e;
+            x = value - e;
+          }
+        }
+        y = Number.isNaN(y) ? x : y + alpha * (x - y);
         verdict.flagged = false;
         verdict.score = verdict.baseline = null;
         verdict.kind = verdict.onset = undefined;
-        const local = seen >= LOCAL ? value - predicted() : NaN;
+        const local = seen >= LOCAL ? x - predicted() : NaN;
         if (smoothed.length >= p.minPoints) {
           const m = smoothed.median();
           const level = (y - smoothed.median()) / Math.max(smoothed.spread(), tiny(y));
@@ -167,7 +232,7 @@ export const robust = defineMethod({
           const stuck = longest > 0 && run >= Math.max(STUCK_MIN, 3 * longest);
           const spikeHit = Math.abs(spike) > 2 * threshold;
           const levelHit = Math.abs(level) > (open ? (5 / 6) * threshold : threshold);
-          verdict.baseline = m;
+          verdict.baseline = m + expected;
           if (stuck) {
             verdict.flagged = true;
             verdict.score = run / Math.max(1, longest);
@@ -198,7 +263,7 @@ export const robust = defineMethod({
           smoothed.push(y);
           if (!Number.isNaN(local)) residuals.push(local);
         }
-        recent[seen % LOCAL] = value;
+        recent[seen % LOCAL] = x;
         seen++;
       },
     };

@@ -35,7 +35,7 @@ export function registerAgg(query: Command): void {
     .option('--chart', 'draw a line chart per series (table output)')
     .addHelpText('after', '\nAggregates:\n' + functionsList())
     .action(async (o: AggFlags, cmd: Command) => {
-      const g = globalOptions(cmd);
+      const g = globalOptions(cmd, 'rows');
       const opts: AggOptions = {
         filter: parseFilter(o),
         range: parseRangeFlags(o),

@@ -30,7 +30,7 @@ export function registerGaps(query: Command): void {
       `${DEFAULT_TOLERANCE * 100}%`,
     )
     .action(async (o: GapsFlags, cmd: Command) => {
-      const g = globalOptions(cmd);
+      const g = globalOptions(cmd, 'rows');
       const expected = parseDuration(o.expected, '--expected');
       const opts = {
         filter: parseFilter(o),

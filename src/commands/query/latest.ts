@@ -13,7 +13,7 @@ export function registerLatest(query: Command): void {
     .description('the last reading of each device and metric, and its age')
     .option('--stale <duration>', 'only series silent for longer than this (offline sensors); exit 5 if any')
     .action(async (o: FilterFlags & { stale?: string }, cmd: Command) => {
-      const g = globalOptions(cmd);
+      const g = globalOptions(cmd, 'rows');
       const opts = {
         filter: parseFilter(o),
         stale: o.stale ? parseDuration(o.stale, '--stale') : undefined,

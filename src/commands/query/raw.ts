@@ -31,7 +31,7 @@ export function registerRaw(query: Command): void {
     )
     .option('--chart', 'draw a line chart per series (table output)')
     .action(async (o: RawFlags, cmd: Command) => {
-      const g = globalOptions(cmd);
+      const g = globalOptions(cmd, 'rows');
       const opts: RawOptions = {
         filter: parseFilter(o),
         range: parseRangeFlags(o),

@@ -40,24 +40,34 @@ export function copyStage(): Sql {
   return { text: `COPY ${STAGE} (time, series_id, value) FROM STDIN (FORMAT binary)`, values: [] };
 }
 
-/** Moves the staged batch into points; use its rowCount (update: rows written, new or changed). */
+/**
+ * Moves the staged batch into points; returns one row, `n`, the rows written (update: new or changed). Counted
+ * from RETURNING, not the command tag: Citus's INSERT ... SELECT through the coordinator tags every row it
+ * read as inserted, conflicts skipped included.
+ */
 export function insertFromStage(onConflict: OnConflict): Sql {
   const insert = `INSERT INTO ${POINTS} AS p (time, series_id, value) SELECT time, series_id, value FROM ${STAGE}`;
-  if (onConflict === 'error') return { text: insert, values: [] };
-  if (onConflict === 'skip')
-    return { text: `${insert} ON CONFLICT (series_id, time) DO NOTHING`, values: [] };
-  // An identical stored value is left alone (and counted as a duplicate).
-  return {
-    text: `${insert} ON CONFLICT (series_id, time) DO UPDATE SET value = EXCLUDED.value WHERE p.value IS DISTINCT FROM EXCLUDED.value`,
+  const counted = (statement: string): Sql => ({
+    text: `WITH written AS (${statement} RETURNING 1) SELECT count(*)::int AS n FROM written`,
     values: [],
-  };
+  });
+  if (onConflict === 'error') return counted(insert);
+  if (onConflict === 'skip') return counted(`${insert} ON CONFLICT (series_id, time) DO NOTHING`);
+  // An identical stored value is left alone (and counted as a duplicate).
+  return counted(
+    `${insert} ON CONFLICT (series_id, time) DO UPDATE SET value = EXCLUDED.value WHERE p.value IS DISTINCT FROM EXCLUDED.value`,
+  );
 }
 
-/** How many staged readings are already stored (run before the update, to tell new from changed). */
+/**
+ * How many staged readings are already stored (run before the update, to tell new from changed). A join, not
+ * EXISTS: Citus plans a join of the local staging table with distributed points, not the correlated subquery.
+ * The stage holds each (series_id, time) once (batches are de-duplicated), so the join counts each once.
+ */
 export function countStoredFromStage(): Sql {
   return {
     text: `SELECT count(*)::int AS n FROM ${STAGE} s
-WHERE EXISTS (SELECT 1 FROM ${POINTS} p WHERE p.series_id = s.series_id AND p.time = s.time)`,
+JOIN ${POINTS} p ON p.series_id = s.series_id AND p.time = s.time`,
     values: [],
   };
 }

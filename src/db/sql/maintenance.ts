@@ -169,7 +169,7 @@ export const watermarkKey = (rollup: string) => `watermark:${rollup}`;
 export function writeWatermark(rollup: string, until: Date): Sql {
   return {
     text: `INSERT INTO ${META} (key, value) VALUES ($1, jsonb_build_object('until', $2::text))
-ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
     values: [watermarkKey(rollup), until.toISOString()],
   };
 }
@@ -286,13 +286,29 @@ export function markDirty(rollup: string, from: Date): Sql {
     text: `INSERT INTO ${META} (key, value) VALUES ($1, jsonb_build_object('from', $2::text))
 ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('from',
   CASE WHEN (${META}.value->>'from')::timestamptz <= $2::timestamptz THEN ${META}.value->>'from' ELSE $2::text END),
-  updated_at = now()`,
+  updated_at = EXCLUDED.updated_at`,
     values: [dirtyKey(rollup), from.toISOString()],
   };
 }
 
 export function clearDirty(rollup: string): Sql {
   return { text: `DELETE FROM ${META} WHERE key = $1`, values: [dirtyKey(rollup)] };
+}
+
+/** When a rollup's dirty mark was last set (null: none), to clear it after a refresh in pieces only if unchanged. */
+export function dirtyStamp(rollup: string): Sql {
+  return {
+    text: `SELECT (SELECT updated_at::text FROM ${META} WHERE key = $1) AS stamp`,
+    values: [dirtyKey(rollup)],
+  };
+}
+
+/** Clears the dirty mark unless it was set again after `stamp` (by readings that arrived meanwhile). */
+export function clearDirtyIfUnchanged(rollup: string, stamp: string): Sql {
+  return {
+    text: `DELETE FROM ${META} WHERE key = $1 AND updated_at::text = $2`,
+    values: [dirtyKey(rollup), stamp],
+  };
 }
 
 /** Plain mode: how far raw data (or a rollup) may be dropped: until the rollup built on it is complete. */

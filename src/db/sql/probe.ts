@@ -3,7 +3,7 @@
 // pg_settings, which any role may: current_setting('shared_preload_libraries') is refused to roles without
 // pg_read_all_settings. The loader's own setting exists only when the library is loaded. The packaged version
 // is read only when none is installed (then the one that counts): pg_available_extensions reads the control
-// file of every extension on disk.
+// file of every extension on disk. Citus counts only where it is installed (its library is preloaded then).
 import type { Sql } from '../types.js';
 
 export const capabilityProbe: Sql = {
@@ -13,6 +13,7 @@ export const capabilityProbe: Sql = {
             CASE WHEN e.installed IS NULL
                  THEN (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') END AS available,
             current_setting('timescaledb.license', true) AS license,
-            EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded
+            EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded,
+            (SELECT extversion FROM pg_extension WHERE extname = 'citus') AS citus
        FROM (SELECT (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed) e`,
 };

@@ -153,7 +153,7 @@ FROM ${POINTS} p JOIN ${SERIES} s ON s.id = p.series_id`,
 export function upsertConfig(value: unknown): Sql {
   return {
     text: `INSERT INTO ${META} (key, value) VALUES ('config', $1::jsonb)
-ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
     values: [JSON.stringify(value)],
   };
 }

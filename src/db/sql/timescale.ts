@@ -345,3 +345,32 @@ export function materializationTable(rollup: string): Sql {
     values: [rollup],
   };
 }
+
+/**
+ * Where a hypertable or continuous aggregate (its materialization hypertable) holds rows: the time range of
+ * each of its chunks, oldest first, from the catalog (no chunk is sized or read).
+ */
+export function chunkTimeRanges(relation: string): Sql {
+  return {
+    text: `SELECT DISTINCT (greatest(ds.range_start, -62135596800000000) / 1000)::float8 AS lo,
+       (least(ds.range_end, 253402300799000000) / 1000)::float8 AS hi
+  FROM show_chunks($1::regclass) AS s(oid)
+  JOIN pg_class pc ON pc.oid = s.oid
+  JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+  JOIN _timescaledb_catalog.chunk ch ON ch.schema_name = pn.nspname AND ch.table_name = pc.relname
+  JOIN _timescaledb_catalog.chunk_constraint cc ON cc.chunk_id = ch.id
+  JOIN _timescaledb_catalog.dimension_slice ds ON ds.id = cc.dimension_slice_id
+ ORDER BY 1`,
+    values: [relation],
+  };
+}
+
+/** The watermark of a continuous aggregate (epoch ms): materialised up to here, real-time above it. */
+export function caggWatermark(rollup: string): Sql {
+  return {
+    text: `SELECT (_timescaledb_functions.cagg_watermark(mat_hypertable_id) / 1000)::float8 AS ms
+  FROM _timescaledb_catalog.continuous_agg
+ WHERE user_view_schema = ${literal(SCHEMA)} AND user_view_name = $1`,
+    values: [rollup],
+  };
+}
