@@ -6,7 +6,7 @@ import { SCHEMA_VERSION, loadStore, readStoredConfig, serialiseConfig } from '..
 import type { Db, Sql } from '../db/types.js';
 import { defaultEngineName, engineFor } from '../engine/index.js';
 import type { EngineName, InitObject, StorageEngine, StoreConfig } from '../engine/types.js';
-import { usageError } from '../errors.js';
+import { IotctlError, usageError } from '../errors.js';
 import { findPolicy, setPolicy } from './policies.js';
 import { formatDurationMs, parseDuration, type Duration } from '../util/duration.js';
 import { qualified } from '../db/sql/ident.js';
@@ -274,7 +274,14 @@ async function rollupRetentionDefaults(
       objects.push({ object, status: 'exists', note: 'it has its own retention policy; kept' });
       continue;
     }
-    await setPolicy(db, store, 'retention', rollup.name, age);
+    try {
+      await setPolicy(db, store, 'retention', rollup.name, age);
+    } catch (err) {
+      // Too short for the rollup refreshed from this one (a very short --retention): that rollup keeps all.
+      if (!(err instanceof IotctlError) || err.exitCode !== 2) throw err;
+      objects.push({ object, status: 'skipped', note: err.message });
+      continue;
+    }
     objects.push({ object, status: 'created' });
   }
   return objects;
