@@ -1,5 +1,6 @@
 // The one list of commands the CLI registers, in the order `iotctl --help` shows them.
 import type { Command } from 'commander';
+import { registerAdvise } from './advise.js';
 import { registerAnomalies } from './anomalies.js';
 import { registerCheck } from './check.js';
 import { registerDelete } from './delete.js';
@@ -32,6 +33,7 @@ export const commands: Array<(program: Command) => void> = [
   registerRetention,
   registerRollup,
   registerStats,
+  registerAdvise,
   registerCheck,
   registerServe,
 ];

@@ -3,6 +3,7 @@
 // trigger on points), and policies as rows of iotctl.policies that `maintain` carries out.
 import { byRunOrder, intervalText, jobName, nextStartFrom, readLedger, type JobInfo } from '../db/jobs.js';
 import { PartitionManager } from '../db/partitions.js';
+import { partitionsOverlapping } from '../db/sql/analyse.js';
 import { qualified } from '../db/sql/ident.js';
 import {
   clearDirtyIfUnchanged,
@@ -441,6 +442,10 @@ export class PlainEngine implements StorageEngine {
         pending: [],
       };
     });
+  }
+
+  async chunksOverlapping(db: Db, ranges: Array<[number, number]>): Promise<string[]> {
+    return (await db.query<{ chunk: string }>(partitionsOverlapping(ranges))).rows.map((r) => r.chunk);
   }
 
   rowPlacer(db: Db, config: StoreConfig): PartitionManager {

@@ -12,6 +12,7 @@ import {
   type JobInfo,
   type LedgerRow,
 } from '../db/jobs.js';
+import { tsdbChunksOverlapping } from '../db/sql/analyse.js';
 import { qualified } from '../db/sql/ident.js';
 import {
   dbNow,
@@ -194,7 +195,7 @@ export class TimescaleEngine implements StorageEngine {
       ...hypertableSteps(this.version, opts.chunkInterval),
       ...commonSteps(),
       compressionStep(this.version),
-      ...continuousAggregateSteps(this.version, opts.rollups),
+      ...continuousAggregateSteps(this.version, opts.rollups, opts.compressAfter),
     ];
   }
 
@@ -557,6 +558,10 @@ export class TimescaleEngine implements StorageEngine {
       .map((r): [number, number] => [Number(r.lo), Number(r.hi)]);
     // Conservative: a pending range anywhere in the hierarchy disqualifies every rollup over that range.
     return base.map(() => ({ completeUntil: Infinity, pending }));
+  }
+
+  async chunksOverlapping(db: Db, ranges: Array<[number, number]>): Promise<string[]> {
+    return (await db.query<{ chunk: string }>(tsdbChunksOverlapping(ranges))).rows.map((r) => r.chunk);
   }
 
   rowPlacer(): null {

@@ -200,6 +200,8 @@ export interface StorageEngine {
   ): Promise<RollupCompleteness[]>;
 
   // ---- ingest ----
+  /** Chunks (partitions) of points overlapping any of these [from, to] ms ranges that hold uncompressed rows, newest first. */
+  chunksOverlapping(db: Db, ranges: Array<[number, number]>): Promise<string[]>;
   /** What ingest calls before writing rows at new times (plain mode creates partitions); null when not needed. */
   rowPlacer(db: Db, config: StoreConfig): RowPlacer | null;
   /**

@@ -108,11 +108,15 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
           'updated',
         );
         const { rows } = await db.query<{ after: string }>(
-          `SELECT config->>'compress_after' AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression'`,
+          `SELECT config->>'compress_after' AS after FROM timescaledb_information.jobs
+            WHERE proc_name = 'policy_compression' AND hypertable_name = 'points'`,
         );
         expect(rows).toEqual([{ after: '7 days' }]);
         expect((await removePolicy(db, store, 'compression', 'points')).status).toBe('removed');
-        expect((await showPolicies(db, store, 'compression')).length).toBe(0);
+        // The rollups' own compression policies (init's) stay.
+        expect((await showPolicies(db, store, 'compression')).map((j) => j.target)).toEqual(
+          store.rollups.map((r) => r.name),
+        );
       });
     },
   );
@@ -180,7 +184,7 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
     if (tsdb) await setPolicy(db, store, 'compression', 'points', parseDuration('7d'));
     const dry = await maintain(db, { dryRun: true, force: false });
     const expected = tsdb
-      ? ['refresh:rollup_1h', 'compression:points', 'retention:points']
+      ? ['refresh:rollup_1h', 'compression:rollup_1h', 'compression:points', 'retention:points']
       : ['refresh:rollup_1h', 'retention:points'];
     expect(dry.jobs.map((j) => [j.job, j.status])).toEqual(expected.map((j) => [j, 'would run']));
     expect(await count(db, `time < now() - interval '31 days'`)).toBeGreaterThan(0);

@@ -309,7 +309,7 @@ describe('TimescaleDB engine SQL', () => {
     `);
   });
 
-  it('builds hierarchical continuous aggregates, each with a refresh policy', () => {
+  it('builds hierarchical continuous aggregates, each with a refresh policy, compression and a compression policy', () => {
     expect(continuousAggregateSteps(v223, rollups)).toMatchInlineSnapshot(`
       [
         {
@@ -352,6 +352,39 @@ describe('TimescaleDB engine SQL', () => {
         },
         {
           "exists": {
+            "text": "SELECT coalesce((SELECT compression_enabled FROM timescaledb_information.continuous_aggregates
+                           WHERE view_schema = $1 AND view_name = $2), false) AS exists",
+            "values": [
+              "iotctl",
+              "rollup_1m",
+            ],
+          },
+          "object": "compression on iotctl.rollup_1m (segment by series_id, order by bucket DESC)",
+          "statements": [
+            {
+              "text": "ALTER MATERIALIZED VIEW iotctl.rollup_1m SET (timescaledb.enable_columnstore = true, timescaledb.segmentby = 'series_id', timescaledb.orderby = 'bucket DESC')",
+            },
+          ],
+        },
+        {
+          "exists": {
+            "text": "SELECT EXISTS (SELECT 1 FROM timescaledb_information.jobs
+                WHERE proc_name = $1 AND hypertable_schema = $2 AND hypertable_name = $3) AS exists",
+            "values": [
+              "policy_compression",
+              "iotctl",
+              "rollup_1m",
+            ],
+          },
+          "object": "compression policy on iotctl.rollup_1m (after 7d)",
+          "statements": [
+            {
+              "text": "CALL add_columnstore_policy('iotctl.rollup_1m', after => INTERVAL '7 days', if_not_exists => true)",
+            },
+          ],
+        },
+        {
+          "exists": {
             "text": "SELECT to_regclass($1) IS NOT NULL AS exists",
             "values": [
               "iotctl.rollup_1h",
@@ -385,6 +418,39 @@ describe('TimescaleDB engine SQL', () => {
           "statements": [
             {
               "text": "SELECT add_continuous_aggregate_policy('iotctl.rollup_1h', start_offset => NULL, end_offset => INTERVAL '1 hours', schedule_interval => INTERVAL '1 hours', if_not_exists => true, buckets_per_batch => 0)",
+            },
+          ],
+        },
+        {
+          "exists": {
+            "text": "SELECT coalesce((SELECT compression_enabled FROM timescaledb_information.continuous_aggregates
+                           WHERE view_schema = $1 AND view_name = $2), false) AS exists",
+            "values": [
+              "iotctl",
+              "rollup_1h",
+            ],
+          },
+          "object": "compression on iotctl.rollup_1h (segment by series_id, order by bucket DESC)",
+          "statements": [
+            {
+              "text": "ALTER MATERIALIZED VIEW iotctl.rollup_1h SET (timescaledb.enable_columnstore = true, timescaledb.segmentby = 'series_id', timescaledb.orderby = 'bucket DESC')",
+            },
+          ],
+        },
+        {
+          "exists": {
+            "text": "SELECT EXISTS (SELECT 1 FROM timescaledb_information.jobs
+                WHERE proc_name = $1 AND hypertable_schema = $2 AND hypertable_name = $3) AS exists",
+            "values": [
+              "policy_compression",
+              "iotctl",
+              "rollup_1h",
+            ],
+          },
+          "object": "compression policy on iotctl.rollup_1h (after 7d)",
+          "statements": [
+            {
+              "text": "CALL add_columnstore_policy('iotctl.rollup_1h', after => INTERVAL '7 days', if_not_exists => true)",
             },
           ],
         },
