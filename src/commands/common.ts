@@ -22,6 +22,7 @@ export const ROW_COMMANDS = [
   'query latest',
   'query gaps',
   'anomalies',
+  'forecast',
   'series',
 ] as const;
 
