@@ -20,8 +20,9 @@ import { assertSeriesMatch } from './selection.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-/** The seasons tried when --season is not given (those a whole number of at least 2 buckets). */
+/** The seasons tried when --season is not given (those a whole number of 2 to MAX_SEASON_BUCKETS buckets). */
 export const SEASON_CANDIDATES = [DAY, 7 * DAY];
+export const MAX_SEASON_BUCKETS = 1000;
 /** History read by default: this many of the longest season tried... */
 export const HISTORY_SEASONS = 8;
 /** ...and at least this many horizons. */
@@ -97,7 +98,9 @@ export function seasonPeriods(every: Duration, season: Duration | null | undefin
   if (season) return [season.ms / every.ms];
   return [
     1,
-    ...SEASON_CANDIDATES.filter((s) => s % every.ms === 0 && s / every.ms >= 2).map((s) => s / every.ms),
+    ...SEASON_CANDIDATES.filter(
+      (s) => s % every.ms === 0 && s / every.ms >= 2 && s / every.ms <= MAX_SEASON_BUCKETS,
+    ).map((s) => s / every.ms),
   ];
 }
 

@@ -122,8 +122,9 @@ describe('forecast options', () => {
       '1d',
     ]);
   });
-  it('tries the seasons that are whole numbers of at least two buckets', () => {
-    expect(seasonPeriods(d('5m'), undefined)).toEqual([1, 288, 2016]);
+  it('tries the seasons that are whole numbers of 2 to 1000 buckets', () => {
+    expect(seasonPeriods(d('5m'), undefined)).toEqual([1, 288]);
+    expect(seasonPeriods(d('15m'), undefined)).toEqual([1, 96, 672]);
     expect(seasonPeriods(d('1d'), undefined)).toEqual([1, 7]);
     expect(seasonPeriods(d('1h'), null)).toEqual([1]);
     expect(seasonPeriods(d('1h'), d('12h'))).toEqual([12]);
