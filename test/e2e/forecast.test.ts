@@ -1,4 +1,4 @@
-// iotctl forecast as a subprocess on the server target: the pinned JSON shape, and a usage error.
+// iotctl forecast as a subprocess on the server target: the pinned JSON shape, NDJSON and CSV, a usage error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { makeTarget, type TestTarget } from '../helpers/targets.js';
@@ -63,6 +63,25 @@ describe('iotctl forecast as a subprocess on the server target', () => {
     expect(out.rows).toHaveLength(12);
     expect(Object.keys(out.rows[0])).toEqual(['time', 'forecast', 'lo80', 'hi80', 'lo95', 'hi95']);
     expect(out.rows[0].time).toBe(at(5 * 1440).toISOString());
+  });
+
+  it('--format ndjson gives the rows of --json, a line each; csv their columns and the unit', async () => {
+    const args = ['forecast', '--metric', 'temp', '--device', 'a', '--horizon', '6h'];
+    const [json, nd, csv] = await Promise.all([
+      cli(...args, '--json'),
+      cli(...args, '--format', 'ndjson'),
+      cli(...args, '--format', 'csv'),
+    ]);
+    expect([json.code, nd.code, csv.code]).toEqual([0, 0, 0]);
+    const lines = nd.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual(JSON.parse(json.stdout).rows);
+    const rows = csv.stdout.trimEnd().split('\n');
+    expect(rows[0]).toBe('time,forecast,lo80,hi80,lo95,hi95,unit');
+    expect(rows).toHaveLength(1 + 72); // 6 hours of 5-minute buckets (the width --horizon 6h chooses)
+    expect(rows[1]).toMatch(/,°C$/);
   });
 
   it('a selection of two series is a usage error naming them (exit 2)', async () => {
