@@ -64,7 +64,10 @@ export interface ForecastResult {
   /** The season used ('1d'), or null for none. */
   season: string | null;
   horizon: string;
-  /** The history fitted, [since, until): until is the first forecast bucket. */
+  /**
+   * The history fitted, [since, until): up to the last bucket with readings. The rows start there, or at
+   * --until when it is later (the buckets between are forecast, not shown).
+   */
   since: Date;
   until: Date;
   params: HwParams;
@@ -216,10 +219,13 @@ export async function forecast(db: Db, o: ForecastOptions): Promise<ForecastResu
     );
   }
   const fit: HwFit = chosen.best;
-  const rows = forecastHoltWinters(fit, steps).map((p, i) => ({
-    time: new Date(untilMs + i * every.ms),
-    ...p,
-  }));
+  // Given --until, the buckets between the last one with readings and it are forecast too (their intervals
+  // growing as they should) and not shown: the rows start at --until. Without it, where the history ends.
+  const rowsFrom = o.until ? end : untilMs;
+  const gap = Math.round((rowsFrom - untilMs) / every.ms);
+  const rows = forecastHoltWinters(fit, gap + steps)
+    .slice(gap)
+    .map((p, i) => ({ time: new Date(rowsFrom + i * every.ms), ...p }));
   let absSum = 0;
   let sqSum = 0;
   let k = 0;

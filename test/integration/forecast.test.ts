@@ -97,6 +97,17 @@ describe.each(targetKinds)('forecast on the %s target', (kind) => {
     expect(res.rows.map((r) => r.time)).toEqual(Array.from({ length: 12 }, (_, k) => at(9 * DAY + 30 * k)));
   });
 
+  it('starts the rows at --until when the readings end before it, forecasting the buckets between', async () => {
+    const res = await forecast(db, options({ until: at(12 * DAY) }));
+    // Given --until, the last hour (one reading) is history; the forecast runs on from there.
+    expect(res.until).toEqual(at(10 * DAY + 60));
+    expect(res.rows.map((r) => r.time)).toEqual(Array.from({ length: 24 }, (_, h) => at(12 * DAY + 60 * h)));
+    const near = await forecast(db, options({ until: at(10 * DAY + 60) }));
+    expect(res.rows[0]!.hi95 - res.rows[0]!.lo95).toBeGreaterThan(near.rows[0]!.hi95 - near.rows[0]!.lo95);
+    const errors = res.rows.map((r, h) => Math.abs(r.forecast - truth(12 * DAY + 60 * h + 25)));
+    expect(Math.max(...errors)).toBeLessThan(1);
+  });
+
   it('refuses a selection of several series (listing them) and too short a history', async () => {
     await expect(forecast(db, options({ filter: { metric: 'temp' } }))).rejects.toThrow(
       /the selection matches 2: cycle temp, other temp/,
