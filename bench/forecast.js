@@ -34,6 +34,7 @@ const { openDb } = await import(path.join(repo, 'dist/db/connect.js'));
 const { forecast } = await import(path.join(repo, 'dist/query/forecast.js'));
 const { queryAgg } = await import(path.join(repo, 'dist/query/agg.js'));
 const { parseDuration } = await import(path.join(repo, 'dist/util/duration.js'));
+const { listSeries } = await import(path.join(repo, 'dist/query/series.js'));
 
 const HOUR = 3_600_000;
 const WINDOW = 10 * 7 * 24; // hours of history + held-out part, at most
@@ -166,9 +167,8 @@ try {
     );
     const notes = [];
     for (const set of sets) {
-      const series = JSON.parse(iotctl(spec, ['series', '--device', set.devices.join(','), '--json'])).filter(
-        (s) => s.last,
-      );
+      // In this process: a subprocess would wait on the embedded database this process holds.
+      const series = (await listSeries(db, { devices: set.devices })).filter((s) => s.last);
       const results = [];
       t = performance.now();
       for (const s of series) {
