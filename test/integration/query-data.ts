@@ -53,8 +53,18 @@ export async function addSeries(
  */
 export async function refreshRollups(db: Db, store: Store, until: Date, analyze = true): Promise<void> {
   if (store.mode === 'timescaledb') {
+    // A server's scheduler may be refreshing the same rollup (its policy): TimescaleDB 2.28 refuses a
+    // concurrent refresh (55P03), so wait for it and try again.
     for (const r of store.rollups)
-      await db.query(`CALL refresh_continuous_aggregate('iotctl.${r.name}', NULL, NULL)`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await db.query(`CALL refresh_continuous_aggregate('iotctl.${r.name}', NULL, NULL)`);
+          break;
+        } catch (err) {
+          if (attempt === 10 || !/concurrent refresh/.test((err as Error).message)) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
     // The statistics autovacuum would gather: `agg` chooses its sources by the planner's row estimates.
     if (analyze) await db.query('ANALYZE');
     return;
