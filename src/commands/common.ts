@@ -24,6 +24,7 @@ export const ROW_COMMANDS = [
   'query profile',
   'query corr',
   'anomalies',
+  'forecast',
   'series',
 ] as const;
 

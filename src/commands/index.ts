@@ -5,6 +5,7 @@ import { registerAnomalies } from './anomalies.js';
 import { registerCheck } from './check.js';
 import { registerDelete } from './delete.js';
 import { registerExport } from './export.js';
+import { registerForecast } from './forecast.js';
 import { registerIngest } from './ingest.js';
 import { registerInit } from './init.js';
 import { registerQuery } from './query/index.js';
@@ -25,6 +26,7 @@ export const commands: Array<(program: Command) => void> = [
   registerQuery,
   registerSeries,
   registerAnomalies,
+  registerForecast,
   registerExport,
   registerDelete,
   registerMaintain,
