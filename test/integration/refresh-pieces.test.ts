@@ -143,11 +143,17 @@ describe('the embedded write-ahead log during the first maintain of a long histo
     };
     const start = await lsn();
     const run = await maintain(db, { dryRun: false, force: true });
-    expect(run.jobs.map((j) => [j.job, j.status])).toEqual([['refresh:rollup_1m', 'success']]);
+    // The rollup's compression policy (init creates one on TimescaleDB) runs too.
+    expect(run.jobs.filter((j) => j.job.startsWith('refresh:')).map((j) => [j.job, j.status])).toEqual([
+      ['refresh:rollup_1m', 'success'],
+    ]);
+    expect(run.jobs.filter((j) => j.status !== 'success')).toEqual([]);
     const written = Number((await lsn()) - start);
     await db.close();
     const wal = await directoryBytes(path.join(dir, 'pgdata', 'pg_wal'));
-    expect(written).toBeGreaterThan(100 * MB);
-    expect(wal).toBeLessThan(64 * MB);
+    // PostgreSQL keeps recycled segments up to min_wal_size (80 MB) after a checkpoint, and iotctl
+    // checkpoints once 32 MB are written: the bound (68 MB measured). Without the pieces: 166 MB of 224.
+    expect(written).toBeGreaterThan(150 * MB);
+    expect(wal).toBeLessThan(112 * MB);
   });
 });
