@@ -511,6 +511,35 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     },
   );
 
+  it('a batch failing with an error the loader does not classify ends the load with that error (exit 8), not an unhandled rejection', async () => {
+    // Every new series is refused: a constraint only the database knows (Citus reports it as XX000).
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT coalesce(max(id), 0)::int AS n FROM iotctl.series',
+    );
+    await db.exec(
+      `ALTER TABLE iotctl.points ADD CONSTRAINT test_known_series CHECK (series_id <= ${rows[0]!.n})`,
+    );
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // 11 metrics a row fill each 10-reading batch part-way through a row: the row's next reading is handed
+      // the loader's chain, and the full batch's own promise is dropped.
+      const err = await ingest(
+        db,
+        options([fx('ampds2-electricity.csv')], { batchSize: 10, workers: 1 }, { device: 'unclassified-1' }),
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IotctlError);
+      expect((err as IotctlError).exitCode).toBe(8);
+      expect((err as IotctlError).message).toMatch(/^database error \w+: .*test_known_series/);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await db.exec('ALTER TABLE iotctl.points DROP CONSTRAINT test_known_series');
+    }
+  });
+
   it('--max-errors stops reading and keeps what was committed', async () => {
     const file = path.join(tmp, 'many-bad.csv');
     const rows = ['time,device_id,metric,value'];
