@@ -140,10 +140,10 @@ async function scoreAll(
   emitFor: (s: SeriesToScore) => Emit,
   counted?: (n: number) => void,
 ): Promise<SeriesToScore[]> {
-  await loadStore(db);
+  const { engine } = await loadStore(db);
   const since = o.range.since.getTime();
   const until = o.range.until.getTime();
-  const { series, scanFrom } = await seriesToScore(db, o.filter, o.range, m.lookback?.(o) ?? {});
+  const { series, scanFrom } = await seriesToScore(db, engine, o.filter, o.range, m.lookback?.(o) ?? {});
   if (series.length === 0) await assertSeriesMatch(db, o.filter);
   const hourly = await hourlyHistories(db, m, o, series);
   const scorers = new Map<number, { s: SeriesToScore; scorer: SeriesScorer; emit: Emit }>(
@@ -194,7 +194,7 @@ export async function anomalies(db: Db, opts: AnomaliesOptions): Promise<Anomali
 /** Nothing flagged is the usual answer; nothing to judge is said (onNotice). */
 async function noteEmptyRange(db: Db, o: AnomaliesOptions): Promise<void> {
   if (!o.onNotice) return;
-  const note = await emptyRangeNote(db, o.filter, o.range);
+  const note = await emptyRangeNote(db, (await loadStore(db)).engine, o.filter, o.range);
   if (note) o.onNotice(note);
 }
 

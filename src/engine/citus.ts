@@ -15,6 +15,7 @@ import {
   distributeRollupStep,
   inactiveNodes,
   referenceSeriesStep,
+  seriesShards,
   toColumnar,
   toHeap,
 } from '../db/sql/citus.js';
@@ -25,7 +26,7 @@ import { baseSteps, commonSteps, rollupName, type InitOptions, type SchemaStep }
 import type { Db, Sql } from '../db/types.js';
 import { dbCutoff } from './common.js';
 import { PlainEngine } from './plain.js';
-import type { EngineName, InitObject, Store, StoreConfig } from './types.js';
+import type { EngineName, InitObject, SeriesGroups, Store, StoreConfig } from './types.js';
 
 export class CitusEngine extends PlainEngine {
   override readonly name: EngineName = 'citus';
@@ -65,6 +66,17 @@ export class CitusEngine extends PlainEngine {
 
   override latestReadings(filter: SeriesFilter, stale?: string): Sql {
     return citusLatestReadings(filter, stale);
+  }
+
+  override async seriesGroups(db: Db, filter: SeriesFilter): Promise<SeriesGroups> {
+    const { rows } = await db.query<{ id: number; shard: string }>(seriesShards(filter));
+    const groups = new Map<string, number[]>();
+    for (const r of rows) {
+      const g = groups.get(r.shard);
+      if (g) g.push(r.id);
+      else groups.set(r.shard, [r.id]);
+    }
+    return { order: rows.map((r) => r.id), groups: [...groups.values()] };
   }
 
   override lateDataRollup(config: StoreConfig): string | null {

@@ -69,6 +69,7 @@ import type {
   EngineName,
   StorageEngine,
   Store,
+  SeriesGroups,
   StoreConfig,
 } from './types.js';
 
@@ -122,6 +123,10 @@ export class PlainEngine implements StorageEngine {
 
   latestReadings(filter: SeriesFilter, stale?: string): Sql {
     return latestReadings(filter, stale);
+  }
+
+  async seriesGroups(_db: Db, _filter: SeriesFilter): Promise<SeriesGroups | null> {
+    return null;
   }
 
   lateDataRollup(_config: StoreConfig): string | null {

@@ -73,6 +73,7 @@ import type {
   RollupBase,
   RollupCompleteness,
   RollupRefresh,
+  SeriesGroups,
   StorageEngine,
   Store,
 } from './types.js';
@@ -207,6 +208,10 @@ export class TimescaleEngine implements StorageEngine {
 
   latestReadings(filter: SeriesFilter, stale?: string): Sql {
     return latestReadings(filter, stale);
+  }
+
+  async seriesGroups(_db: Db, _filter: SeriesFilter): Promise<SeriesGroups | null> {
+    return null;
   }
 
   lateDataRollup(): string | null {

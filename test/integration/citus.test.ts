@@ -139,6 +139,42 @@ describe.runIf(citusKinds.length > 0)('the Citus engine on a coordinator with tw
     for (const x of rows) expect(new Date(x.time).getTime()).toBe(START + DAY / 4 - 60_000);
   });
 
+  it('anomalies reads each series history per shard (Citus refused the correlated OFFSET ... LIMIT subquery)', async () => {
+    expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + DAY / 4), '--quiet')).code).toBe(0);
+    const spikeAt = new Date(START + DAY / 8 + 30_000).toISOString();
+    const spike = path.join(dir, 'spike.csv');
+    fs.writeFileSync(spike, `time,device_id,metric,value\n${spikeAt},dev-3,temp,900\n`);
+    expect((await cli('ingest', spike, '--quiet')).code).toBe(0);
+    const since = new Date(START + DAY / 8 - 3_600_000).toISOString();
+    const until = new Date(START + DAY / 4).toISOString();
+    for (const method of ['robust', 'zscore']) {
+      const r = await cli(
+        'anomalies',
+        '--method',
+        method,
+        '--points',
+        '--since',
+        since,
+        '--until',
+        until,
+        '--json',
+      );
+      expect(r.code).toBe(0);
+      const rows = JSON.parse(r.stdout).rows as Array<{ device: string; time: string; value: number }>;
+      expect(rows.filter((x) => x.value === 900).map((x) => [x.device, x.time])).toEqual([
+        ['dev-3', spikeAt],
+      ]);
+    }
+  });
+
+  it('an empty range is a note naming where the readings are (its first/last LATERAL ... LIMIT 1 runs per shard)', async () => {
+    expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + DAY / 4), '--quiet')).code).toBe(0);
+    const r = await cli('query', 'agg', '--since', '2020-01-01', '--until', '2020-01-02', '--every', '1h');
+    expect(r.code).toBe(0);
+    const last = new Date(START + DAY / 4 - 60_000).toISOString();
+    expect(r.stderr).toContain(`(the store holds readings from ${new Date(START).toISOString()} to ${last})`);
+  });
+
   it('stats and status report the shards sizes on the workers, not the empty shells on the coordinator', async () => {
     expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + 2 * DAY, 20), '--quiet')).code).toBe(
       0,

@@ -1,0 +1,55 @@
+// Exact text of the Citus engine's statements (CI has no cluster): per-shard series groups and the
+// per-series statements narrowed to one group, which Citus sends to one worker whole.
+import { describe, expect, it } from 'vitest';
+import { anomalySeries } from '../../src/db/sql/anomalies.js';
+import { seriesShards } from '../../src/db/sql/citus.js';
+import { readingsExtent } from '../../src/db/sql/query.js';
+
+const since = new Date('2026-01-05T06:00:00Z');
+const until = new Date('2026-01-05T08:00:00Z');
+const routed = 'AND r.series_id = ANY($2::int[])';
+
+describe('Citus SQL', () => {
+  it('seriesShards: the selected series in output order with the shard of points holding each', () => {
+    const q = seriesShards({ metric: 'temp' });
+    expect(q.text).toBe(`SELECT id, get_shard_id_for_distribution_column($1::regclass, id) AS shard
+  FROM iotctl.series WHERE metric = $2
+ ORDER BY device_id, metric`);
+    expect(q.values).toEqual(['iotctl.points', 'temp']);
+  });
+
+  it('readingsExtent of a group: every reference to points pruned to the group', () => {
+    const q = readingsExtent({ ids: [1, 5] });
+    expect(q.text)
+      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE id = ANY($1::int[]))
+SELECT min(f.time) AS first, max(l.time) AS last
+  FROM sel
+ CROSS JOIN LATERAL (SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id ${routed} ORDER BY r.time LIMIT 1) f
+ CROSS JOIN LATERAL (SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id ${routed} ORDER BY r.time DESC LIMIT 1) l`);
+    expect(q.values).toEqual([
+      [1, 5],
+      [1, 5],
+    ]);
+  });
+
+  it('anomalySeries of a group: each of its four subqueries on points pruned to the group', () => {
+    const q = anomalySeries({ ids: [1, 5] }, since, until, { readings: 300 });
+    expect(q.text)
+      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE id = ANY($1::int[])),
+h AS (SELECT sel.*, coalesce((SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id ${routed} AND r.time < $3::timestamptz
+                    ORDER BY r.time DESC OFFSET $4::int LIMIT 1),
+                   (SELECT r.time FROM iotctl.points r WHERE r.series_id = sel.id ${routed} AND r.time < $3::timestamptz
+                    ORDER BY r.time LIMIT 1),
+                   $3::timestamptz) AS history_from FROM sel)
+SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
+       (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id ${routed} AND r.time >= h.history_from AND r.time < $5::timestamptz
+         ORDER BY r.time LIMIT 1) AS first,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.gap)
+          FROM (SELECT extract(epoch FROM lag(x.time) OVER (ORDER BY x.time DESC) - x.time) * 1000 AS gap
+                  FROM (SELECT r.time FROM iotctl.points r WHERE r.series_id = h.id ${routed} AND r.time < $5::timestamptz
+                         ORDER BY r.time DESC LIMIT 33) x) l) AS cadence_ms
+  FROM h
+ ORDER BY h.device_id, h.metric`);
+    expect(q.values).toEqual([[1, 5], [1, 5], since, 299, until]);
+  });
+});
