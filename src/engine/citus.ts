@@ -24,6 +24,7 @@ import { partitionedPointsStep, rollupTableSteps } from '../db/sql/plain.js';
 import type { SeriesFilter } from '../db/sql/query.js';
 import { baseSteps, commonSteps, rollupName, type InitOptions, type SchemaStep } from '../db/sql/schema.js';
 import type { Db, Sql } from '../db/types.js';
+import { parseDuration, type Duration } from '../util/duration.js';
 import { dbCutoff } from './common.js';
 import { PlainEngine } from './plain.js';
 import type { EngineName, InitObject, SeriesGroups, Store, StoreConfig } from './types.js';
@@ -32,6 +33,11 @@ export class CitusEngine extends PlainEngine {
   override readonly name: EngineName = 'citus';
   override readonly label: string;
   override readonly compresses = true;
+  /**
+   * A week per partition: columnar compresses within one shard of one partition, and with 4 shards a day
+   * of a small fleet is too few rows per shard (AMPds2 sample: 3.08x at 7d, 2.68x at 1d).
+   */
+  override readonly defaultChunkInterval: Duration = parseDuration('7d');
 
   constructor(readonly citusVersion: string) {
     super();

@@ -53,7 +53,7 @@ import {
   totalsOf,
 } from './common.js';
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
-import type { Duration } from '../util/duration.js';
+import { parseDuration, type Duration } from '../util/duration.js';
 import type {
   ChunkTotals,
   HeldBack,
@@ -80,6 +80,7 @@ export class PlainEngine implements StorageEngine {
   readonly label: string = 'plain PostgreSQL mode';
   readonly timescaleVersion = null;
   readonly compresses: boolean = false;
+  readonly defaultChunkInterval: Duration = parseDuration('1d');
 
   async prepare(_db: Db, _opts: { dryRun: boolean; sql: string[] }): Promise<InitObject[]> {
     return [];

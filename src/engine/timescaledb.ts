@@ -62,7 +62,7 @@ import {
   rollupSource,
   sameInterval,
 } from './common.js';
-import type { Duration } from '../util/duration.js';
+import { parseDuration, type Duration } from '../util/duration.js';
 import type {
   ChunkTotals,
   InitObject,
@@ -138,6 +138,7 @@ export function tsdbJobInfo(r: TsdbJobRow, l: LedgerRow | undefined, embedded: b
 export class TimescaleEngine implements StorageEngine {
   readonly name = 'timescaledb' as const;
   readonly compresses = true;
+  readonly defaultChunkInterval: Duration = parseDuration('1d');
   readonly label: string;
   readonly timescaleVersion: string | null;
 

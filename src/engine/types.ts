@@ -123,6 +123,8 @@ export interface StorageEngine {
   readonly timescaleVersion: string | null;
   /** Whether chunks can be compressed (compression policies, `compress run/undo`). */
   readonly compresses: boolean;
+  /** The chunk (partition) interval of a new store when `init --chunk-interval` is not given. */
+  readonly defaultChunkInterval: Duration;
 
   // ---- schema (init) ----
   /** Work before the schema, e.g. creating the extension; returns the objects it reports. */

@@ -80,7 +80,12 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
 
   const config: StoreConfig = {
     mode,
-    chunkInterval: stored && !opts.explicit.chunkInterval ? stored.chunkInterval : opts.chunkInterval,
+    chunkInterval:
+      stored && !opts.explicit.chunkInterval
+        ? stored.chunkInterval
+        : opts.explicit.chunkInterval
+          ? opts.chunkInterval
+          : engine.defaultChunkInterval,
     rollups: (stored && !opts.explicit.rollups ? stored.rollups.map((r) => r.bucket) : opts.rollups).map(
       (bucket) => ({ name: rollupName(bucket), bucket }),
     ),
