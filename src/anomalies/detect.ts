@@ -153,7 +153,13 @@ async function scoreAll(
     const ids = series.map((s) => s.id);
     const prefilter = m.prefilter;
     const candidates = prefilter && ((params: Params) => prefilter(o, params));
-    for await (const slice of readSlices(db, ids, scanFrom, until, { candidates, counted })) {
+    // Each series is scored on its own: on an engine that routes series in groups (Citus) a group's slices
+    // are packed by the one worker holding them, not gathered row by row on the coordinator.
+    const groups = (await engine.seriesGroups(db, { ids }))?.groups ?? [ids];
+    const slices = async function* () {
+      for (const group of groups) yield* readSlices(db, group, scanFrom, until, { candidates, counted });
+    };
+    for await (const slice of slices()) {
       for (const part of slice) {
         const one = scorers.get(part.id);
         if (!one) continue;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { anomalySeries } from '../../src/db/sql/anomalies.js';
 import { seriesShards } from '../../src/db/sql/citus.js';
-import { readingsExtent } from '../../src/db/sql/query.js';
+import { anyReadingIn, readingsExtent } from '../../src/db/sql/query.js';
 
 const since = new Date('2026-01-05T06:00:00Z');
 const until = new Date('2026-01-05T08:00:00Z');
@@ -30,6 +30,15 @@ SELECT min(f.time) AS first, max(l.time) AS last
       [1, 5],
       [1, 5],
     ]);
+  });
+
+  it('anyReadingIn of a group: the EXISTS pruned to the group (over every shard it gathered the rows first)', () => {
+    const q = anyReadingIn({ ids: [1, 5] }, { from: since, to: until });
+    expect(q.text)
+      .toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE id = ANY($1::int[]))
+SELECT EXISTS (SELECT 1 FROM iotctl.points r JOIN sel ON sel.id = r.series_id
+                WHERE r.time >= $3::timestamptz AND r.time < $4::timestamptz ${routed}) AS found`);
+    expect(q.values).toEqual([[1, 5], [1, 5], since, until]);
   });
 
   it('anomalySeries of a group: each of its four subqueries on points pruned to the group', () => {

@@ -370,8 +370,9 @@ SELECT min(f.time) AS first, max(l.time) AS last
 export function anyReadingIn(filter: SeriesFilter, range: { from: Date; to: Date }): Sql {
   const p = new Params();
   const sel = selectSeries(filter, p);
+  const only = routedTo(filter, p);
   const text = `WITH ${sel}
 SELECT EXISTS (SELECT 1 FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
-                WHERE r.time >= ${p.add(range.from, '::timestamptz')} AND r.time < ${p.add(range.to, '::timestamptz')}) AS found`;
+                WHERE r.time >= ${p.add(range.from, '::timestamptz')} AND r.time < ${p.add(range.to, '::timestamptz')}${only}) AS found`;
   return { text, values: p.values };
 }
