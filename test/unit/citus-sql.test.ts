@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { anomalySeries } from '../../src/db/sql/anomalies.js';
 import { seriesShards } from '../../src/db/sql/citus.js';
 import { anyReadingIn, readingsExtent } from '../../src/db/sql/query.js';
+import { seriesOverview } from '../../src/db/sql/series.js';
 
 const since = new Date('2026-01-05T06:00:00Z');
 const until = new Date('2026-01-05T08:00:00Z');
@@ -39,6 +40,19 @@ SELECT min(f.time) AS first, max(l.time) AS last
 SELECT EXISTS (SELECT 1 FROM iotctl.points r JOIN sel ON sel.id = r.series_id
                 WHERE r.time >= $3::timestamptz AND r.time < $4::timestamptz ${routed}) AS found`);
     expect(q.values).toEqual([[1, 5], [1, 5], since, until]);
+  });
+
+  it('seriesOverview of a group: first, last and step pruned to the group', () => {
+    const q = seriesOverview({ ids: [1, 5] });
+    expect(q.text).toBe(`SELECT s.id, s.device_id AS device, s.metric, s.unit, s.tags,
+       (SELECT r.time FROM iotctl.points r WHERE r.series_id = s.id ${routed} ORDER BY r.time LIMIT 1) AS first,
+       (SELECT r.time FROM iotctl.points r WHERE r.series_id = s.id ${routed} ORDER BY r.time DESC LIMIT 1) AS last,
+       (SELECT extract(epoch FROM max(t) - min(t))::float8 / nullif(count(*) - 1, 0)
+          FROM (SELECT r.time AS t FROM iotctl.points r WHERE r.series_id = s.id ${routed} ORDER BY r.time DESC LIMIT 101) l
+       ) AS step_seconds
+  FROM iotctl.series s
+ WHERE s.id = ANY($1::int[])
+ ORDER BY s.device_id, s.metric`);
   });
 
   it('anomalySeries of a group: each of its four subqueries on points pruned to the group', () => {
