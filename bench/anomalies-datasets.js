@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sets } from './_datasets.js';
 import { startPostgres } from './_postgres.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,42 +20,6 @@ const dash = argv.indexOf('--');
 const args = dash >= 0 ? argv.slice(0, dash) : argv;
 const extra = dash >= 0 ? argv.slice(dash + 1) : [];
 const target = args.includes('--target') ? args[args.indexOf('--target') + 1] : 'server';
-
-// The README's ingest lines (paths relative to the data folder).
-const sets = [
-  {
-    name: 'UCI Air Quality (hourly, 1 device)',
-    ingest: [
-      'uci_air_quality/AirQualityUCI.csv',
-      '--device',
-      'uci-air-quality',
-      '--time',
-      'Date,Time',
-      '--time-format',
-      'DD/MM/YYYY HH.mm.ss',
-      '--tz',
-      'Etc/GMT-1',
-      '--null',
-      '-200',
-    ],
-    devices: ['uci-air-quality'],
-  },
-  {
-    name: 'Beijing PRSA (hourly, 2 stations)',
-    ingest: ['beijing_air_quality/PRSA_Data_*.csv', '--tz', 'Asia/Shanghai', '--exclude', 'No'],
-    devices: ['Aotizhongxin', 'Changping'],
-  },
-  {
-    name: 'AMPds2 electricity (1 min)',
-    ingest: ['ampds2_electricity/Electricity_B1E-11.csv', '--device', 'ampds2-house'],
-    devices: ['ampds2-house'],
-  },
-  {
-    name: 'UCI Occupancy (1 min)',
-    ingest: ['uci_occupancy/datatraining.txt', '--device', 'uci-office'],
-    devices: ['uci-office'],
-  },
-];
 
 if (!fs.existsSync(data)) {
   console.log(`data sets not found (${data}): skipped`);

@@ -21,7 +21,10 @@ export const ROW_COMMANDS = [
   'query raw',
   'query latest',
   'query gaps',
+  'query profile',
+  'query corr',
   'anomalies',
+  'forecast',
   'series',
 ] as const;
 

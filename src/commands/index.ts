@@ -1,9 +1,11 @@
 // The one list of commands the CLI registers, in the order `iotctl --help` shows them.
 import type { Command } from 'commander';
+import { registerAdvise } from './advise.js';
 import { registerAnomalies } from './anomalies.js';
 import { registerCheck } from './check.js';
 import { registerDelete } from './delete.js';
 import { registerExport } from './export.js';
+import { registerForecast } from './forecast.js';
 import { registerIngest } from './ingest.js';
 import { registerInit } from './init.js';
 import { registerQuery } from './query/index.js';
@@ -24,6 +26,7 @@ export const commands: Array<(program: Command) => void> = [
   registerQuery,
   registerSeries,
   registerAnomalies,
+  registerForecast,
   registerExport,
   registerDelete,
   registerMaintain,
@@ -32,6 +35,7 @@ export const commands: Array<(program: Command) => void> = [
   registerRetention,
   registerRollup,
   registerStats,
+  registerAdvise,
   registerCheck,
   registerServe,
 ];

@@ -14,6 +14,10 @@ export function registerInit(program: Command): void {
     .description('create or update the iotctl schema (idempotent: a second run changes nothing)')
     .option('--chunk-interval <duration>', 'time range of one chunk (partition) (default: 1d; 7d on Citus)')
     .option('--rollups <list>', 'rollup bucket sizes, comma-separated, or "none"', '1m,1h,1d')
+    .option(
+      '--cadence <duration>',
+      "the readings' usual interval (e.g. 1h): skips rollups at or below it; chunk interval to fit (default 1d otherwise)",
+    )
     .option('--compress-after <duration>', 'add a compression policy: compress chunks older than this')
     .option('--retention <duration>', 'add a retention policy: drop chunks older than this')
     .addOption(
@@ -32,6 +36,7 @@ export function registerInit(program: Command): void {
       const opts: InitCommandOptions = {
         chunkInterval: parseDuration(o.chunkInterval ?? '1d', '--chunk-interval'),
         rollups: parseRollups(o.rollups),
+        cadence: o.cadence ? parseDuration(o.cadence, '--cadence') : undefined,
         compressAfter: o.compressAfter ? parseDuration(o.compressAfter, '--compress-after') : undefined,
         retention: o.retention ? parseDuration(o.retention, '--retention') : undefined,
         dryRun: !!o.dryRun,
@@ -49,5 +54,6 @@ export function registerInit(program: Command): void {
     'iotctl init',
     'iotctl init --db postgres://iot@db.example.com/iot --compress-after 7d --retention 90d',
     'iotctl init --chunk-interval 6h --rollups 5m,1h,1d --dry-run',
+    'iotctl init --cadence 1h                     # hourly readings: rollup_1d only, 5w chunks',
   ]);
 }

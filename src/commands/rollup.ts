@@ -1,7 +1,7 @@
 // `iotctl rollup` on the command line: flags, the data function in src/maintenance/rollup.ts, a printer.
 import type { Command } from 'commander';
 import { loadStore } from '../db/store.js';
-import { log } from '../output/log.js';
+import { refreshReporter } from '../output/rollup.js';
 import { printRows } from '../output/render.js';
 import { setPolicy, showPolicies } from '../maintenance/policies.js';
 import { selectRollups } from '../maintenance/rollups.js';
@@ -25,9 +25,20 @@ export function registerRollup(program: Command): void {
     .action(async (names: string[], o, command: Command) => {
       const g = globalOptions(command);
       const since = o.since ? parseDuration(o.since, '--since') : undefined;
-      const result = await withDb(g, (db) =>
-        rollupRefresh(db, names, { since, all: !!o.all, onNotice: (m) => log.info(m) }),
-      );
+      const progress = refreshReporter(undefined, g.quiet);
+      let result;
+      try {
+        result = await withDb(g, (db) =>
+          rollupRefresh(db, names, {
+            since,
+            all: !!o.all,
+            onNotice: progress.onNotice,
+            onProgress: progress.onProgress,
+          }),
+        );
+      } finally {
+        progress.stop();
+      }
       await printRows(g.format, result, [
         { key: 'rollup' },
         { key: 'from', format: (v) => (v ? when(v) : 'start') },

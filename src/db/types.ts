@@ -77,6 +77,11 @@ export interface Db extends Queryable {
   tryAdvisoryLock(key: bigint): Promise<{ release(): Promise<void> } | null>;
   /** Size of the database, and of the embedded data directory (what `du` would say). */
   storageSize(): Promise<StorageSize>;
+  /**
+   * Embedded only: the bytes of each relation file node of the database (every fork and segment), read from
+   * the data directory beside the engine; null on a server, where the database's size functions are used.
+   */
+  relationFileSizes(): Promise<ReadonlyMap<number, number> | null>;
   /** Probed once per run; `refresh` probes again (after CREATE EXTENSION). */
   capabilities(opts?: { refresh?: boolean }): Promise<Capabilities>;
   close(): Promise<void>;

@@ -89,6 +89,11 @@ export class CitusEngine extends PlainEngine {
     return config.rollups[0]?.name ?? null;
   }
 
+  /** None: status and stats do not read row estimates from the workers, so analysing after an ingest buys nothing. */
+  override async chunksOverlapping(): Promise<string[]> {
+    return [];
+  }
+
   override async listChunks(db: Db, _relation: string, olderThan?: Date): Promise<ChunkRow[]> {
     return (await db.query<ChunkRow>(citusPartitions(olderThan))).rows;
   }

@@ -3,10 +3,12 @@
 // trigger on points), and policies as rows of iotctl.policies that `maintain` carries out.
 import { byRunOrder, intervalText, jobName, nextStartFrom, readLedger, type JobInfo } from '../db/jobs.js';
 import { PartitionManager } from '../db/partitions.js';
+import { partitionsOverlapping } from '../db/sql/analyse.js';
 import { qualified } from '../db/sql/ident.js';
 import {
-  clearDirty,
+  clearDirtyIfUnchanged,
   deletePlainPolicy,
+  dirtyStamp,
   deletePlainRollupExpired,
   dropPartition,
   lockRollupsExclusive,
@@ -53,6 +55,7 @@ import {
   totalsOf,
 } from './common.js';
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
+import { refreshWindowOf, refreshWindows } from './windows.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import type {
   ChunkTotals,
@@ -325,12 +328,18 @@ export class PlainEngine implements StorageEngine {
     return qualified(rollup);
   }
 
+  /**
+   * Recomputes the rollup from its watermark (or dirty mark, or --since) up to now. A long range (the first
+   * refresh after a history load) is recomputed in pieces of about a month, oldest first, each its own
+   * transaction under the rollup lock, the watermark advancing with them: one statement over years of
+   * readings held them all at once (on the embedded database, in its memory and its WAL).
+   */
   async refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh> {
     const index = store.rollups.findIndex((r) => r.name === rollup.name);
     const source = index > 0 ? (store.rollups[index - 1] as Rollup).name : null;
     const coarser = store.rollups[index + 1]?.name;
     const bucket = rollup.bucket.ms;
-    return db.transaction(async (tx) => {
+    const plan = await db.transaction(async (tx) => {
       const { rows: lock } = await tx.query<{ now: Date }>(lockRollupsExclusive());
       const now = new Date((lock[0] as { now: Date }).now).getTime();
       const { rows } = await tx.query<{
@@ -347,7 +356,6 @@ export class PlainEngine implements StorageEngine {
           ? Math.min(untilMs, floorToBucket(new Date(state.source_until).getTime(), bucket))
           : -Infinity;
       }
-      if (!Number.isFinite(untilMs)) return { rollup: rollup.name, from: null, until: null, buckets: 0 };
       let fromMs: number | null = null;
       if (!opts.all && watermark !== null) {
         fromMs = watermark - bucket;
@@ -360,25 +368,57 @@ export class PlainEngine implements StorageEngine {
       // Never recompute a bucket whose source rows are partly gone: start where the source is complete.
       const completeFrom = sourceStart === null ? null : ceilToBucket(sourceStart, bucket);
       const startMs = completeFrom === null ? fromMs : Math.max(fromMs ?? completeFrom, completeFrom);
-      const until = new Date(untilMs);
-      const res = await tx.query(
-        refreshPlainRollup(rollup.name, rollup.bucket, source, {
-          from: startMs === null ? null : new Date(startMs),
-          until,
-        }),
-      );
-      if (watermark === null || untilMs > watermark) await tx.query(writeWatermark(rollup.name, until));
-      await tx.query(clearDirty(rollup.name));
-      // Buckets recomputed below the old watermark changed under the next coarser rollup: it recomputes them too.
-      if (coarser && watermark !== null && startMs !== null && startMs < watermark)
-        await tx.query(markDirty(coarser, new Date(startMs)));
-      return {
-        rollup: rollup.name,
-        from: fromMs === null ? null : new Date(startMs as number),
-        until,
-        buckets: res.rowCount,
-      };
+      const { rows: dirty } = await tx.query<{ stamp: string | null }>(dirtyStamp(rollup.name));
+      return { watermark, untilMs, fromMs, startMs, stamp: dirty[0]?.stamp ?? null };
     });
+    const { watermark, untilMs, fromMs, startMs, stamp } = plan;
+    if (!Number.isFinite(untilMs)) return { rollup: rollup.name, from: null, until: null, buckets: 0 };
+    const pieces =
+      startMs === null
+        ? []
+        : refreshWindows({
+            bucketMs: bucket,
+            windowMs: refreshWindowOf(db),
+            fromMs: startMs,
+            untilMs,
+            source: [[startMs, untilMs]],
+            work: [[-Infinity, Infinity]],
+          }).map((w): [number | null, number] => [w.from.getTime(), w.until.getTime()]);
+    const ranges: Array<[number | null, number]> = [...pieces, [pieces.at(-1)?.[1] ?? startMs, untilMs]];
+    let buckets = 0;
+    for (const [i, [a, b]] of ranges.entries()) {
+      const last = i === ranges.length - 1;
+      opts.onProgress?.({
+        rollup: rollup.name,
+        index: i,
+        total: ranges.length,
+        from: a === null ? null : new Date(a),
+        until: new Date(b),
+      });
+      buckets += await db.transaction(async (tx) => {
+        await tx.query(lockRollupsExclusive());
+        const res = await tx.query(
+          refreshPlainRollup(rollup.name, rollup.bucket, source, {
+            from: a === null ? null : new Date(a),
+            until: new Date(b),
+          }),
+        );
+        if (watermark === null || b > watermark) await tx.query(writeWatermark(rollup.name, new Date(b)));
+        // Buckets recomputed below the old watermark change under the next coarser rollup: it recomputes
+        // them too (marked with the first piece, before any of them changes).
+        if (i === 0 && coarser && watermark !== null && startMs !== null && startMs < watermark)
+          await tx.query(markDirty(coarser, new Date(startMs)));
+        // The dirty mark read at the start is done with; one set since (late readings meanwhile) stays.
+        if (last && stamp !== null) await tx.query(clearDirtyIfUnchanged(rollup.name, stamp));
+        return res.rowCount;
+      });
+    }
+    return {
+      rollup: rollup.name,
+      from: fromMs === null ? null : new Date(startMs as number),
+      until: new Date(untilMs),
+      buckets,
+    };
   }
 
   async rollupSizes(db: Db, rollups: string[]): Promise<Array<{ name: string; bytes: number }>> {
@@ -408,6 +448,10 @@ export class PlainEngine implements StorageEngine {
         pending: [],
       };
     });
+  }
+
+  async chunksOverlapping(db: Db, ranges: Array<[number, number]>): Promise<string[]> {
+    return (await db.query<{ chunk: string }>(partitionsOverlapping(ranges))).rows.map((r) => r.chunk);
   }
 
   rowPlacer(db: Db, config: StoreConfig): PartitionManager {

@@ -12,6 +12,7 @@ import {
   type JobInfo,
   type LedgerRow,
 } from '../db/jobs.js';
+import { tsdbChunksOverlapping } from '../db/sql/analyse.js';
 import { qualified } from '../db/sql/ident.js';
 import {
   dbNow,
@@ -29,6 +30,8 @@ import {
   addCompressionPolicy,
   addRefreshPolicy,
   addRetentionPolicy,
+  caggWatermark,
+  chunkTimeRanges,
   compressChunk,
   compressionStep,
   continuousAggregateSteps,
@@ -62,13 +65,16 @@ import {
   rollupSource,
   sameInterval,
 } from './common.js';
+import { floorToBucket } from '../util/buckets.js';
 import { parseDuration, type Duration } from '../util/duration.js';
+import { refreshWindowOf, refreshWindows, type MsRange, type RefreshWindow } from './windows.js';
 import type {
   ChunkTotals,
   InitObject,
   PolicyChange,
   PolicyKind,
   RefreshOptions,
+  RefreshProgress,
   Rollup,
   RollupBase,
   RollupCompleteness,
@@ -191,7 +197,7 @@ export class TimescaleEngine implements StorageEngine {
       ...hypertableSteps(this.version, opts.chunkInterval),
       ...commonSteps(),
       compressionStep(this.version),
-      ...continuousAggregateSteps(this.version, opts.rollups),
+      ...continuousAggregateSteps(this.version, opts.rollups, opts.compressAfter),
     ];
   }
 
@@ -225,13 +231,15 @@ export class TimescaleEngine implements StorageEngine {
   }
 
   async listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]> {
-    return (await db.query<ChunkRow>(tsdbChunks(qualified(relation), olderThan))).rows;
+    return (
+      await db.query<ChunkRow>(tsdbChunks(qualified(relation), olderThan, await db.relationFileSizes()))
+    ).rows;
   }
 
   async chunkTotals(db: Db, relation: string): Promise<ChunkTotals> {
     const row = (
       await db.query<{ chunks: number; compressed: number; rows_estimate: number; bytes: number }>(
-        tsdbChunkTotals(qualified(relation)),
+        tsdbChunkTotals(qualified(relation), await db.relationFileSizes()),
       )
     ).rows[0];
     return {
@@ -414,9 +422,61 @@ export class TimescaleEngine implements StorageEngine {
       const run = await applyRetention(db, store, target, await dbCutoff(db, job.after));
       return { cutoff: run.cutoff, dropped: run.dropped };
     }
+    if (job.kind === 'refresh') {
+      const rollup = store.rollups.find((r) => r.name === job.target);
+      if (rollup) {
+        const nowMs = await this.dbNowMs(db);
+        const offset = (await this.refreshStartOffsets(db, store)).get(rollup.name) ?? null;
+        await this.refreshPieces(db, store, rollup, offset ? nowMs - offset.ms : -Infinity, nowMs);
+      }
+    }
     // Its own statement, no transaction around it: the policy procedures commit as they go.
     await db.query(runJob(job.id));
     return null;
+  }
+
+  private async dbNowMs(db: Db): Promise<number> {
+    return new Date((await db.query<{ now: Date }>(dbNow)).rows[0]!.now).getTime();
+  }
+
+  /**
+   * The history a refresh from `fromMs` has to materialise, refreshed in pieces (src/engine/windows.ts),
+   * oldest first, each its own statement and transaction: the embedded Db checkpoints between them once
+   * 32 MB of WAL is written, and no piece holds more than a month of readings. The pieces stop a window
+   * short of now; the caller's own refresh, unchanged, does the rest.
+   */
+  private async refreshPieces(
+    db: Db,
+    store: Store,
+    rollup: Rollup,
+    fromMs: number,
+    nowMs: number,
+    onProgress?: (p: RefreshProgress) => void,
+    total?: (pieces: number) => number,
+  ): Promise<RefreshWindow[]> {
+    const source = rollupSource(store, rollup);
+    const num = (v: unknown) => Number(v);
+    const chunks = (await db.query<{ lo: number; hi: number }>(chunkTimeRanges(qualified(source)))).rows;
+    const wm = (await db.query<{ ms: number }>(caggWatermark(rollup.name))).rows[0]?.ms;
+    const pending = (await db.query<{ source: string; lo: number; hi: number }>(pendingInvalidations)).rows
+      .filter((r) => r.source === source)
+      .map((r): MsRange => [num(r.lo), num(r.hi) + 1]);
+    const bucket = rollup.bucket.ms;
+    const windows = refreshWindows({
+      bucketMs: bucket,
+      windowMs: refreshWindowOf(db),
+      fromMs,
+      // The refresh policy's end_offset is one bucket: no piece reaches past it.
+      untilMs: floorToBucket(nowMs, bucket) - bucket,
+      source: chunks.map((c): MsRange => [num(c.lo), num(c.hi)]),
+      work: [[wm === undefined || wm === null ? -Infinity : num(wm), Infinity], ...pending],
+    });
+    const n = total ? total(windows.length) : windows.length;
+    for (const [index, w] of windows.entries()) {
+      onProgress?.({ rollup: rollup.name, index, total: n, from: w.from, until: w.until });
+      await db.query(refreshContinuousAggregate(qualified(rollup.name), w.from, w.until, this.version));
+    }
+    return windows;
   }
 
   /**
@@ -459,19 +519,28 @@ export class TimescaleEngine implements StorageEngine {
   }
 
   async refreshRollup(db: Db, store: Store, rollup: Rollup, opts: RefreshOptions): Promise<RollupRefresh> {
-    const now = new Date((await db.query<{ now: Date }>(dbNow)).rows[0]!.now).getTime();
+    const now = await this.dbNowMs(db);
     const offset = (await this.refreshStartOffsets(db, store)).get(rollup.name) ?? null;
     const floorMs = offset ? now - offset.ms : -Infinity;
     const askedMs = opts.since && !opts.all ? now - opts.since.ms : -Infinity;
     const startMs = Math.max(floorMs, askedMs);
     const from = Number.isFinite(startMs) ? new Date(startMs) : null;
+    const pieces = await this.refreshPieces(db, store, rollup, startMs, now, opts.onProgress, (n) => n + 1);
+    opts.onProgress?.({
+      rollup: rollup.name,
+      index: pieces.length,
+      total: pieces.length + 1,
+      from: pieces.at(-1)?.until ?? from,
+      until: null,
+    });
     // Not wrapped in a transaction: refresh_continuous_aggregate refuses to run inside one.
     await db.query(refreshContinuousAggregate(qualified(rollup.name), from, null, this.version));
     return { rollup: rollup.name, from, until: null, buckets: null };
   }
 
   async rollupSizes(db: Db, rollups: string[]): Promise<Array<{ name: string; bytes: number }>> {
-    return (await db.query<{ name: string; bytes: number }>(tsdbRollupSizes(rollups))).rows;
+    const files = await db.relationFileSizes();
+    return (await db.query<{ name: string; bytes: number }>(tsdbRollupSizes(rollups, files))).rows;
   }
 
   /** Real-time continuous aggregates: complete at any time except for rows changed below the watermark. */
@@ -495,6 +564,10 @@ export class TimescaleEngine implements StorageEngine {
       .map((r): [number, number] => [Number(r.lo), Number(r.hi)]);
     // Conservative: a pending range anywhere in the hierarchy disqualifies every rollup over that range.
     return base.map(() => ({ completeUntil: Infinity, pending }));
+  }
+
+  async chunksOverlapping(db: Db, ranges: Array<[number, number]>): Promise<string[]> {
+    return (await db.query<{ chunk: string }>(tsdbChunksOverlapping(ranges))).rows.map((r) => r.chunk);
   }
 
   rowPlacer(): null {

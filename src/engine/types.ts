@@ -58,6 +58,18 @@ export interface RefreshOptions {
   since?: Duration;
   /** Recompute everything. */
   all?: boolean;
+  /** Called before each piece of a refresh done in pieces (see src/engine/windows.ts), and before the last. */
+  onProgress?: (p: RefreshProgress) => void;
+}
+
+/** Where a refresh in pieces has got to: piece `index` (from 0) of `total`, the last one open-ended. */
+export interface RefreshProgress {
+  rollup: string;
+  index: number;
+  total: number;
+  from: Date | null;
+  /** null for the last piece: up to now. */
+  until: Date | null;
 }
 
 export interface RollupRefresh {
@@ -203,6 +215,8 @@ export interface StorageEngine {
   ): Promise<RollupCompleteness[]>;
 
   // ---- ingest ----
+  /** Chunks (partitions) of points overlapping any of these [from, to] ms ranges that hold uncompressed rows, newest first. */
+  chunksOverlapping(db: Db, ranges: Array<[number, number]>): Promise<string[]>;
   /** What ingest calls before writing rows at new times (plain mode creates partitions); null when not needed. */
   rowPlacer(db: Db, config: StoreConfig): RowPlacer | null;
   /**

@@ -162,9 +162,38 @@ export function encodeCopyBinary(
   return buf;
 }
 
+/**
+ * Time ranges (µs) that batches wrote to, merged where they overlap; past MAX_RANGES they collapse into one
+ * (a long stream of scattered batches), which can only widen what is analysed.
+ */
+export class TouchedRanges {
+  static readonly MAX_RANGES = 1000;
+  private list: Array<[number, number]> = [];
+
+  add(fromUs: number, toUs: number): void {
+    const last = this.list[this.list.length - 1];
+    if (last && fromUs <= last[1] && toUs >= last[0]) {
+      last[0] = Math.min(last[0], fromUs);
+      last[1] = Math.max(last[1], toUs);
+      return;
+    }
+    this.list.push([fromUs, toUs]);
+    if (this.list.length > TouchedRanges.MAX_RANGES) {
+      this.list = [[Math.min(...this.list.map((r) => r[0])), Math.max(...this.list.map((r) => r[1]))]];
+    }
+  }
+
+  /** The ranges as [from, to] in milliseconds, both inclusive. */
+  ranges(): Array<[number, number]> {
+    return this.list.map(([a, b]) => [Math.floor(a / 1000), Math.ceil(b / 1000)]);
+  }
+}
+
 export class Loader {
   /** The oldest reading handed to the database (µs since the epoch), for the "refresh the rollups" hint. */
   oldestUs: number | undefined;
+  /** The time ranges of the batches handed to the database, for analysing the chunks they wrote to. */
+  readonly touched = new TouchedRanges();
   readonly counts: LoaderCounts = { loaded: 0, updated: 0, duplicates: 0, batches: 0, retries: 0 };
   private batch: Batch | null = null;
   /** device → metric → series id. */
@@ -322,7 +351,13 @@ export class Loader {
     while (this.inFlight.size >= this.opts.workers) await Promise.race(this.inFlight);
     if (this.failure) return;
     let oldest = Infinity;
-    for (let k = 0; k < kept; k++) oldest = Math.min(oldest, us[order[k]!]!);
+    let newest = -Infinity;
+    for (let k = 0; k < kept; k++) {
+      const t = us[order[k]!]!;
+      if (t < oldest) oldest = t;
+      if (t > newest) newest = t;
+    }
+    if (kept) this.touched.add(oldest, newest);
     const job: Promise<void> = this.writePlaced(payload, kept, n - kept, place, kept ? oldest : undefined)
       .catch((err) => {
         this.failure ??= err;

@@ -10,6 +10,7 @@ import { loadStore, type Store } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { IotctlError } from '../errors.js';
 import { formatChoice, type FormatContext, type RecordReader } from './formats/index.js';
+import { analyseWritten } from './analyse.js';
 import { Loader } from './loader.js';
 import { Validator, type MapOptions, type MapSink } from './mapping.js';
 import type { InputRecord } from './parse.js';
@@ -245,6 +246,14 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
     // A rejects file that cannot be written (a full disk) stops the load before the last batches.
     await rejects?.close();
     await loader?.finish();
+    if (loader && loader.counts.loaded > 0) {
+      const a = await analyseWritten(db, store, loader.touched.ranges());
+      notice(
+        `analysed ${a.analysed} chunk(s) written to in ${a.seconds.toFixed(2)} s` +
+          (a.skipped ? ` (${a.skipped} older ones not analysed)` : ''),
+        'detail',
+      );
+    }
     const hint = loader?.oldestUs !== undefined ? rollupLagHint(store, loader.oldestUs / 1000) : null;
     if (hint) notice(hint, 'hint');
   } catch (err) {

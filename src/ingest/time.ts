@@ -1,6 +1,7 @@
 // Turns the time text of an input row into epoch microseconds: ISO 8601, epoch numbers, --time-format
 // patterns and year/month/day/hour columns; naive times are read in the --tz zone.
 import { usageError } from '../errors.js';
+import { isUtc, utcMs, zoneOffsets } from '../util/zone.js';
 
 export type EpochUnit = 's' | 'ms' | 'us' | 'ns';
 
@@ -31,59 +32,10 @@ export type LocalToUtc = (
   us: number,
 ) => number | null;
 
-/** 400 Gregorian years, exactly: the calendar repeats after them. */
-const FOUR_CENTURIES_MS = 146_097 * 86_400_000;
-
-/** Date.UTC for the year given: Date.UTC reads years 0-99 as 1900-1999. */
-export function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
-  if (y >= 100 || y < 0) return Date.UTC(y, mo - 1, d, h, mi, s);
-  return Date.UTC(y + 400, mo - 1, d, h, mi, s) - FOUR_CENTURIES_MS;
-}
+export { utcMs };
 
 export function zoneConverter(tz: string): LocalToUtc {
-  const utc = tz.toUpperCase() === 'UTC' || tz === 'Etc/UTC';
-  let offsetOf: ((instantMs: number) => number) | undefined;
-  if (!utc) {
-    let dtf: Intl.DateTimeFormat;
-    try {
-      dtf = new Intl.DateTimeFormat('en-US', {
-        timeZone: tz,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: 'numeric',
-        day: 'numeric',
-        hour: 'numeric',
-        minute: 'numeric',
-        second: 'numeric',
-        era: 'short',
-      });
-    } catch {
-      throw usageError(
-        `unknown time zone '${tz}'`,
-        'use an IANA name such as UTC, Europe/Rome or Asia/Shanghai',
-      );
-    }
-    // Offsets change at most every 15 minutes; caching by quarter hour keeps Intl off the hot path.
-    const cache = new Map<number, number>();
-    offsetOf = (instantMs: number) => {
-      const key = Math.floor(instantMs / 900_000);
-      let off = cache.get(key);
-      if (off === undefined) {
-        const p: Record<string, number> = {};
-        let bc = false;
-        for (const part of dtf.formatToParts(new Date(key * 900_000))) {
-          if (part.type === 'era') bc = part.value === 'BC';
-          else p[part.type] = Number(part.value);
-        }
-        // Intl counts years before 1 AD as BC; ISO years as 0, -1, ...
-        const year = bc ? 1 - p.year! : p.year!;
-        off = utcMs(year, p.month!, p.day!, p.hour!, p.minute!, p.second!) - key * 900_000;
-        if (cache.size > 100_000) cache.clear();
-        cache.set(key, off);
-      }
-      return off;
-    };
-  }
+  const offsetOf = isUtc(tz) ? undefined : zoneOffsets(tz);
   return (y, mo, d, h, mi, s, us) => {
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
     const local = utcMs(y, mo, d, h, mi, s);

@@ -6,13 +6,17 @@ import { SCHEMA_VERSION, loadStore, readStoredConfig, serialiseConfig } from '..
 import type { Db, Sql } from '../db/types.js';
 import { defaultEngineName, engineFor } from '../engine/index.js';
 import type { EngineName, InitObject, StorageEngine, StoreConfig } from '../engine/types.js';
-import { usageError } from '../errors.js';
+import { IotctlError, usageError } from '../errors.js';
 import { findPolicy, setPolicy } from './policies.js';
-import { parseDuration, type Duration } from '../util/duration.js';
+import { formatDurationMs, parseDuration, type Duration } from '../util/duration.js';
+import { qualified } from '../db/sql/ident.js';
+import { chunkIntervalFor, rollupFinerThanCadence } from './cadence.js';
 
 export interface InitCommandOptions extends InitOptions {
   dryRun: boolean;
   plain: boolean;
+  /** --cadence: the readings' usual interval; rollups at or below it are skipped, the chunk interval fits it. */
+  cadence?: Duration;
   /** --engine: the engine of a new store (--plain is `plain`); a store keeps the engine it was set up with. */
   engine?: EngineName;
   /** Which options the user typed; others come from the stored config when there is one. */
@@ -78,17 +82,37 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
     engine = engineFor(mode, caps);
   }
 
+  const cadence = opts.cadence;
+  let chunkInterval =
+    stored && !opts.explicit.chunkInterval
+      ? stored.chunkInterval
+      : opts.explicit.chunkInterval
+        ? opts.chunkInterval
+        : engine.defaultChunkInterval;
+  if (cadence && !stored && !opts.explicit.chunkInterval) chunkInterval = chunkIntervalFor(cadence.ms);
+  let buckets = stored && !opts.explicit.rollups ? stored.rollups.map((r) => r.bucket) : opts.rollups;
+  if (cadence) {
+    const stays = (b: Duration) =>
+      !rollupFinerThanCadence(b, cadence.ms) || !!stored?.rollups.some((r) => r.bucket.ms === b.ms);
+    for (const b of buckets) {
+      const name = `rollup ${qualified(rollupName(b))}`;
+      if (!rollupFinerThanCadence(b, cadence.ms)) continue;
+      report([
+        stays(b)
+          ? { object: name, status: 'exists', note: `not coarser than the cadence (${cadence.text}); kept` }
+          : {
+              object: name,
+              status: 'skipped',
+              note: `not coarser than the cadence (${cadence.text}): it would hold one row per reading`,
+            },
+      ]);
+    }
+    buckets = buckets.filter(stays);
+  }
   const config: StoreConfig = {
     mode,
-    chunkInterval:
-      stored && !opts.explicit.chunkInterval
-        ? stored.chunkInterval
-        : opts.explicit.chunkInterval
-          ? opts.chunkInterval
-          : engine.defaultChunkInterval,
-    rollups: (stored && !opts.explicit.rollups ? stored.rollups.map((r) => r.bucket) : opts.rollups).map(
-      (bucket) => ({ name: rollupName(bucket), bucket }),
-    ),
+    chunkInterval,
+    rollups: buckets.map((bucket) => ({ name: rollupName(bucket), bucket })),
     schemaVersion: SCHEMA_VERSION,
   };
 
@@ -145,7 +169,11 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
     configChanged = true;
   }
 
-  report(await initPolicies(db, engine, stored !== null, opts, sql));
+  const policies = await initPolicies(db, engine, stored !== null, opts, sql);
+  report(policies);
+  if (opts.retention && policies.some((o) => o.object.startsWith('retention') && /create/.test(o.status))) {
+    report(await rollupRetentionDefaults(db, engine, config, opts.retention, opts.dryRun, sql));
+  }
   if (!opts.dryRun) {
     // Rollups added by this run get the refresh window their source's retention allows.
     const store = await loadStore(db);
@@ -210,6 +238,56 @@ async function initPolicies(
     }
     sql.push(engine.policyStatement(w.kind, 'points', w.value).text);
     objects.push({ object: w.object, status: existing ? 'would update' : 'would create' });
+  }
+  return objects;
+}
+
+/** Each rollup but the coarsest keeps this many times as long as its source (the readings for the finest). */
+export const ROLLUP_RETENTION_FACTOR = 4;
+
+/**
+ * The retention a rollup gets by default when init creates the readings' retention policy: the finest rollup
+ * keeps ROLLUP_RETENTION_FACTOR times the readings' age, each coarser one that factor times the one before,
+ * and the coarsest keeps everything. Rollups that already have a retention policy keep theirs.
+ */
+export function rollupRetentionAges(config: Pick<StoreConfig, 'rollups'>, retention: Duration): Duration[] {
+  return config.rollups
+    .slice(0, -1)
+    .map((_, i) => parseDuration(formatDurationMs(retention.ms * ROLLUP_RETENTION_FACTOR ** (i + 1))));
+}
+
+async function rollupRetentionDefaults(
+  db: Db,
+  engine: StorageEngine,
+  config: StoreConfig,
+  retention: Duration,
+  dryRun: boolean,
+  sql: string[],
+): Promise<InitObject[]> {
+  const ages = rollupRetentionAges(config, retention);
+  const objects: InitObject[] = [];
+  const store = dryRun ? null : await loadStore(db);
+  for (const [i, age] of ages.entries()) {
+    const rollup = config.rollups[i] as StoreConfig['rollups'][number];
+    const object = `retention policy on ${qualified(rollup.name)} (drop after ${age.text}, ${ROLLUP_RETENTION_FACTOR}x its source's)`;
+    if (!store) {
+      sql.push(engine.policyStatement('retention', rollup.name, age).text);
+      objects.push({ object, status: 'would create' });
+      continue;
+    }
+    if (await findPolicy(db, store, 'retention', rollup.name)) {
+      objects.push({ object, status: 'exists', note: 'it has its own retention policy; kept' });
+      continue;
+    }
+    try {
+      await setPolicy(db, store, 'retention', rollup.name, age);
+    } catch (err) {
+      // Too short for the rollup refreshed from this one (a very short --retention): that rollup keeps all.
+      if (!(err instanceof IotctlError) || err.exitCode !== 2) throw err;
+      objects.push({ object, status: 'skipped', note: err.message });
+      continue;
+    }
+    objects.push({ object, status: 'created' });
   }
   return objects;
 }

@@ -49,7 +49,7 @@ describe('maintain on the embedded database', () => {
     const ran = runs
       .filter((r) => r.code === 0)
       .flatMap((r) => (JSON.parse(r.stdout) as { jobs: Array<{ job: string }> }).jobs.map((j) => j.job));
-    expect(ran.sort()).toEqual(['compression:points', 'refresh:rollup_1h']);
+    expect(ran.sort()).toEqual(['compression:points', 'compression:rollup_1h', 'refresh:rollup_1h']);
     expect(Date.now() - started).toBeLessThan(120_000);
   });
 
@@ -71,6 +71,7 @@ describe('maintain on the embedded database', () => {
     ]);
     expect(summary.jobs.map((j: { job: string }) => j.job)).toEqual([
       'refresh:rollup_1h',
+      'compression:rollup_1h',
       'compression:points',
     ]);
     expect(Object.keys(summary.jobs[0])).toEqual(['job', 'id', 'status', 'error', 'seconds']);

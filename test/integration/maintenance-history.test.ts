@@ -104,7 +104,8 @@ describe('rollup history on the embedded (TimescaleDB) target', () => {
     const changed = await init(db, initOptions({ rollups: '1h,1d', retention: parseDuration('25d') }));
     expect(row(changed)).toMatchObject({ status: 'updated' });
     const { rows } = await db.query<{ after: string }>(
-      `SELECT config->>'drop_after' AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'`,
+      `SELECT config->>'drop_after' AS after FROM timescaledb_information.jobs
+        WHERE proc_name = 'policy_retention' AND hypertable_name = 'points'`,
     );
     expect(rows).toEqual([{ after: '25 days' }]);
     const same = await init(db, initOptions({ rollups: '1h,1d', retention: parseDuration('25d') }));

@@ -53,8 +53,20 @@ export async function addSeries(
  */
 export async function refreshRollups(db: Db, store: Store, until: Date, analyze = true): Promise<void> {
   if (store.mode === 'timescaledb') {
-    for (const r of store.rollups)
-      await db.query(`CALL refresh_continuous_aggregate('iotctl.${r.name}', NULL, NULL)`);
+    for (const r of store.rollups) {
+      // On a TimescaleDB server the scheduler's own refresh policy may be running on the same aggregate:
+      // 55P03 "concurrent refresh"; wait for it, as the test means the aggregate refreshed either way.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await db.query(`CALL refresh_continuous_aggregate('iotctl.${r.name}', NULL, NULL)`);
+          break;
+        } catch (err) {
+          const e = err as { code?: string; cause?: { code?: string } };
+          if ((e.cause?.code ?? e.code) !== '55P03' || attempt === 20) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    }
     // The statistics autovacuum would gather: `agg` chooses its sources by the planner's row estimates.
     if (analyze) await db.query('ANALYZE');
     return;

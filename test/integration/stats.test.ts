@@ -4,13 +4,50 @@ import { compressRun, compressUndo } from '../../src/maintenance/compress.js';
 import { status } from '../../src/maintenance/status.js';
 import { stats } from '../../src/maintenance/stats.js';
 import { loadStore } from '../../src/db/store.js';
-import type { Db } from '../../src/db/types.js';
+import { tsdbChunkTotals, tsdbChunks, tsdbRollupSizes } from '../../src/db/sql/maintenance.js';
+import type { Db, Sql } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { ensureDaysBack, initTestStore } from '../helpers/store.js';
 import { engineOf, makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { seedReadings } from './maintenance-data.js';
 
 const DAY = 86_400_000;
+
+/**
+ * The embedded database's chunk and rollup sizes added up from the data directory's files equal what its
+ * own size functions (pg_total_relation_size) report, and come from the files: with every file sized 0
+ * they are 0, and a relation whose file the walk did not see is sized by the database.
+ */
+async function expectFileSizesMatchDatabase(db: Db): Promise<void> {
+  const files = await db.relationFileSizes();
+  expect(files?.size).toBeGreaterThan(0);
+  const rollups = (await loadStore(db)).rollups.map((r) => r.name);
+  const rows = async (sql: Sql) => (await db.query(sql)).rows;
+  const listed = await rows(tsdbChunks('iotctl.points', undefined, files));
+  expect(listed.length).toBeGreaterThan(1);
+  expect(listed).toEqual(await rows(tsdbChunks('iotctl.points')));
+  expect(await rows(tsdbChunkTotals('iotctl.points', files))).toEqual(
+    await rows(tsdbChunkTotals('iotctl.points')),
+  );
+  const rollupSizes = await rows(tsdbRollupSizes(rollups, files));
+  expect(rollupSizes).toEqual(await rows(tsdbRollupSizes(rollups)));
+  expect(rollupSizes.every((r) => Number(r.bytes) > 0)).toBe(true);
+
+  const zero = new Map([...files!.keys()].map((node) => [node, 0]));
+  expect((await rows(tsdbChunkTotals('iotctl.points', zero)))[0]).toMatchObject({ bytes: 0 });
+  // The first chunk's own file unseen: the chunk itself is sized by the database (its compressed relation,
+  // if any, still from the files, here 0).
+  const { rows: first } = await db.query<{ node: number; bytes: number }>(
+    'SELECT pg_relation_filenode($1::regclass)::int AS node, pg_total_relation_size($1::regclass)::bigint AS bytes',
+    [listed[0]!.chunk],
+  );
+  expect(Number(first[0]!.bytes)).toBeGreaterThan(0);
+  zero.delete(first[0]!.node);
+  const partly = await rows(tsdbChunks('iotctl.points', undefined, zero));
+  expect(partly.map((c) => Number(c.bytes))).toEqual(
+    listed.map((_, i) => (i === 0 ? Number(first[0]!.bytes) : 0)),
+  );
+}
 
 describe.each(targetKinds)('stats on the %s target', (kind) => {
   let target: TestTarget;
@@ -57,6 +94,36 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
     const starts = result.chunks.map((c) => new Date(c.rangeStart).getTime());
     expect(starts).toEqual([...starts].sort((a, b) => a - b));
     expect(result.chunks.length).toBeGreaterThanOrEqual(11);
+  });
+
+  it.runIf(kind === 'embedded')(
+    'sizes chunks and rollups from the data directory as the database does, after ingest',
+    async () => {
+      await expectFileSizesMatchDatabase(db);
+    },
+  );
+
+  // Regression: on the embedded database pg_total_relation_size stats every fork of every chunk, its
+  // indexes and toast through PGlite's file system (20,000 calls for the four sample sets): status took 2 s.
+  it.runIf(kind === 'embedded')('status sizes the embedded chunks from the directory walk', async () => {
+    const sent: Sql[] = [];
+    const query = db.query.bind(db);
+    const spy = (sql: Sql | string, values?: unknown[]) => {
+      sent.push(typeof sql === 'string' ? { text: sql, values } : sql);
+      return query(sql, values);
+    };
+    db.query = spy as Db['query'];
+    try {
+      await status(db);
+    } finally {
+      db.query = query;
+    }
+    const sizing = sent.filter((q) => q.text.includes('_timescaledb_catalog.chunk'));
+    expect(sizing.length).toBe(2); // the chunks' totals and the rollups'
+    for (const q of sizing) {
+      expect(q.text).not.toMatch(/pg_total_relation_size\((pc\.oid|to_regclass)/);
+      expect(q.values?.some((v) => typeof v === 'string' && v.startsWith('{"'))).toBe(true);
+    }
   });
 
   it.runIf(tsdb)('compress run compresses old chunks one by one; stats shows per-chunk ratios', async () => {
@@ -111,6 +178,14 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
     expect(top.chunks[0]!.ratio).toBeGreaterThanOrEqual(top.chunks[1]!.ratio!);
     expect(top.totals).toEqual(after.totals);
   });
+
+  it.runIf(kind === 'embedded')(
+    'sizes compressed chunks and their compressed relations from the data directory as the database does',
+    async () => {
+      expect((await stats(db, { sort: 'time' })).totals.compressed).toBeGreaterThan(0);
+      await expectFileSizesMatchDatabase(db);
+    },
+  );
 
   it.runIf(tsdb)('compress undo decompresses by name or by age, and rows read the same', async () => {
     const before = await db.query('SELECT time, series_id, value FROM iotctl.points ORDER BY 1, 2');

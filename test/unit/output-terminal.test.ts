@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { chunkProgress } from '../../src/output/compress.js';
 import { renderTable } from '../../src/output/render.js';
+import { refreshProgressText, refreshReporter } from '../../src/output/rollup.js';
 
 function stderrOf(fn: () => void): string {
   let text = '';
@@ -40,6 +41,38 @@ describe('compress run progress', () => {
       'compressing _hyper_1_3_chunk (3/3, 8.0 kB)',
       '',
     ]);
+  });
+});
+
+describe('rollup refresh progress', () => {
+  const pieces = (rollup: string, total: number) =>
+    Array.from({ length: total }, (_, index) => ({
+      rollup,
+      index,
+      total,
+      from: new Date(Date.UTC(2019, index, 1)),
+      until: index === total - 1 ? null : new Date(Date.UTC(2019, index + 1, 1)),
+    }));
+
+  it('off a terminal: one line per rollup, none per piece', () => {
+    const r = refreshReporter(false);
+    const text = stderrOf(() => {
+      for (const rollup of ['rollup_1m', 'rollup_1h']) {
+        r.onNotice(`refreshing ${rollup}...`);
+        pieces(rollup, 3).forEach((p) => r.onProgress(p));
+      }
+      r.stop();
+    });
+    expect(text).toBe('refreshing rollup_1m...\nrefreshing rollup_1h...\n');
+  });
+
+  it('names the month a piece starts in and how far through its rollup it is', () => {
+    const [first, , last] = pieces('rollup_1m', 3);
+    expect(refreshProgressText(first!)).toBe('rollup_1m: 2019-01 … 1/3 windows');
+    expect(refreshProgressText(last!)).toBe('rollup_1m: 2019-03 … 3/3 windows');
+    expect(refreshProgressText({ rollup: 'rollup_1d', index: 0, total: 1, from: null, until: null })).toBe(
+      'rollup_1d: start … 1/1 window',
+    );
   });
 });
 

@@ -2,7 +2,7 @@
 // preloaded (init then refuses, saying what to add), absent.
 import { describe, expect, it } from 'vitest';
 import { capabilitiesFrom, type ProbeRow } from '../../src/db/probe.js';
-import { capabilityProbe } from '../../src/db/sql/probe.js';
+import { capabilityProbe, capabilityProbeWithoutPreload } from '../../src/db/sql/probe.js';
 import { defaultEngineName, engineFor } from '../../src/engine/index.js';
 
 const row = (over: Partial<ProbeRow>): ProbeRow => ({
@@ -22,6 +22,17 @@ describe('capability probe', () => {
       "EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers') AS preloaded",
     );
     expect(capabilityProbe.text).not.toContain('shared_preload_libraries');
+  });
+
+  it('where nothing needs preloading (embedded), reads no pg_settings: it builds a row per setting', () => {
+    expect(capabilityProbeWithoutPreload.text).not.toContain('pg_settings');
+    expect(capabilityProbeWithoutPreload.text).toContain('NULL::boolean AS preloaded');
+    expect(capabilityProbeWithoutPreload.text.replace('NULL::boolean', '')).toBe(
+      capabilityProbe.text.replace(
+        "EXISTS (SELECT 1 FROM pg_settings WHERE name = 'timescaledb.max_background_workers')",
+        '',
+      ),
+    );
   });
 
   it('a package without the preload is not-preloaded on a server, not available', () => {

@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   clearDirty,
+  clearDirtyIfUnchanged,
   cutoffAgo,
+  dirtyStamp,
   dbNow,
   deletePlainPolicy,
   deletePlainRollupExpired,
@@ -47,6 +49,8 @@ import {
   upsertConfig,
 } from '../../src/db/sql/schema.js';
 import {
+  caggWatermark,
+  chunkTimeRanges,
   compressionStep,
   continuousAggregateSteps,
   createExtension,
@@ -305,7 +309,7 @@ describe('TimescaleDB engine SQL', () => {
     `);
   });
 
-  it('builds hierarchical continuous aggregates, each with a refresh policy', () => {
+  it('builds hierarchical continuous aggregates, each with a refresh policy, compression and a compression policy', () => {
     expect(continuousAggregateSteps(v223, rollups)).toMatchInlineSnapshot(`
       [
         {
@@ -348,6 +352,39 @@ describe('TimescaleDB engine SQL', () => {
         },
         {
           "exists": {
+            "text": "SELECT coalesce((SELECT compression_enabled FROM timescaledb_information.continuous_aggregates
+                           WHERE view_schema = $1 AND view_name = $2), false) AS exists",
+            "values": [
+              "iotctl",
+              "rollup_1m",
+            ],
+          },
+          "object": "compression on iotctl.rollup_1m (segment by series_id, order by bucket DESC)",
+          "statements": [
+            {
+              "text": "ALTER MATERIALIZED VIEW iotctl.rollup_1m SET (timescaledb.enable_columnstore = true, timescaledb.segmentby = 'series_id', timescaledb.orderby = 'bucket DESC')",
+            },
+          ],
+        },
+        {
+          "exists": {
+            "text": "SELECT EXISTS (SELECT 1 FROM timescaledb_information.jobs
+                WHERE proc_name = $1 AND hypertable_schema = $2 AND hypertable_name = $3) AS exists",
+            "values": [
+              "policy_compression",
+              "iotctl",
+              "rollup_1m",
+            ],
+          },
+          "object": "compression policy on iotctl.rollup_1m (after 7d)",
+          "statements": [
+            {
+              "text": "CALL add_columnstore_policy('iotctl.rollup_1m', after => INTERVAL '7 days', if_not_exists => true)",
+            },
+          ],
+        },
+        {
+          "exists": {
             "text": "SELECT to_regclass($1) IS NOT NULL AS exists",
             "values": [
               "iotctl.rollup_1h",
@@ -381,6 +418,39 @@ describe('TimescaleDB engine SQL', () => {
           "statements": [
             {
               "text": "SELECT add_continuous_aggregate_policy('iotctl.rollup_1h', start_offset => NULL, end_offset => INTERVAL '1 hours', schedule_interval => INTERVAL '1 hours', if_not_exists => true, buckets_per_batch => 0)",
+            },
+          ],
+        },
+        {
+          "exists": {
+            "text": "SELECT coalesce((SELECT compression_enabled FROM timescaledb_information.continuous_aggregates
+                           WHERE view_schema = $1 AND view_name = $2), false) AS exists",
+            "values": [
+              "iotctl",
+              "rollup_1h",
+            ],
+          },
+          "object": "compression on iotctl.rollup_1h (segment by series_id, order by bucket DESC)",
+          "statements": [
+            {
+              "text": "ALTER MATERIALIZED VIEW iotctl.rollup_1h SET (timescaledb.enable_columnstore = true, timescaledb.segmentby = 'series_id', timescaledb.orderby = 'bucket DESC')",
+            },
+          ],
+        },
+        {
+          "exists": {
+            "text": "SELECT EXISTS (SELECT 1 FROM timescaledb_information.jobs
+                WHERE proc_name = $1 AND hypertable_schema = $2 AND hypertable_name = $3) AS exists",
+            "values": [
+              "policy_compression",
+              "iotctl",
+              "rollup_1h",
+            ],
+          },
+          "object": "compression policy on iotctl.rollup_1h (after 7d)",
+          "statements": [
+            {
+              "text": "CALL add_columnstore_policy('iotctl.rollup_1h', after => INTERVAL '7 days', if_not_exists => true)",
             },
           ],
         },
@@ -752,6 +822,23 @@ describe('plain PostgreSQL engine SQL', () => {
         ],
       }
     `);
+    expect(dirtyStamp('rollup_1h')).toMatchInlineSnapshot(`
+      {
+        "text": "SELECT (SELECT updated_at::text FROM iotctl.meta WHERE key = $1) AS stamp",
+        "values": [
+          "dirty:rollup_1h",
+        ],
+      }
+    `);
+    expect(clearDirtyIfUnchanged('rollup_1h', '2026-01-01 00:00:00.123456+00')).toMatchInlineSnapshot(`
+      {
+        "text": "DELETE FROM iotctl.meta WHERE key = $1 AND updated_at::text = $2",
+        "values": [
+          "dirty:rollup_1h",
+          "2026-01-01 00:00:00.123456+00",
+        ],
+      }
+    `);
     expect(clearDirty('rollup_1h')).toMatchInlineSnapshot(`
       {
         "text": "DELETE FROM iotctl.meta WHERE key = $1",
@@ -880,6 +967,32 @@ describe('the capability probe and the scheduler check', () => {
              current_setting('timescaledb.max_background_workers', true) AS max_workers,
              current_setting('timescaledb.enable_job_execution', true) AS job_execution,
              (SELECT count(*)::int FROM pg_database WHERE datallowconn AND NOT datistemplate) AS databases",
+      }
+    `);
+    expect(chunkTimeRanges('iotctl.points')).toMatchInlineSnapshot(`
+      {
+        "text": "SELECT DISTINCT (greatest(ds.range_start, -62135596800000000) / 1000)::float8 AS lo,
+             (least(ds.range_end, 253402300799000000) / 1000)::float8 AS hi
+        FROM show_chunks($1::regclass) AS s(oid)
+        JOIN pg_class pc ON pc.oid = s.oid
+        JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+        JOIN _timescaledb_catalog.chunk ch ON ch.schema_name = pn.nspname AND ch.table_name = pc.relname
+        JOIN _timescaledb_catalog.chunk_constraint cc ON cc.chunk_id = ch.id
+        JOIN _timescaledb_catalog.dimension_slice ds ON ds.id = cc.dimension_slice_id
+       ORDER BY 1",
+        "values": [
+          "iotctl.points",
+        ],
+      }
+    `);
+    expect(caggWatermark('rollup_1h')).toMatchInlineSnapshot(`
+      {
+        "text": "SELECT (_timescaledb_functions.cagg_watermark(mat_hypertable_id) / 1000)::float8 AS ms
+        FROM _timescaledb_catalog.continuous_agg
+       WHERE user_view_schema = 'iotctl' AND user_view_name = $1",
+        "values": [
+          "rollup_1h",
+        ],
       }
     `);
     expect(refreshContinuousAggregate('iotctl.rollup_1h', null, null, v223)).toMatchInlineSnapshot(`

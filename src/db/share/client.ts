@@ -9,7 +9,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { IotctlError } from '../../errors.js';
 import { tryKeyLock, type LockRecord } from '../datadir-lock.js';
 import { mapDbError } from '../errors.js';
-import { dataDirectorySizes } from '../pgdata.js';
+import { DirectorySizesReader, isPlainRead } from '../dirsizes.js';
 import { probeCapabilities } from '../probe.js';
 import { Turns } from '../../util/turns.js';
 import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from '../types.js';
@@ -31,17 +31,6 @@ function toQuery(sql: Sql | string, values?: unknown[]): { text: string; values?
   return typeof sql === 'string' ? { text: sql, values } : { text: sql.text, values: sql.values };
 }
 
-export async function storageOfDirectory(db: Db, dir: string): Promise<StorageSize> {
-  const { rows } = await db.query<{ oid: number }>(
-    'SELECT oid::int AS oid FROM pg_database WHERE datname = current_database()',
-  );
-  const sizes = dataDirectorySizes(dir, Number(rows[0]?.oid));
-  return {
-    databaseBytes: sizes.databaseBytes,
-    dataDirectory: { path: dir, bytes: sizes.bytes, walBytes: sizes.walBytes },
-  };
-}
-
 export async function keyLock(dir: string, key: bigint) {
   const held = tryKeyLock(dir, key);
   if (!held) return null;
@@ -56,6 +45,7 @@ class SharedDb implements Db {
   readonly maxParallel = 1;
   private caps?: Promise<Capabilities>;
   private readonly turns = new Turns();
+  private readonly files: DirectorySizesReader;
   lost = false;
 
   constructor(
@@ -63,6 +53,7 @@ class SharedDb implements Db {
     private readonly client: pg.Client,
     private readonly holder: LockRecord,
   ) {
+    this.files = new DirectorySizesReader(this, target.dataDir as string);
     client.on('error', () => (this.lost = true));
     client.on('end', () => (this.lost = true));
   }
@@ -90,7 +81,9 @@ class SharedDb implements Db {
   query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
     return this.turns.run(() => {
       if (this.lost) throw new HolderGone();
-      return this.run<R>(sql, values);
+      return this.run<R>(sql, values).finally(() => {
+        if (!isPlainRead(typeof sql === 'string' ? sql : sql.text)) this.files.changed();
+      });
     });
   }
 
@@ -124,6 +117,8 @@ class SharedDb implements Db {
       } catch (err) {
         if (!this.lost) await this.client.query('ROLLBACK').catch(() => undefined);
         throw err instanceof IotctlError ? err : this.failure(err);
+      } finally {
+        this.files.changed();
       }
     });
   }
@@ -133,7 +128,11 @@ class SharedDb implements Db {
   }
 
   storageSize(): Promise<StorageSize> {
-    return storageOfDirectory(this, this.target.dataDir as string);
+    return this.files.storageSize();
+  }
+
+  relationFileSizes(): Promise<ReadonlyMap<number, number>> {
+    return this.files.relationFileSizes();
   }
 
   capabilities(opts: { refresh?: boolean } = {}): Promise<Capabilities> {
@@ -203,6 +202,9 @@ export class HandoverDb implements Db {
   }
   storageSize(): Promise<StorageSize> {
     return this.attempt((db) => db.storageSize());
+  }
+  relationFileSizes(): Promise<ReadonlyMap<number, number> | null> {
+    return this.attempt((db) => db.relationFileSizes());
   }
   capabilities(opts?: { refresh?: boolean }): Promise<Capabilities> {
     return this.attempt((db) => db.capabilities(opts));

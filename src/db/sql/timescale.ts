@@ -59,6 +59,17 @@ export function enableCompression(v: TsdbVersion, table: string, segmentBy: stri
   };
 }
 
+/** Compression of a continuous aggregate's materialisation: one segment per series, newest bucket first. */
+export function enableRollupCompression(v: TsdbVersion, view: string): Sql {
+  const settings = hasColumnstore(v)
+    ? `timescaledb.enable_columnstore = true, timescaledb.segmentby = 'series_id', timescaledb.orderby = 'bucket DESC'`
+    : `timescaledb.compress = true, timescaledb.compress_segmentby = 'series_id', timescaledb.compress_orderby = 'bucket DESC'`;
+  return { text: `ALTER MATERIALIZED VIEW ${view} SET (${settings})` };
+}
+
+/** Rollups compress their chunks older than this unless init is given --compress-after. */
+export const ROLLUP_COMPRESS_AFTER: Duration = { text: '7d', ms: 7 * 86_400_000, interval: '7 days' };
+
 export function addCompressionPolicy(v: TsdbVersion, table: string, after: string): Sql {
   if (hasColumnstore(v)) {
     return {
@@ -210,10 +221,15 @@ export function compressionStep(v: TsdbVersion): SchemaStep {
 /**
  * Rollups, finest first, each a continuous aggregate on the one before it (hierarchical), with the columns that
  * recombine exactly: count, sum, min, max and the sum of squares (for stddev). WITH NO DATA (refresh cannot run
- * in a transaction), real-time (materialized_only = false) so the not-yet-materialised tail is read live, and a
- * refresh policy each.
+ * in a transaction), real-time (materialized_only = false) so the not-yet-materialised tail is read live, a
+ * refresh policy each, and compressed like the readings (a refresh over compressed buckets still works: both
+ * 2.23 and 2.28 accept a compression policy whatever the refresh window's start, and rewrite compressed rows).
  */
-export function continuousAggregateSteps(v: TsdbVersion, rollups: Duration[]): SchemaStep[] {
+export function continuousAggregateSteps(
+  v: TsdbVersion,
+  rollups: Duration[],
+  compressAfter: Duration = ROLLUP_COMPRESS_AFTER,
+): SchemaStep[] {
   const steps: SchemaStep[] = [];
   let source: string | null = null;
   for (const bucket of [...rollups].sort((a, b) => a.ms - b.ms)) {
@@ -247,6 +263,20 @@ WITH NO DATA`,
         object: `refresh policy on ${name} (every ${refreshSchedule(bucket).text})`,
         exists: jobExists('policy_refresh_continuous_aggregate', rollupName(bucket)),
         statements: [addRefreshPolicy(name, bucket.interval, refreshSchedule(bucket).interval, v)],
+      },
+      {
+        object: `compression on ${name} (segment by series_id, order by bucket DESC)`,
+        exists: {
+          text: `SELECT coalesce((SELECT compression_enabled FROM timescaledb_information.continuous_aggregates
+                     WHERE view_schema = $1 AND view_name = $2), false) AS exists`,
+          values: [SCHEMA, rollupName(bucket)],
+        },
+        statements: [enableRollupCompression(v, name)],
+      },
+      {
+        object: `compression policy on ${name} (after ${compressAfter.text})`,
+        exists: jobExists('policy_compression', rollupName(bucket)),
+        statements: [addCompressionPolicy(v, name, compressAfter.interval)],
       },
     );
     source = name;
@@ -312,6 +342,35 @@ export function materializationTable(rollup: string): Sql {
   FROM _timescaledb_catalog.continuous_agg ca
   JOIN _timescaledb_catalog.hypertable h ON h.id = ca.mat_hypertable_id
  WHERE ca.user_view_schema = ${literal(SCHEMA)} AND ca.user_view_name = $1`,
+    values: [rollup],
+  };
+}
+
+/**
+ * Where a hypertable or continuous aggregate (its materialization hypertable) holds rows: the time range of
+ * each of its chunks, oldest first, from the catalog (no chunk is sized or read).
+ */
+export function chunkTimeRanges(relation: string): Sql {
+  return {
+    text: `SELECT DISTINCT (greatest(ds.range_start, -62135596800000000) / 1000)::float8 AS lo,
+       (least(ds.range_end, 253402300799000000) / 1000)::float8 AS hi
+  FROM show_chunks($1::regclass) AS s(oid)
+  JOIN pg_class pc ON pc.oid = s.oid
+  JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+  JOIN _timescaledb_catalog.chunk ch ON ch.schema_name = pn.nspname AND ch.table_name = pc.relname
+  JOIN _timescaledb_catalog.chunk_constraint cc ON cc.chunk_id = ch.id
+  JOIN _timescaledb_catalog.dimension_slice ds ON ds.id = cc.dimension_slice_id
+ ORDER BY 1`,
+    values: [relation],
+  };
+}
+
+/** The watermark of a continuous aggregate (epoch ms): materialised up to here, real-time above it. */
+export function caggWatermark(rollup: string): Sql {
+  return {
+    text: `SELECT (_timescaledb_functions.cagg_watermark(mat_hypertable_id) / 1000)::float8 AS ms
+  FROM _timescaledb_catalog.continuous_agg
+ WHERE user_view_schema = ${literal(SCHEMA)} AND user_view_name = $1`,
     values: [rollup],
   };
 }
