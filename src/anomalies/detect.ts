@@ -140,10 +140,10 @@ async function scoreAll(
   emitFor: (s: SeriesToScore) => Emit,
   counted?: (n: number) => void,
 ): Promise<SeriesToScore[]> {
-  await loadStore(db);
+  const { engine } = await loadStore(db);
   const since = o.range.since.getTime();
   const until = o.range.until.getTime();
-  const { series, scanFrom } = await seriesToScore(db, o.filter, o.range, m.lookback?.(o) ?? {});
+  const { series, scanFrom } = await seriesToScore(db, engine, o.filter, o.range, m.lookback?.(o) ?? {});
   if (series.length === 0) await assertSeriesMatch(db, o.filter);
   const hourly = await hourlyHistories(db, m, o, series);
   const scorers = new Map<number, { s: SeriesToScore; scorer: SeriesScorer; emit: Emit }>(
@@ -153,7 +153,13 @@ async function scoreAll(
     const ids = series.map((s) => s.id);
     const prefilter = m.prefilter;
     const candidates = prefilter && ((params: Params) => prefilter(o, params));
-    for await (const slice of readSlices(db, ids, scanFrom, until, { candidates, counted })) {
+    // Each series is scored on its own: on an engine that routes series in groups (Citus) a group's slices
+    // are packed by the one worker holding them, not gathered row by row on the coordinator.
+    const groups = (await engine.seriesGroups(db, { ids }))?.groups ?? [ids];
+    const slices = async function* () {
+      for (const group of groups) yield* readSlices(db, group, scanFrom, until, { candidates, counted });
+    };
+    for await (const slice of slices()) {
       for (const part of slice) {
         const one = scorers.get(part.id);
         if (!one) continue;
@@ -194,7 +200,7 @@ export async function anomalies(db: Db, opts: AnomaliesOptions): Promise<Anomali
 /** Nothing flagged is the usual answer; nothing to judge is said (onNotice). */
 async function noteEmptyRange(db: Db, o: AnomaliesOptions): Promise<void> {
   if (!o.onNotice) return;
-  const note = await emptyRangeNote(db, o.filter, o.range);
+  const note = await emptyRangeNote(db, (await loadStore(db)).engine, o.filter, o.range);
   if (note) o.onNotice(note);
 }
 

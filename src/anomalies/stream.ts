@@ -6,6 +6,8 @@
 import { anomalySeries, readingsSlice } from '../db/sql/anomalies.js';
 import type { Params, SeriesFilter } from '../db/sql/query.js';
 import type { Db } from '../db/types.js';
+import type { StorageEngine } from '../engine/types.js';
+import { perSeriesRows } from '../query/selection.js';
 import type { TimeRange } from '../query/time.js';
 import type { Lookback } from './method.js';
 
@@ -33,11 +35,12 @@ const PG_EPOCH_MS = 946_684_800_000;
 
 export async function seriesToScore(
   db: Db,
+  engine: StorageEngine,
   filter: SeriesFilter,
   range: TimeRange,
   lookback: Lookback,
 ): Promise<{ series: SeriesToScore[]; scanFrom: number | null }> {
-  const { rows } = await db.query<{
+  const rows = await perSeriesRows<{
     id: number;
     device: string;
     metric: string;
@@ -45,7 +48,7 @@ export async function seriesToScore(
     history_from: Date;
     first: Date | null;
     cadence_ms: number | null;
-  }>(anomalySeries(filter, range.since, range.until, lookback));
+  }>(db, engine, filter, (f) => anomalySeries(f, range.since, range.until, lookback));
   let scanFrom: number | null = null;
   for (const r of rows) {
     if (r.first === null) continue;

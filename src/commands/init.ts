@@ -12,7 +12,7 @@ export function registerInit(program: Command): void {
   const cmd = program
     .command('init')
     .description('create or update the iotctl schema (idempotent: a second run changes nothing)')
-    .option('--chunk-interval <duration>', 'time range of one chunk (partition)', '1d')
+    .option('--chunk-interval <duration>', 'time range of one chunk (partition) (default: 1d; 7d on Citus)')
     .option('--rollups <list>', 'rollup bucket sizes, comma-separated, or "none"', '1m,1h,1d')
     .option(
       '--cadence <duration>',
@@ -34,7 +34,7 @@ export function registerInit(program: Command): void {
     .action(async (o, command: Command) => {
       const g = globalOptions(command);
       const opts: InitCommandOptions = {
-        chunkInterval: parseDuration(o.chunkInterval, '--chunk-interval'),
+        chunkInterval: parseDuration(o.chunkInterval ?? '1d', '--chunk-interval'),
         rollups: parseRollups(o.rollups),
         cadence: o.cadence ? parseDuration(o.cadence, '--cadence') : undefined,
         compressAfter: o.compressAfter ? parseDuration(o.compressAfter, '--compress-after') : undefined,

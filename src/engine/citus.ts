@@ -15,6 +15,7 @@ import {
   distributeRollupStep,
   inactiveNodes,
   referenceSeriesStep,
+  seriesShards,
   toColumnar,
   toHeap,
 } from '../db/sql/citus.js';
@@ -23,14 +24,20 @@ import { partitionedPointsStep, rollupTableSteps } from '../db/sql/plain.js';
 import type { SeriesFilter } from '../db/sql/query.js';
 import { baseSteps, commonSteps, rollupName, type InitOptions, type SchemaStep } from '../db/sql/schema.js';
 import type { Db, Sql } from '../db/types.js';
+import { parseDuration, type Duration } from '../util/duration.js';
 import { dbCutoff } from './common.js';
 import { PlainEngine } from './plain.js';
-import type { EngineName, InitObject, Store, StoreConfig } from './types.js';
+import type { EngineName, InitObject, SeriesGroups, Store, StoreConfig } from './types.js';
 
 export class CitusEngine extends PlainEngine {
   override readonly name: EngineName = 'citus';
   override readonly label: string;
   override readonly compresses = true;
+  /**
+   * A week per partition: columnar compresses within one shard of one partition, and with 4 shards a day
+   * of a small fleet is too few rows per shard (AMPds2 sample: 3.08x at 7d, 2.68x at 1d).
+   */
+  override readonly defaultChunkInterval: Duration = parseDuration('7d');
 
   constructor(readonly citusVersion: string) {
     super();
@@ -65,6 +72,17 @@ export class CitusEngine extends PlainEngine {
 
   override latestReadings(filter: SeriesFilter, stale?: string): Sql {
     return citusLatestReadings(filter, stale);
+  }
+
+  override async seriesGroups(db: Db, filter: SeriesFilter): Promise<SeriesGroups> {
+    const { rows } = await db.query<{ id: number; shard: string }>(seriesShards(filter));
+    const groups = new Map<string, number[]>();
+    for (const r of rows) {
+      const g = groups.get(r.shard);
+      if (g) g.push(r.id);
+      else groups.set(r.shard, [r.id]);
+    }
+    return { order: rows.map((r) => r.id), groups: [...groups.values()] };
   }
 
   override lateDataRollup(config: StoreConfig): string | null {

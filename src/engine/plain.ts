@@ -56,7 +56,7 @@ import {
 } from './common.js';
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
 import { refreshWindowOf, refreshWindows } from './windows.js';
-import type { Duration } from '../util/duration.js';
+import { parseDuration, type Duration } from '../util/duration.js';
 import type {
   ChunkTotals,
   HeldBack,
@@ -72,6 +72,7 @@ import type {
   EngineName,
   StorageEngine,
   Store,
+  SeriesGroups,
   StoreConfig,
 } from './types.js';
 
@@ -82,6 +83,7 @@ export class PlainEngine implements StorageEngine {
   readonly label: string = 'plain PostgreSQL mode';
   readonly timescaleVersion = null;
   readonly compresses: boolean = false;
+  readonly defaultChunkInterval: Duration = parseDuration('1d');
 
   async prepare(_db: Db, _opts: { dryRun: boolean; sql: string[] }): Promise<InitObject[]> {
     return [];
@@ -125,6 +127,10 @@ export class PlainEngine implements StorageEngine {
 
   latestReadings(filter: SeriesFilter, stale?: string): Sql {
     return latestReadings(filter, stale);
+  }
+
+  async seriesGroups(_db: Db, _filter: SeriesFilter): Promise<SeriesGroups | null> {
+    return null;
   }
 
   lateDataRollup(_config: StoreConfig): string | null {

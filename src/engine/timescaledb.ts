@@ -66,7 +66,7 @@ import {
   sameInterval,
 } from './common.js';
 import { floorToBucket } from '../util/buckets.js';
-import type { Duration } from '../util/duration.js';
+import { parseDuration, type Duration } from '../util/duration.js';
 import { refreshWindowOf, refreshWindows, type MsRange, type RefreshWindow } from './windows.js';
 import type {
   ChunkTotals,
@@ -79,6 +79,7 @@ import type {
   RollupBase,
   RollupCompleteness,
   RollupRefresh,
+  SeriesGroups,
   StorageEngine,
   Store,
 } from './types.js';
@@ -143,6 +144,7 @@ export function tsdbJobInfo(r: TsdbJobRow, l: LedgerRow | undefined, embedded: b
 export class TimescaleEngine implements StorageEngine {
   readonly name = 'timescaledb' as const;
   readonly compresses = true;
+  readonly defaultChunkInterval: Duration = parseDuration('1d');
   readonly label: string;
   readonly timescaleVersion: string | null;
 
@@ -213,6 +215,10 @@ export class TimescaleEngine implements StorageEngine {
 
   latestReadings(filter: SeriesFilter, stale?: string): Sql {
     return latestReadings(filter, stale);
+  }
+
+  async seriesGroups(_db: Db, _filter: SeriesFilter): Promise<SeriesGroups | null> {
+    return null;
   }
 
   lateDataRollup(): string | null {

@@ -105,6 +105,13 @@ export interface ChunkTotals {
   bytes: number;
 }
 
+/** The selected series by group (see StorageEngine.seriesGroups). */
+export interface SeriesGroups {
+  /** Every selected id, in device, metric order. */
+  order: number[];
+  groups: number[][];
+}
+
 /** One object that `init` reports. */
 export interface InitObject {
   object: string;
@@ -128,6 +135,8 @@ export interface StorageEngine {
   readonly timescaleVersion: string | null;
   /** Whether chunks can be compressed (compression policies, `compress run/undo`). */
   readonly compresses: boolean;
+  /** The chunk (partition) interval of a new store when `init --chunk-interval` is not given. */
+  readonly defaultChunkInterval: Duration;
 
   // ---- schema (init) ----
   /** Work before the schema, e.g. creating the extension; returns the objects it reports. */
@@ -149,6 +158,12 @@ export interface StorageEngine {
   retentionCutoffs(): Sql;
   /** The last reading of each selected series (optionally only those older than `stale`), for `query latest`. */
   latestReadings(filter: SeriesFilter, stale?: string): Sql;
+  /**
+   * The selected series split into groups that one node answers alone, for per-series statements (LIMIT in a
+   * correlated subquery) the engine cannot run over all of them at once (Citus: one group per shard); null
+   * where one statement takes every series.
+   */
+  seriesGroups(db: Db, filter: SeriesFilter): Promise<SeriesGroups | null>;
 
   // ---- chunks, compression, retention ----
   /** Chunks (partitions) of points or a rollup, oldest first; with olderThan only those entirely older. */

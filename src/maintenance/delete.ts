@@ -5,6 +5,8 @@
 import {
   countRollupRows,
   deleteEmptySeries,
+  deleteSeriesRows,
+  emptySeriesOfShard,
   deleteReadings,
   deleteRollupRows,
   readingsToDelete,
@@ -144,8 +146,20 @@ export async function deleteReadingsOf(db: Db, opts: DeleteOptions): Promise<Del
       // Plain mode: what the deletion marked dirty; TimescaleDB: the refresh window, as maintain would.
       for (const r of store.rollups) await store.engine.refreshRollup(db, store, r, {});
     }
-    const removed = await db.query<{ id: number }>(deleteEmptySeries(ids, [...tables.values()]));
-    result.seriesRemoved = removed.rowCount;
+    const rollupTables = [...tables.values()];
+    const routed = await store.engine.seriesGroups(db, { ids });
+    let removed: number;
+    if (routed) {
+      const empty: number[] = [];
+      for (const group of routed.groups) {
+        const { rows } = await db.query<{ id: number }>(emptySeriesOfShard(group, rollupTables));
+        empty.push(...rows.map((r) => r.id));
+      }
+      removed = empty.length ? (await db.query(deleteSeriesRows(empty))).rowCount : 0;
+    } else {
+      removed = (await db.query<{ id: number }>(deleteEmptySeries(ids, rollupTables))).rowCount;
+    }
+    result.seriesRemoved = removed;
     return result;
   };
   return opts.dryRun ? work() : withMaintenanceLock(db, 'delete', work);

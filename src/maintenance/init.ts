@@ -83,7 +83,12 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
   }
 
   const cadence = opts.cadence;
-  let chunkInterval = stored && !opts.explicit.chunkInterval ? stored.chunkInterval : opts.chunkInterval;
+  let chunkInterval =
+    stored && !opts.explicit.chunkInterval
+      ? stored.chunkInterval
+      : opts.explicit.chunkInterval
+        ? opts.chunkInterval
+        : engine.defaultChunkInterval;
   if (cadence && !stored && !opts.explicit.chunkInterval) chunkInterval = chunkIntervalFor(cadence.ms);
   let buckets = stored && !opts.explicit.rollups ? stored.rollups.map((r) => r.bucket) : opts.rollups;
   if (cadence) {

@@ -214,7 +214,8 @@ export async function streamAgg<T>(
   const result = await runAgg(db, await planAgg(db, opts), (res) =>
     consume({ ...res, pages: counted(res.pages) }),
   );
-  if (rows === 0 && opts.onNotice) opts.onNotice(await noReadingsNote(db, opts.filter, opts.range));
+  if (rows === 0 && opts.onNotice)
+    opts.onNotice(await noReadingsNote(db, (await loadStore(db)).engine, opts.filter, opts.range));
   return result;
 }
 

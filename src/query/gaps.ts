@@ -61,7 +61,7 @@ export async function queryGaps(
     onNotice?: (message: string) => void;
   },
 ): Promise<GapsResult> {
-  await loadStore(db);
+  const { engine } = await loadStore(db);
   const toleranceMs = opts.toleranceMs ?? Math.round(opts.expected.ms * DEFAULT_TOLERANCE);
   const { rows } = await db.query<GapRow>(
     gapsBetween(
@@ -76,7 +76,7 @@ export async function queryGaps(
     await assertSeriesMatch(db, opts.filter);
     const { since, until } = opts.range;
     opts.onNotice?.(
-      (await emptyRangeNote(db, opts.filter, opts.range)) ??
+      (await emptyRangeNote(db, engine, opts.filter, opts.range)) ??
         `no gaps longer than ${opts.expected.text} (+ ${tolerance} tolerance) between ${since.toISOString()} and ${until.toISOString()}`,
     );
   }

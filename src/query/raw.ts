@@ -37,7 +37,8 @@ export async function* queryRaw(db: Db, opts: RawOptions): AsyncGenerator<RawRow
     rows++;
     yield row;
   }
-  if (rows === 0 && opts.onNotice) opts.onNotice(await noReadingsNote(db, opts.filter, opts.range));
+  if (rows === 0 && opts.onNotice)
+    opts.onNotice(await noReadingsNote(db, (await loadStore(db)).engine, opts.filter, opts.range));
 }
 
 async function* rawRows(db: Db, opts: RawOptions): AsyncGenerator<RawRow> {

@@ -7,7 +7,8 @@ import {
   seriesNames,
   type SeriesFilter,
 } from '../db/sql/query.js';
-import type { Queryable } from '../db/types.js';
+import type { Db, Queryable, Sql } from '../db/types.js';
+import type { StorageEngine } from '../engine/types.js';
 import { usageError } from '../errors.js';
 import type { TimeRange } from './time.js';
 
@@ -77,14 +78,47 @@ export function holdsNoReadings(filter: SeriesFilter): string {
   return `${hasFilter(filter) ? 'the selected series hold' : 'the store holds'} no readings`;
 }
 
+/**
+ * The rows of a per-series statement over the selected series: one run, or on an engine that routes series
+ * in groups (Citus), one run per group, `db.maxParallel` at a time, each with the filter narrowed to the
+ * group's ids. Rows with an `id` come back in the series' device, metric order.
+ */
+export async function perSeriesRows<R extends object>(
+  db: Db,
+  engine: StorageEngine,
+  filter: SeriesFilter,
+  statement: (filter: SeriesFilter) => Sql,
+): Promise<R[]> {
+  const routed = await engine.seriesGroups(db, filter);
+  if (!routed) return (await db.query<R>(statement(filter))).rows;
+  const rows: R[] = [];
+  const { groups } = routed;
+  for (let i = 0; i < groups.length; i += db.maxParallel) {
+    const runs = groups.slice(i, i + db.maxParallel).map((ids) => db.query<R>(statement({ ...filter, ids })));
+    for (const r of await Promise.all(runs)) rows.push(...r.rows);
+  }
+  const rank = new Map(routed.order.map((id, i) => [id, i]));
+  const at = (r: R) => ('id' in r ? (rank.get(r.id as number) ?? 0) : 0);
+  return rows.sort((a, b) => at(a) - at(b));
+}
+
 /** `no readings between A and B`, and where the selected series do have readings. */
-export async function noReadingsNote(db: Queryable, filter: SeriesFilter, range: TimeRange): Promise<string> {
-  const { rows } = await db.query<{ first: Date | null; last: Date | null }>(readingsExtent(filter));
-  const first = rows[0]?.first;
-  const last = rows[0]?.last;
+export async function noReadingsNote(
+  db: Db,
+  engine: StorageEngine,
+  filter: SeriesFilter,
+  range: TimeRange,
+): Promise<string> {
+  type Extent = { first: Date | null; last: Date | null };
+  const rows = await perSeriesRows<Extent>(db, engine, filter, readingsExtent);
+  const times = (k: keyof Extent) => rows.flatMap((r) => (r[k] ? [new Date(r[k]).getTime()] : []));
+  const firsts = times('first');
+  const lasts = times('last');
+  const first = firsts.length ? Math.min(...firsts) : null;
+  const last = lasts.length ? Math.max(...lasts) : null;
   const what = hasFilter(filter) ? 'the selected series hold' : 'the store holds';
   const where =
-    first && last
+    first !== null && last !== null
       ? `${what} readings from ${new Date(first).toISOString()} to ${new Date(last).toISOString()}`
       : holdsNoReadings(filter);
   return `no readings between ${range.since.toISOString()} and ${range.until.toISOString()} (${where})`;
@@ -92,12 +126,15 @@ export async function noReadingsNote(db: Queryable, filter: SeriesFilter, range:
 
 /** The note for an empty result when the selected series have no reading in the range, else undefined. */
 export async function emptyRangeNote(
-  db: Queryable,
+  db: Db,
+  engine: StorageEngine,
   filter: SeriesFilter,
   range: TimeRange,
 ): Promise<string | undefined> {
-  const { rows } = await db.query<{ found: boolean }>(
-    anyReadingIn(filter, { from: range.since, to: range.until }),
+  // Per shard on Citus too: there the EXISTS over every shard gathered the rows first (2.8 s where one
+  // server answers in 6 ms, 5M readings).
+  const rows = await perSeriesRows<{ found: boolean }>(db, engine, filter, (f) =>
+    anyReadingIn(f, { from: range.since, to: range.until }),
   );
-  return rows[0]?.found ? undefined : noReadingsNote(db, filter, range);
+  return rows.some((r) => r.found) ? undefined : noReadingsNote(db, engine, filter, range);
 }

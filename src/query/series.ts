@@ -6,6 +6,7 @@ import type { SeriesFilter } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { streamAgg } from './agg.js';
+import { perSeriesRows } from './selection.js';
 
 export interface SeriesInfo {
   device: string;
@@ -21,7 +22,7 @@ export interface SeriesInfo {
 
 export async function listSeries(db: Db, filter: SeriesFilter): Promise<SeriesInfo[]> {
   const store = await loadStore(db);
-  const { rows } = await db.query<SeriesOverviewRow>(seriesOverview(filter));
+  const rows = await perSeriesRows<SeriesOverviewRow>(db, store.engine, filter, seriesOverview);
   const coarsest = store.rollups[store.rollups.length - 1];
   const counts = new Map<string, number>();
   const firsts = rows.flatMap((r) => (r.first ? [new Date(r.first).getTime()] : []));

@@ -57,10 +57,26 @@ async function estimatedRows(
 ): Promise<number> {
   const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(rowEstimate(source, range, ids));
   const plan = rows[0]?.['QUERY PLAN'];
-  const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as Array<{
-    Plan: { 'Plan Rows': number };
-  }>;
-  return Number(parsed[0]?.Plan['Plan Rows'] ?? 0);
+  const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as Array<{ Plan: PlanNode }>;
+  return parsed[0] ? planRows(parsed[0].Plan) : 0;
+}
+
+interface PlanNode {
+  'Plan Rows': number;
+  'Distributed Query'?: {
+    Job?: { 'Task Count'?: number; Tasks?: Array<{ 'Remote Plan'?: Array<Array<{ Plan: PlanNode }>> }> };
+  };
+}
+
+/**
+ * The rows a plan expects. A Citus plan's own figure is a constant (100,000 whatever the table): there the
+ * estimate is the task shown (one shard's plan on its worker) times the number of tasks.
+ */
+export function planRows(plan: PlanNode): number {
+  const job = plan['Distributed Query']?.Job;
+  const remote = job?.Tasks?.[0]?.['Remote Plan']?.[0]?.[0]?.Plan;
+  if (job && remote) return planRows(remote) * Number(job['Task Count'] ?? 1);
+  return Number(plan['Plan Rows'] ?? 0);
 }
 
 /**

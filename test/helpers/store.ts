@@ -4,7 +4,11 @@ import { loadStore, type Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 
-/** init's options as the CLI gives them by default, with `rollups` as the CLI text. */
+/**
+ * init's options as the CLI gives them by default, with `rollups` as the CLI text; the chunk interval is
+ * pinned to a day on every engine (Citus defaults to 7d) unless `cadence` is given: the suites count and
+ * drop day chunks.
+ */
 export function initOptions(
   over: Partial<Omit<InitCommandOptions, 'rollups'>> & { rollups?: string } = {},
 ): InitCommandOptions {
@@ -13,7 +17,8 @@ export function initOptions(
     chunkInterval: parseDuration('1d'),
     dryRun: false,
     plain: false,
-    explicit: { chunkInterval: false, rollups: false },
+    // Given unless --cadence is (it sizes the chunks itself).
+    explicit: { chunkInterval: over.cadence === undefined, rollups: false },
     ...rest,
     rollups: parseRollups(rollups),
   };

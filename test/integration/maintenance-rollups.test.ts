@@ -106,9 +106,11 @@ describe.each(targetKinds)('rollup refresh on the %s target', (kind) => {
       const late = new Date(complete - 15 * 60_000); // inside the last complete hour
       const backfill = new Date(complete - 48 * HOUR - 15 * 60_000); // two days back, below the watermark
       // Written past the staleness trigger (as a restore or a hand-made table swap would), so only --since finds it.
-      await db.query('ALTER TABLE iotctl.points DISABLE TRIGGER USER');
+      // Citus has no trigger to pass (and refuses the ALTER TABLE … TRIGGER on a distributed table).
+      const triggers = engineOf(kind) !== 'citus';
+      if (triggers) await db.query('ALTER TABLE iotctl.points DISABLE TRIGGER USER');
       await db.query('INSERT INTO iotctl.points VALUES ($1, 1, 1000), ($2, 1, 1000)', [late, backfill]);
-      await db.query('ALTER TABLE iotctl.points ENABLE TRIGGER USER');
+      if (triggers) await db.query('ALTER TABLE iotctl.points ENABLE TRIGGER USER');
       const maxAt = async (t: Date) =>
         (
           await db.query<{ max: number }>(

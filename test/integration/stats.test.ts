@@ -68,7 +68,7 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
   it('has a pinned JSON shape', async () => {
     const result = await stats(db, { sort: 'time' });
     expect(Object.keys(result)).toEqual(['mode', 'chunks', 'totals', 'rollups']);
-    expect(result.mode).toBe(tsdb ? 'timescaledb' : 'plain');
+    expect(result.mode).toBe(engineOf(kind));
     expect(Object.keys(result.chunks[0]!)).toEqual([
       'chunk',
       'rangeStart',

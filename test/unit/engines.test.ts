@@ -51,6 +51,14 @@ describe('storage engines', () => {
     expect(engine.retentionCutoffs().text).toMatch(/AS cutoff/);
   });
 
+  it('a new store gets day chunks, a Citus one week partitions (columnar compresses a week per shard better)', () => {
+    expect(engineNames.map((n) => [n, engineFor(n, caps).defaultChunkInterval.text])).toEqual([
+      ['timescaledb', '1d'],
+      ['plain', '1d'],
+      ['citus', '7d'],
+    ]);
+  });
+
   it('only TimescaleDB compresses; plain refuses compression statements with NEEDS_TIMESCALEDB', () => {
     const plain = engineFor('plain', caps);
     expect(plain.compresses).toBe(false);

@@ -2,7 +2,7 @@
 // readings, one time slice at a time, packed into one row so that millions of readings cost no rows.
 import type { Sql } from '../types.js';
 import { POINTS } from './schema.js';
-import { Params, selectSeries, type SeriesFilter } from './query.js';
+import { Params, routedTo, selectSeries, type SeriesFilter } from './query.js';
 
 /**
  * The selected series, ordered by device and metric, each with `history_from`: where its scoring starts.
@@ -19,13 +19,14 @@ export function anomalySeries(
 ): Sql {
   const p = new Params();
   const sel = selectSeries(filter, p);
+  const only = routedTo(filter, p);
   const s = p.add(since, '::timestamptz');
   let from = s;
   if (lookback.readings) {
     const offset = p.add(lookback.readings - 1, '::int');
-    from = `coalesce((SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id AND r.time < ${s}
+    from = `coalesce((SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id${only} AND r.time < ${s}
                     ORDER BY r.time DESC OFFSET ${offset} LIMIT 1),
-                   (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id AND r.time < ${s}
+                   (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id${only} AND r.time < ${s}
                     ORDER BY r.time LIMIT 1),
                    ${s})`;
   } else if (lookback.ms) {
@@ -35,11 +36,11 @@ export function anomalySeries(
   const text = `WITH ${sel},
 h AS (SELECT sel.*, ${from} AS history_from FROM sel)
 SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
-       (SELECT r.time FROM ${POINTS} r WHERE r.series_id = h.id AND r.time >= h.history_from AND r.time < ${u}
+       (SELECT r.time FROM ${POINTS} r WHERE r.series_id = h.id${only} AND r.time >= h.history_from AND r.time < ${u}
          ORDER BY r.time LIMIT 1) AS first,
        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l.gap)
           FROM (SELECT extract(epoch FROM lag(x.time) OVER (ORDER BY x.time DESC) - x.time) * 1000 AS gap
-                  FROM (SELECT r.time FROM ${POINTS} r WHERE r.series_id = h.id AND r.time < ${u}
+                  FROM (SELECT r.time FROM ${POINTS} r WHERE r.series_id = h.id${only} AND r.time < ${u}
                          ORDER BY r.time DESC LIMIT 33) x) l) AS cadence_ms
   FROM h
  ORDER BY h.device_id, h.metric`;

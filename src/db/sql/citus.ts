@@ -4,7 +4,7 @@
 import type { Sql } from '../types.js';
 import { SCHEMA, qualified } from './ident.js';
 import { ROLLUP_LOCK_KEY } from './plain.js';
-import { Params, selectSeries, type SeriesFilter } from './query.js';
+import { Params, selectSeries, seriesConditions, type SeriesFilter } from './query.js';
 import { META, POINTS, SERIES, type SchemaStep } from './schema.js';
 
 /**
@@ -141,6 +141,21 @@ SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
          WHERE r.series_id IN (SELECT id FROM sel)
          ORDER BY r.series_id, r.time DESC) l ON l.series_id = sel.id${staleWhere}
  ORDER BY sel.device_id, sel.metric`;
+  return { text, values: p.values };
+}
+
+/**
+ * The selected series in device, metric order with the shard of points that holds each: a per-series
+ * statement (LIMIT in a correlated subquery) restricted to the series of one shard is sent to that shard's
+ * worker whole, where Citus refuses to split it over shards.
+ */
+export function seriesShards(filter: SeriesFilter): Sql {
+  const p = new Params();
+  const points = p.add(POINTS, '::regclass');
+  const where = seriesConditions(filter, p);
+  const text = `SELECT id, get_shard_id_for_distribution_column(${points}, id) AS shard
+  FROM ${SERIES}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+ ORDER BY device_id, metric`;
   return { text, values: p.values };
 }
 

@@ -45,6 +45,24 @@ export function deleteRollupRows(relation: string, ids: number[], span: Span): S
   return { text, values: p.values };
 }
 
+/**
+ * Citus, one shard's series at a time: those of `ids` with no reading left and no rollup row (Citus refuses
+ * a DELETE on the reference table series that reads distributed tables, so this is read first, per shard).
+ */
+export function emptySeriesOfShard(ids: number[], rollupTables: string[]): Sql {
+  const p = new Params();
+  const list = p.add(ids, '::int[]');
+  const none = [POINTS, ...rollupTables]
+    .map((t) => `NOT EXISTS (SELECT 1 FROM ${t} x WHERE x.series_id = s.id AND x.series_id = ANY(${list}))`)
+    .join(' AND ');
+  return { text: `SELECT s.id FROM ${SERIES} s WHERE s.id = ANY(${list}) AND ${none}`, values: p.values };
+}
+
+/** The series rows of `ids`, their ids returned. */
+export function deleteSeriesRows(ids: number[]): Sql {
+  return { text: `DELETE FROM ${SERIES} WHERE id = ANY($1::int[]) RETURNING id`, values: [ids] };
+}
+
 /** Series of `ids` with no reading left and no row in any of the rollup tables: removed, their ids returned. */
 export function deleteEmptySeries(ids: number[], rollupTables: string[]): Sql {
   const p = new Params();

@@ -12,6 +12,8 @@ export interface SeriesFilter {
   metric?: string;
   devices?: string[];
   deviceLike?: string;
+  /** Only these series: a group the storage engine routes to one node (see StorageEngine.seriesGroups). */
+  ids?: number[];
 }
 
 /** Collects parameter values and hands out their placeholders. */
@@ -34,7 +36,17 @@ export function seriesConditions(filter: SeriesFilter, p: Params, prefix = ''): 
   if (filter.metric !== undefined) where.push(`${prefix}metric = ${p.add(filter.metric)}`);
   if (filter.devices?.length) where.push(`${prefix}device_id = ANY(${p.add(filter.devices, '::text[]')})`);
   if (filter.deviceLike !== undefined) where.push(`${prefix}device_id LIKE ${p.add(filter.deviceLike)}`);
+  if (filter.ids) where.push(`${prefix}id = ANY(${p.add(filter.ids, '::int[]')})`);
   return where;
+}
+
+/**
+ * ` AND r.series_id = ANY($n)` when the filter is a routed group of ids, else '': what a correlated per-series
+ * subquery adds so that Citus sees every reference to points pruned to the group's one shard and sends the
+ * statement there whole (it refuses LIMIT in a correlated subquery it would have to split).
+ */
+export function routedTo(filter: SeriesFilter, p: Params, alias = 'r'): string {
+  return filter.ids ? ` AND ${alias}.series_id = ANY(${p.add(filter.ids, '::int[]')})` : '';
 }
 
 /** `WHERE ...` of the series the filter selects, or '' for every series. */
@@ -344,11 +356,13 @@ export function seriesNames(column: 'metric' | 'device_id', filter: SeriesFilter
 /** The first and last reading of the selected series (two index probes per series; NULLs when none). */
 export function readingsExtent(filter: SeriesFilter): Sql {
   const p = new Params();
-  const text = `WITH ${selectSeries(filter, p)}
+  const sel = selectSeries(filter, p);
+  const only = routedTo(filter, p);
+  const text = `WITH ${sel}
 SELECT min(f.time) AS first, max(l.time) AS last
   FROM sel
- CROSS JOIN LATERAL (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id ORDER BY r.time LIMIT 1) f
- CROSS JOIN LATERAL (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l`;
+ CROSS JOIN LATERAL (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id${only} ORDER BY r.time LIMIT 1) f
+ CROSS JOIN LATERAL (SELECT r.time FROM ${POINTS} r WHERE r.series_id = sel.id${only} ORDER BY r.time DESC LIMIT 1) l`;
   return { text, values: p.values };
 }
 
@@ -356,8 +370,9 @@ SELECT min(f.time) AS first, max(l.time) AS last
 export function anyReadingIn(filter: SeriesFilter, range: { from: Date; to: Date }): Sql {
   const p = new Params();
   const sel = selectSeries(filter, p);
+  const only = routedTo(filter, p);
   const text = `WITH ${sel}
 SELECT EXISTS (SELECT 1 FROM ${POINTS} r JOIN sel ON sel.id = r.series_id
-                WHERE r.time >= ${p.add(range.from, '::timestamptz')} AND r.time < ${p.add(range.to, '::timestamptz')}) AS found`;
+                WHERE r.time >= ${p.add(range.from, '::timestamptz')} AND r.time < ${p.add(range.to, '::timestamptz')}${only}) AS found`;
   return { text, values: p.values };
 }

@@ -1,7 +1,7 @@
 // SQL for `iotctl series`: every selected series with its first and last reading (two probes of the
 // (series_id, time DESC) index each) and the average step of its last 100 readings (for an estimate).
 import type { Sql } from '../types.js';
-import { Params, seriesConditions, type SeriesFilter } from './query.js';
+import { Params, routedTo, seriesConditions, type SeriesFilter } from './query.js';
 import { POINTS, SERIES } from './schema.js';
 
 export interface SeriesOverviewRow {
@@ -19,11 +19,12 @@ export interface SeriesOverviewRow {
 export function seriesOverview(filter: SeriesFilter): Sql {
   const p = new Params();
   const where = seriesConditions(filter, p, 's.');
+  const only = routedTo(filter, p);
   const text = `SELECT s.id, s.device_id AS device, s.metric, s.unit, s.tags,
-       (SELECT r.time FROM ${POINTS} r WHERE r.series_id = s.id ORDER BY r.time LIMIT 1) AS first,
-       (SELECT r.time FROM ${POINTS} r WHERE r.series_id = s.id ORDER BY r.time DESC LIMIT 1) AS last,
+       (SELECT r.time FROM ${POINTS} r WHERE r.series_id = s.id${only} ORDER BY r.time LIMIT 1) AS first,
+       (SELECT r.time FROM ${POINTS} r WHERE r.series_id = s.id${only} ORDER BY r.time DESC LIMIT 1) AS last,
        (SELECT extract(epoch FROM max(t) - min(t))::float8 / nullif(count(*) - 1, 0)
-          FROM (SELECT r.time AS t FROM ${POINTS} r WHERE r.series_id = s.id ORDER BY r.time DESC LIMIT 101) l
+          FROM (SELECT r.time AS t FROM ${POINTS} r WHERE r.series_id = s.id${only} ORDER BY r.time DESC LIMIT 101) l
        ) AS step_seconds
   FROM ${SERIES} s${where.length ? `\n WHERE ${where.join(' AND ')}` : ''}
  ORDER BY s.device_id, s.metric`;
