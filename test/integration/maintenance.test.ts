@@ -189,17 +189,23 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
     await setPolicy(db, store, 'retention', 'points', parseDuration('30d'));
     if (compresses) await setPolicy(db, store, 'compression', 'points', parseDuration('7d'));
     const dry = await maintain(db, { dryRun: true, force: false });
-    // TimescaleDB compresses the rollups too; Citus converts only points' partitions.
-    const expected = tsdb
-      ? ['refresh:rollup_1h', 'compression:rollup_1h', 'compression:points', 'retention:points']
-      : compresses
-        ? ['refresh:rollup_1h', 'compression:points', 'retention:points']
-        : ['refresh:rollup_1h', 'retention:points'];
-    expect(dry.jobs.map((j) => [j.job, j.status])).toEqual(expected.map((j) => [j, 'would run']));
+    // TimescaleDB compresses the rollups too (on a server its scheduler may have run that policy as
+    // soon as init created it, before the test stopped the scheduler: then it is not due); Citus converts
+    // only points' partitions.
+    const ranEarly = (j: string) => scheduler && j === 'compression:rollup_1h';
+    const listed = <J extends { job: string }>(jobs: J[]) => jobs.filter((j) => !ranEarly(j.job));
+    const expected = (
+      tsdb
+        ? ['refresh:rollup_1h', 'compression:rollup_1h', 'compression:points', 'retention:points']
+        : compresses
+          ? ['refresh:rollup_1h', 'compression:points', 'retention:points']
+          : ['refresh:rollup_1h', 'retention:points']
+    ).filter((j) => !ranEarly(j));
+    expect(listed(dry.jobs).map((j) => [j.job, j.status])).toEqual(expected.map((j) => [j, 'would run']));
     expect(await count(db, `time < now() - interval '31 days'`)).toBeGreaterThan(0);
 
     const first = await maintain(db, { dryRun: false, force: false });
-    expect(first.jobs.map((j) => [j.job, j.status, j.error])).toEqual(
+    expect(listed(first.jobs).map((j) => [j.job, j.status, j.error])).toEqual(
       expected.map((j) => [j, 'success', null]),
     );
     expect(first.failed).toBe(0);
@@ -240,9 +246,9 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
 
     const second = await maintain(db, { dryRun: false, force: false });
     expect(second.jobs).toEqual([]);
-    expect(second.notDue.map((j) => j.job)).toEqual(expected);
+    expect(listed(second.notDue).map((j) => j.job)).toEqual(expected);
     const forced = await maintain(db, { dryRun: false, force: true });
-    expect(forced.jobs.map((j) => j.status)).toEqual(expected.map(() => 'success'));
+    expect(listed(forced.jobs).map((j) => j.status)).toEqual(expected.map(() => 'success'));
 
     const list = await jobs(db);
     expect(Object.keys(list[0]!)).toEqual([
@@ -276,7 +282,8 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
         // A compression job whose config lacks its age fails every run.
         failing = 'compression:points';
         const { rows } = await db.query<{ id: number; config: unknown }>(
-          `SELECT job_id AS id, config FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression'`,
+          `SELECT job_id AS id, config FROM timescaledb_information.jobs
+            WHERE proc_name = 'policy_compression' AND hypertable_name = 'points'`,
         );
         const job = rows[0]!;
         await db.query(
