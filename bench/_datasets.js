@@ -1,5 +1,7 @@
 // The four public sample data sets as the README's ingest lines load them (paths relative to the data
 // folder), and their devices: shared by the benches that run on them.
+import { spawnSync } from 'node:child_process';
+
 export const sets = [
   {
     name: 'UCI Air Quality (hourly, 1 device)',
@@ -34,3 +36,20 @@ export const sets = [
     devices: ['uci-office'],
   },
 ];
+
+/**
+ * Runs iotctl (`bin`) on `db` with the data folder as its working directory, as the README's ingest
+ * lines expect; returns stdout. Exit 4 (some rows rejected) counts as success.
+ */
+export function iotctlIn(bin, data) {
+  return (db, cmdArgs) => {
+    const r = spawnSync(process.execPath, [bin, ...cmdArgs, '--db', db], {
+      encoding: 'utf8',
+      cwd: data,
+      maxBuffer: 1 << 28,
+    });
+    if (r.status !== 0 && r.status !== 4)
+      throw new Error(`iotctl ${cmdArgs.join(' ')} exited ${r.status}\n${r.stderr}`);
+    return r.stdout;
+  };
+}

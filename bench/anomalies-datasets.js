@@ -3,12 +3,11 @@
 // README's command lines: incidents per 10,000 readings, per device (the default) and per series.
 // Usage: npm run build && node bench/anomalies-datasets.js [--target server|embedded] [-- extra anomalies flags]
 // env: DATA_DIR (default ../shared/data from the repository).
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sets } from './_datasets.js';
+import { iotctlIn, sets } from './_datasets.js';
 import { startPostgres } from './_postgres.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,16 +25,7 @@ if (!fs.existsSync(data)) {
   process.exit(0);
 }
 
-function iotctl(db, cmdArgs) {
-  const r = spawnSync(process.execPath, [bin, ...cmdArgs, '--db', db], {
-    encoding: 'utf8',
-    cwd: data,
-    maxBuffer: 1 << 28,
-  });
-  if (r.status !== 0 && r.status !== 4)
-    throw new Error(`iotctl ${cmdArgs.join(' ')} exited ${r.status}\n${r.stderr}`);
-  return r.stdout;
-}
+const iotctl = iotctlIn(bin, data);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-datasets-'));
 const server = target === 'server' ? await startPostgres('iotctl-bench-datasets-') : null;

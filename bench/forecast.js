@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sets } from './_datasets.js';
+import { iotctlIn, sets } from './_datasets.js';
 import { startPostgres } from './_postgres.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -45,16 +45,7 @@ if (!fs.existsSync(data)) {
   process.exit(0);
 }
 
-function iotctl(db, cmdArgs) {
-  const r = spawnSync(process.execPath, [bin, ...cmdArgs, '--db', db], {
-    encoding: 'utf8',
-    cwd: data,
-    maxBuffer: 1 << 28,
-  });
-  if (r.status !== 0 && r.status !== 4)
-    throw new Error(`iotctl ${cmdArgs.join(' ')} exited ${r.status}\n${r.stderr}`);
-  return r.stdout;
-}
+const iotctl = iotctlIn(bin, data);
 
 const median = (xs) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
