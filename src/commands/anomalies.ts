@@ -38,7 +38,15 @@ import {
   type FilterFlags,
 } from '../query/options.js';
 import { parseDuration } from '../util/duration.js';
-import { examples, givenByUser, globalOptions, parseIntOption, withDb } from './common.js';
+import type { RowFormat } from '../output/render.js';
+import {
+  examples,
+  givenByUser,
+  globalOptions,
+  parseIntOption,
+  withDb,
+  type GlobalOptions,
+} from './common.js';
 
 const flagName = (f: SharedFlag) => f.flag.flags.split(' ')[0] as string;
 const listed = (names: string[]) =>
@@ -106,6 +114,45 @@ async function anomaliesChart(
   };
 }
 
+/** Runs the detection, prints incidents or flagged readings, then writes the chart; how many were found. */
+async function detectAndPrint(
+  g: GlobalOptions<RowFormat>,
+  options: AnomaliesOptions,
+  points: boolean,
+  chartFile: ChartFile | undefined,
+): Promise<number> {
+  const flagged: FlaggedReading[] = [];
+  if (chartFile && !points)
+    options.onFlagged = (r) => {
+      if (flagged.length < CHART_FLAGGED_MAX) flagged.push(r);
+    };
+  // The chart's readings are read before the database closes; the file is written after the output.
+  let writeChart: (() => Promise<void>) | undefined;
+  let found: number;
+  if (points) {
+    const res = await withDb(g, async (db) => {
+      const res = await anomalies(db, options);
+      if (chartFile) {
+        const rows = res.rows.slice(0, CHART_FLAGGED_MAX).map((r) => ({ ...r, time: r.time.getTime() }));
+        writeChart = await anomaliesChart(db, chartFile, options, [], rows);
+      }
+      return res;
+    });
+    await printAnomalies(g.format, res);
+    found = res.rows.length;
+  } else {
+    const res = await withDb(g, async (db) => {
+      const res = await anomalyIncidents(db, options);
+      if (chartFile) writeChart = await anomaliesChart(db, chartFile, options, res.incidents, flagged);
+      return res;
+    });
+    await printIncidents(g.format, res);
+    found = res.incidents.length;
+  }
+  await writeChart?.();
+  return found;
+}
+
 export function registerAnomalies(program: Command): void {
   const cmd = addRangeOptions(addFilterOptions(program.command('anomalies')), '1h')
     .description(
@@ -164,36 +211,7 @@ export function registerAnomalies(program: Command): void {
     } as AnomaliesOptions;
     // The data functions validate too, so every caller gets the same checks; here before any database work.
     validateAnomalies(options);
-    const chartFile = chartFileOf(o.chart);
-    const flagged: FlaggedReading[] = [];
-    if (chartFile && !o.points)
-      options.onFlagged = (r) => {
-        if (flagged.length < CHART_FLAGGED_MAX) flagged.push(r);
-      };
-    // The chart's readings are read before the database closes; the file is written after the output.
-    let writeChart: (() => Promise<void>) | undefined;
-    let found: number;
-    if (o.points) {
-      const res = await withDb(g, async (db) => {
-        const res = await anomalies(db, options);
-        if (chartFile) {
-          const points = res.rows.slice(0, CHART_FLAGGED_MAX).map((r) => ({ ...r, time: r.time.getTime() }));
-          writeChart = await anomaliesChart(db, chartFile, options, [], points);
-        }
-        return res;
-      });
-      await printAnomalies(g.format, res);
-      found = res.rows.length;
-    } else {
-      const res = await withDb(g, async (db) => {
-        const res = await anomalyIncidents(db, options);
-        if (chartFile) writeChart = await anomaliesChart(db, chartFile, options, res.incidents, flagged);
-        return res;
-      });
-      await printIncidents(g.format, res);
-      found = res.incidents.length;
-    }
-    await writeChart?.();
+    const found = await detectAndPrint(g, options, !!o.points, chartFileOf(o.chart));
     if (o.failOnIncident && found > 0) process.exitCode = ExitCode.checkFailed;
   });
   examples(cmd, [

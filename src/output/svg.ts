@@ -160,8 +160,16 @@ export function timeTicks(
   offsetMs: (t: number) => number = () => 0,
 ): TimeTick[] {
   const span = Math.max(to - from, SEC);
-  const target = span / count;
-  const step = TIME_STEPS.find((s) => s >= target);
+  // The round step whose number of ticks is nearest to count (by ratio); months are about 30.44 days.
+  const MONTH = 30.44 * DAY;
+  const candidates = [
+    ...TIME_STEPS.map((ms) => ({ ms, months: 0 })),
+    ...MONTH_STEPS.map((m) => ({ ms: m * MONTH, months: m })),
+  ];
+  const best = candidates.reduce((a, b) =>
+    Math.abs(Math.log(span / b.ms / count)) < Math.abs(Math.log(span / a.ms / count)) ? b : a,
+  );
+  const step = best.months ? undefined : best.ms;
   const local = (t: number) => new Date(t + offsetMs(t));
   const ticks: number[] = [];
   if (step !== undefined) {
@@ -173,7 +181,7 @@ export function timeTicks(
     let t = Math.ceil((from + off - origin) / step) * step + origin - off;
     for (; t <= to && ticks.length < 1000; t += step) ticks.push(t);
   } else {
-    const months = MONTH_STEPS.find((m) => m * 30.44 * DAY >= target) ?? 120;
+    const months = best.months;
     const d = local(from);
     // From the start of the step's period holding `from`, in local months.
     let index = Math.floor((d.getUTCFullYear() * 12 + d.getUTCMonth()) / months) * months;
@@ -313,7 +321,9 @@ export function renderSvgChart(spec: SvgChartSpec, size = { width: 960, height: 
     tLo = t - HOUR;
     tHi = t + HOUR;
   }
-  const y = niceTicks(vLo, vHi, Math.max(3, Math.round(plotH / 60)));
+  // A little headroom, so a marker or a peak on the extreme is not cut by the plot's edge.
+  const pad = (vHi - vLo) * 0.03;
+  const y = niceTicks(vLo - pad, vHi + pad, Math.max(3, Math.round(plotH / 60)));
   const yMin = y.ticks[0] as number;
   const yMax = y.ticks[y.ticks.length - 1] as number;
   const xOf = (t: number) => margin.left + ((t - tLo) / (tHi - tLo)) * plotW;
@@ -340,8 +350,8 @@ export function renderSvgChart(spec: SvgChartSpec, size = { width: 960, height: 
     for (const s of spans) {
       const x0 = Math.max(margin.left, xOf(s.from));
       const x1 = Math.min(margin.left + plotW, xOf(s.to));
-      // At least 2 px, so a one-reading incident is still seen.
-      const w = Math.max(2, x1 - x0);
+      // At least 3 px, so a one-reading incident is still seen.
+      const w = Math.max(3, x1 - x0);
       out.push(
         `<rect class="span" x="${num(x0)}" y="${margin.top}" width="${num(w)}" height="${plotH}" fill="${colour(s.key)}" fill-opacity="0.18" data-from="${new Date(s.from).toISOString()}" data-to="${new Date(s.to).toISOString()}"><title>${text(s.label)}</title></rect>`,
       );
