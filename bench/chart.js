@@ -75,7 +75,7 @@ try {
     out.write(buf);
   }
   await new Promise((r) => out.end(r));
-  spawnSync(process.execPath, [bin, 'init', ...db, '-q'], { stdio: 'inherit' });
+  spawnSync(process.execPath, [bin, 'init', ...db, '-q'], { encoding: 'utf8' });
   const ing = spawnSync(process.execPath, [bin, 'ingest', csv, ...db, '-q'], { encoding: 'utf8' });
   if (ing.status !== 0) throw new Error(`ingest exited ${ing.status}: ${ing.stderr}`);
   spawnSync(process.execPath, [bin, 'maintain', ...db, '-q'], { encoding: 'utf8' });

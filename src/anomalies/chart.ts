@@ -1,9 +1,11 @@
 // What `anomalies --chart out.svg` draws: the series with incidents or flagged readings first, then the
-// others the filter selects, up to a cap, and their readings in the range.
+// others the filter selects, up to a cap, and their readings (or per-bucket envelope) in the range.
 import { orderedSeries, type SeriesFilter } from '../db/sql/query.js';
 import type { Db } from '../db/types.js';
-import { queryRaw, type RawRow } from '../query/raw.js';
+import { streamAgg } from '../query/agg.js';
+import { queryRaw } from '../query/raw.js';
 import type { TimeRange } from '../query/time.js';
+import { parseDuration } from '../util/duration.js';
 
 export interface ChartedSeries {
   device: string;
@@ -31,11 +33,54 @@ export async function seriesToChart(
   return { series: [...chosen.values()], selected: all.length };
 }
 
-/** The readings of each series in [since, until), one series after the other (in keyset pages). */
-export async function* chartReadings(
+/** Bucket widths a chart's envelope may read: whole multiples of the 1m, 1h and 1d rollups. */
+const ENVELOPE_BUCKETS = [
+  '1m',
+  '2m',
+  '5m',
+  '10m',
+  '15m',
+  '30m',
+  '1h',
+  '2h',
+  '3h',
+  '6h',
+  '12h',
+  '1d',
+  '7d',
+].map((d) => parseDuration(d));
+
+/**
+ * The points of each series in [since, until) for a chart of `columns` time columns: the readings where a
+ * column is under a minute wide, otherwise each bucket's lowest and highest value (at its start and its
+ * middle) from `query agg`'s planner, so the rollups answer and a month is not read reading by reading.
+ * At a column per bucket or less, the drawn line is the same envelope the readings would give.
+ */
+export async function chartPoints(
   db: Db,
   series: ChartedSeries[],
   range: TimeRange,
-): AsyncGenerator<RawRow> {
-  for (const s of series) yield* queryRaw(db, { filter: { metric: s.metric, devices: [s.device] }, range });
+  columns: number,
+  sink: (s: ChartedSeries, t: number, v: number | null) => void,
+): Promise<void> {
+  const widthMs = (range.until.getTime() - range.since.getTime()) / columns;
+  const every = ENVELOPE_BUCKETS.find((d) => d.ms >= widthMs);
+  for (const s of series) {
+    const filter = { metric: s.metric, devices: [s.device] };
+    if (widthMs < 60_000 || !every) {
+      for await (const r of queryRaw(db, { filter, range })) sink(s, r.time.getTime(), r.value);
+      continue;
+    }
+    await streamAgg(db, { filter, range, every, fns: ['min', 'max'] }, async (res) => {
+      for await (const page of res.pages)
+        for (const r of page) {
+          const t = r.time.getTime();
+          const lo = r.min as number | null;
+          const hi = r.max as number | null;
+          if (lo === null || hi === null) continue;
+          sink(s, t, lo);
+          if (hi !== lo) sink(s, t + every.ms / 2, hi);
+        }
+    });
+  }
 }

@@ -1,6 +1,6 @@
 // `iotctl anomalies`: flags from the method registry (anomalies/methods/), one data call, one printer.
 import { Option, type Command } from 'commander';
-import { chartReadings, seriesToChart } from '../anomalies/chart.js';
+import { chartPoints, seriesToChart } from '../anomalies/chart.js';
 import {
   anomalies,
   anomalyIncidents,
@@ -21,6 +21,7 @@ import { ExitCode, usageError } from '../errors.js';
 import type { Db } from '../db/types.js';
 import {
   anomaliesChartSpec,
+  CHART_COLUMNS,
   chartFileOf,
   SeriesCollector,
   SVG_MAX_SERIES,
@@ -98,8 +99,9 @@ async function anomaliesChart(
   const { series, selected } = await seriesToChart(db, o.filter, first, SVG_MAX_SERIES);
   const readings = new SeriesCollector(o.range.since.getTime(), o.range.until.getTime());
   readings.notRead = selected - series.length;
-  for await (const r of chartReadings(db, series, o.range))
-    readings.add(r.device, r.metric, r.unit, '', r.time.getTime(), r.value);
+  await chartPoints(db, series, o.range, CHART_COLUMNS, (s, t, v) =>
+    readings.add(s.device, s.metric, s.unit, '', t, v),
+  );
   const spec = anomaliesChartSpec({
     since: o.range.since,
     until: o.range.until,

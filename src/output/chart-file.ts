@@ -1,6 +1,7 @@
 // `--chart out.svg` / `out.png`: the chart of `query agg`, `query raw`, `forecast` and `anomalies` as a
 // file. Collects what the printers stream (a few points per pixel column), builds the SVG spec, writes it.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { IotctlError, usageError } from '../errors.js';
 import type { Incident } from '../anomalies/incidents.js';
@@ -15,7 +16,7 @@ import { renderSvgChart, type ChartLine, type Dash, type SvgChartSpec } from './
 /** Series drawn in one chart at most; the others are counted, said on stderr and in the legend. */
 export const SVG_MAX_SERIES = 10;
 /** Points kept per line: the first, lowest, highest and last of each of this many time columns. */
-const COLUMNS = 1400;
+export const CHART_COLUMNS = 1400;
 
 export interface ChartFile {
   path: string;
@@ -36,13 +37,27 @@ export function chartFileOf(flag: boolean | string | undefined): ChartFile | und
     );
   const file: ChartFile = { path: flag, format: ext === '.svg' ? 'svg' : 'png' };
   try {
-    if (fs.statSync(flag, { throwIfNoEntry: false })?.isDirectory())
-      throw Object.assign(new Error(), { code: 'EISDIR' });
-    fs.accessSync(path.dirname(path.resolve(flag)), fs.constants.W_OK);
+    const existing = fs.statSync(flag, { throwIfNoEntry: false });
+    if (existing?.isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
+    fs.accessSync(existing ? flag : path.dirname(path.resolve(flag)), fs.constants.W_OK);
   } catch (err) {
     throw chartFileError(flag, err);
   }
+  if (file.format === 'png') {
+    try {
+      createRequire(import.meta.url).resolve('@resvg/resvg-js');
+    } catch (err) {
+      throw noResvg(err);
+    }
+  }
   return file;
+}
+
+function noResvg(err: unknown): IotctlError {
+  return new IotctlError('CONFIG', '--chart out.png needs the optional package @resvg/resvg-js', {
+    hint: 'install it (npm install @resvg/resvg-js) or write an .svg',
+    cause: err,
+  });
 }
 
 function reasonText(err: NodeJS.ErrnoException): string {
@@ -80,10 +95,7 @@ async function svgToPng(svg: string): Promise<Uint8Array> {
   try {
     mod = (await import('@resvg/resvg-js')) as unknown as { Resvg: Resvg };
   } catch (err) {
-    throw new IotctlError('CONFIG', '--chart out.png needs the optional package @resvg/resvg-js', {
-      hint: 'install it (npm install @resvg/resvg-js) or write an .svg',
-      cause: err,
-    });
+    throw noResvg(err);
   }
   // Twice the SVG's size, so the PNG stays sharp on a high-density screen.
   const r = new mod.Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true } });
@@ -111,7 +123,7 @@ export class LineReducer {
   constructor(
     private readonly from: number,
     private readonly to: number,
-    private readonly columns = COLUMNS,
+    private readonly columns = CHART_COLUMNS,
   ) {}
 
   add(t: number, v: number | null): void {

@@ -415,7 +415,8 @@ export function renderSvgChart(spec: SvgChartSpec, size = { width: 960, height: 
   }
   out.push('<g class="lines" clip-path="url(#plot)">');
   for (const l of spec.lines) {
-    const pts = reduceToColumns(l.points, (t) => xOf(t) * 2);
+    // First, lowest, highest and last per pixel: the same picture as every point.
+    const pts = reduceToColumns(l.points, xOf);
     let d = '';
     let pen = false;
     for (const p of pts) {

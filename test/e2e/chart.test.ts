@@ -147,6 +147,35 @@ describe.each(targetKinds.filter((k) => k !== 'citus'))('--chart out.svg on the 
     expect(legend(svg)).toEqual(['a temp', `${ODD} temp`, 'incidents (1)', 'flagged readings (1)']);
   });
 
+  it('anomalies --points over a few hours: every reading drawn, the flagged one marked, nothing shaded', async () => {
+    const from = SPIKE - 300;
+    const until = SPIKE + 300;
+    const { svg, stdout } = await withChart('points.svg', [
+      'anomalies',
+      '--metric',
+      'temp',
+      '--device',
+      'a',
+      '--method',
+      'range',
+      '--max',
+      '40',
+      '--points',
+      '--since',
+      at(from).toISOString(),
+      '--until',
+      at(until).toISOString(),
+      '--json',
+    ]);
+    expect(JSON.parse(stdout).rows.map((r: { time: string }) => r.time)).toEqual([at(SPIKE).toISOString()]);
+    expect(byClass(svg, 'rect', 'span')).toHaveLength(0);
+    expect(byClass(svg, 'circle', 'marker').map((m) => m.attrs['data-time'])).toEqual([
+      at(SPIKE).toISOString(),
+    ]);
+    // One reading every 5 minutes, each its own pixel column: one path command per reading.
+    expect(lines(svg).map((l) => l.attrs.d!.match(/[ML]/g)?.length)).toEqual([(until - from) / 5]);
+  });
+
   it('a file in a missing directory, or another extension, is a usage error before any output', async () => {
     const missing = file('nope/x.svg');
     const r = await cli('query', 'agg', '--metric', 'temp', ...range, '--chart', missing);

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { IotctlError } from '../../src/errors.js';
 import { chartFileOf, LineReducer, SeriesCollector } from '../../src/output/chart-file.js';
 import {
@@ -228,6 +228,15 @@ describe('SeriesCollector', () => {
     for (let s = 0; s < 5; s++) for (let t = 0; t < 10; t++) c.add(`d${s}`, 'm', 'C', 'avg', t, t);
     expect(c.lines(['avg'], false).map((l) => l.label)).toEqual(['d0 m avg', 'd1 m avg', 'd2 m avg']);
     expect(c.notDrawn).toBe(2);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      c.warnNotDrawn();
+      expect(stderr.mock.calls.map((a) => a[0])).toEqual([
+        'warning: --chart: drew 3 of 5 series; narrow with --device or --metric\n',
+      ]);
+    } finally {
+      stderr.mockRestore();
+    }
   });
 });
 
