@@ -1,5 +1,6 @@
 // `iotctl query agg`: aggregates per time bucket from the cheapest sources that answer exactly, streamed.
 import type { Command } from 'commander';
+import { aggChart, chartFileOf } from '../../output/chart-file.js';
 import { log } from '../../output/log.js';
 import { printAgg, printWarnings } from '../../output/query.js';
 import { streamAgg, type AggOptions } from '../../query/agg.js';
@@ -20,7 +21,7 @@ type AggFlags = FilterFlags & {
   every: string;
   fn: string;
   explain?: boolean;
-  chart?: boolean;
+  chart?: boolean | string;
 };
 
 export function registerAgg(query: Command): void {
@@ -32,7 +33,10 @@ export function registerAgg(query: Command): void {
       '--explain',
       'say which source (rollup or raw) answered each part of the range, why, and the row estimates that chose it',
     )
-    .option('--chart', 'draw a line chart per series (table output)')
+    .option(
+      '--chart [file]',
+      'draw a line chart per series (table output), or write the chart to a file (.svg or .png) beside any --format',
+    )
     .addHelpText('after', '\nAggregates:\n' + functionsList())
     .action(async (o: AggFlags, cmd: Command) => {
       const g = globalOptions(cmd, 'rows');
@@ -43,10 +47,13 @@ export function registerAgg(query: Command): void {
         fns: parseFns(o.fn),
         onNotice: (m) => log.info(m),
       };
+      const chartFile = chartFileOf(o.chart);
       await withDb(g, (db) =>
         streamAgg(db, opts, async (res) => {
           printWarnings(res.warnings);
-          await printAgg(g.format, res, !!o.chart, !!o.explain);
+          const chart = chartFile && aggChart(res, chartFile);
+          await printAgg(g.format, chart ? chart.rows : res, o.chart === true, !!o.explain);
+          await chart?.write();
         }),
       );
     });
@@ -54,5 +61,6 @@ export function registerAgg(query: Command): void {
     'iotctl query agg --metric temperature --since 24h --every 1h',
     "iotctl query agg --metric temperature --device-like 'hall-%' --since 7d --every 1d --fn avg,stddev --explain",
     'iotctl query agg --metric humidity --device d1,d2 --since 2026-01-05T00:00Z --until 2026-01-06 --every 5m --fn p95 --json',
+    'iotctl query agg --metric temperature --since 7d --every 1h --fn avg,min,max --chart week.svg',
   ]);
 }
