@@ -1,8 +1,9 @@
 // `iotctl query agg`: aggregates per time bucket from the cheapest sources that answer exactly, streamed.
 import type { Command } from 'commander';
 import { log } from '../../output/log.js';
-import { printAgg, printWarnings } from '../../output/query.js';
-import { streamAgg, type AggOptions } from '../../query/agg.js';
+import { printAgg, printAggCsv, printWarnings } from '../../output/query.js';
+import { streamAgg, type AggOptions, type AggStream } from '../../query/agg.js';
+import { streamAggCsv } from '../../query/agg-csv.js';
 import { functionsHelp, functionsList, parseFns } from '../../query/functions.js';
 import {
   addFilterOptions,
@@ -43,11 +44,18 @@ export function registerAgg(query: Command): void {
         fns: parseFns(o.fn),
         onNotice: (m) => log.info(m),
       };
+      const printRows = async (res: AggStream) => {
+        printWarnings(res.warnings);
+        await printAgg(g.format, res, !!o.chart, !!o.explain);
+      };
+      // CSV: the database writes the lines where it can (the same bytes, without rows in between).
       await withDb(g, (db) =>
-        streamAgg(db, opts, async (res) => {
-          printWarnings(res.warnings);
-          await printAgg(g.format, res, !!o.chart, !!o.explain);
-        }),
+        g.format === 'csv'
+          ? streamAggCsv(db, opts, printRows, async (res) => {
+              printWarnings(res.warnings);
+              await printAggCsv(res, !!o.chart, !!o.explain);
+            })
+          : streamAgg(db, opts, printRows),
       );
     });
   examples(agg, [
