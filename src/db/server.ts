@@ -1,6 +1,6 @@
 // The server target: a pg Pool; bulk COPY through pg-copy-streams on a dedicated client.
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IotctlError } from '../errors.js';
@@ -84,6 +84,20 @@ class ServerDb implements Db {
           throw mapDbError(err, target);
         }
         return stream.rowCount ?? 0;
+      },
+      async *copyTo(copySql: string) {
+        const stream = client.query(copyTo(copySql));
+        try {
+          for await (const chunk of stream) yield chunk as Buffer;
+        } catch (err) {
+          throw mapDbError(err, target);
+        } finally {
+          // A consumer that stops early leaves the COPY running: the connection cannot be reused.
+          if (!stream.readableEnded) {
+            stream.destroy();
+            broken = true;
+          }
+        }
       },
     };
     try {

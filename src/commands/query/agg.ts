@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { aggChart, chartFileOf } from '../../output/chart-file.js';
 import { log } from '../../output/log.js';
-import { printAgg, printWarnings } from '../../output/query.js';
-import { streamAgg, type AggOptions } from '../../query/agg.js';
+import { printAgg, printAggCsv, printWarnings } from '../../output/query.js';
+import { streamAgg, type AggOptions, type AggStream } from '../../query/agg.js';
+import { streamAggCsv } from '../../query/agg-csv.js';
 import { functionsHelp, functionsList, parseFns } from '../../query/functions.js';
 import {
   addFilterOptions,
@@ -48,13 +49,21 @@ export function registerAgg(query: Command): void {
         onNotice: (m) => log.info(m),
       };
       const chartFile = chartFileOf(o.chart);
+      const printRows = async (res: AggStream) => {
+        printWarnings(res.warnings);
+        const chart = chartFile && aggChart(res, chartFile);
+        await printAgg(g.format, chart ? chart.rows : res, o.chart === true, !!o.explain);
+        await chart?.write();
+      };
+      // CSV: the database writes the lines where it can (the same bytes, without rows in between); a chart
+      // file needs the rows, so it keeps the row path.
       await withDb(g, (db) =>
-        streamAgg(db, opts, async (res) => {
-          printWarnings(res.warnings);
-          const chart = chartFile && aggChart(res, chartFile);
-          await printAgg(g.format, chart ? chart.rows : res, o.chart === true, !!o.explain);
-          await chart?.write();
-        }),
+        g.format === 'csv' && !chartFile
+          ? streamAggCsv(db, opts, printRows, async (res) => {
+              printWarnings(res.warnings);
+              await printAggCsv(res, o.chart === true, !!o.explain);
+            })
+          : streamAgg(db, opts, printRows),
       );
     });
   examples(agg, [
