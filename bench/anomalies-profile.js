@@ -12,7 +12,7 @@ import { withDefaults } from '../dist/anomalies/detect.js';
 import { anomalyMethod } from '../dist/anomalies/methods/index.js';
 import { readSlices, split } from '../dist/anomalies/stream.js';
 import { openDb } from '../dist/db/connect.js';
-import { readingsSlice } from '../dist/db/sql/anomalies.js';
+import { readingsSlice, readingsSliceBase64 } from '../dist/db/sql/anomalies.js';
 import { parseDuration } from '../dist/util/duration.js';
 
 const url = process.env.PROFILE_DATABASE_URL;
@@ -29,11 +29,16 @@ const params = {
 };
 
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
+/** The median wall time of RUNS runs (ms); `lastCpu` gets this process's CPU time (ms) of the last one. */
+let lastCpu = 0;
 async function median(fn) {
   const times = [];
   for (let i = 0; i < RUNS; i++) {
     const t = performance.now();
+    const c = process.cpuUsage();
     await fn();
+    const used = process.cpuUsage(c);
+    lastCpu = (used.user + used.system) / 1000;
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
@@ -87,21 +92,21 @@ try {
     bytes = 0;
     for (const [a, b] of bounds) bytes += Number((await db.query(sized(a, b))).rows[0].bytes);
   });
-  const ratio = (ms) => `${(ms / scan).toFixed(1)}x`;
+  const ratio = (ms) => `${(ms / scan).toFixed(1)}x  (iotctl's CPU ${secs(lastCpu)})`;
   console.log(
     `server packs the slices (sizes only, one at a time): ${secs(server)}  ${ratio(server)}  (${bounds.length} slices, ${(bytes / 1e6).toFixed(0)} MB, ${readings.toLocaleString('en-US')} readings)`,
   );
   const fetchOnly = await median(async () => {
-    for (const [a, b] of bounds) await db.query(readingsSlice(ids, new Date(a), new Date(b)));
+    for (const [a, b] of bounds) await db.query(readingsSliceBase64(ids, new Date(a), new Date(b)));
   });
-  console.log(`fetch the packed rows, one at a time, no decoding:   ${secs(fetchOnly)}  ${ratio(fetchOnly)}`);
+  console.log(`fetch the rows (base64 text), one at a time:         ${secs(fetchOnly)}  ${ratio(fetchOnly)}`);
   const raw = [];
   for (const [a, b] of bounds)
     raw.push((await db.query(readingsSlice(ids, new Date(a), new Date(b)))).rows[0]);
   const decode = await median(async () => {
     for (const r of raw) split(r.ids, r.times, r.vals);
   });
-  console.log(`decode (split) the fetched rows:                     ${secs(decode)}  ${ratio(decode)}`);
+  console.log(`decode them (base64 to bytes, split by series):      ${secs(decode)}  ${ratio(decode)}`);
   raw.length = 0;
   const read = await median(async () => {
     for await (const slice of readSlices(db, ids, since, until)) void slice;
