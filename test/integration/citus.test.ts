@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/types.js';
 import { loadStore } from '../../src/db/store.js';
-import { citusKinds, makeTarget, type TestTarget } from '../helpers/targets.js';
+import { openDb } from '../../src/db/connect.js';
+import { citusKinds, makeTarget, withDatabase, type TestTarget } from '../helpers/targets.js';
 import { runMain } from '../helpers/main.js';
 
 const DAY = 86_400_000;
@@ -181,6 +182,8 @@ describe.runIf(citusKinds.length > 0)('the Citus engine on a coordinator with tw
     expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + 2 * DAY, 20), '--quiet')).code).toBe(
       0,
     );
+    // A vacuum of the shards now, not an autovacuum on a worker between the two readings of their sizes.
+    await db.query('VACUUM iotctl.points');
     const truth = await one<{ bytes: number }>(
       db,
       `SELECT sum(citus_total_relation_size(c.oid))::bigint AS bytes FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -246,5 +249,107 @@ describe.runIf(citusKinds.length > 0)('the Citus engine on a coordinator with tw
     expect(r.code).toBe(0);
     const left = await one<{ n: number }>(db, 'SELECT count(*)::int AS n FROM iotctl.points');
     expect(left.n).toBe(0);
+  });
+
+  it('advise reads each series cadence shard by shard (Citus refused its per-series LIMIT subqueries over every shard)', async () => {
+    expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + DAY / 4), '--quiet')).code).toBe(0);
+    const r = await cli('advise', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const series = JSON.parse(r.stdout).series as Array<{
+      device: string;
+      cadence: string;
+      first: string;
+      last: string;
+    }>;
+    expect(series.map((x) => x.device)).toEqual(['dev-0', 'dev-1', 'dev-2', 'dev-3', 'dev-4', 'dev-5']);
+    for (const x of series) {
+      expect(x.cadence).toBe('1m');
+      expect([new Date(x.first).getTime(), new Date(x.last).getTime()]).toEqual([
+        START,
+        START + DAY / 4 - 60_000,
+      ]);
+    }
+  });
+
+  it("forecast reads its series' last reading on the shard that holds it (the LATERAL ... LIMIT 1 over every shard was refused)", async () => {
+    expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + DAY / 4), '--quiet')).code).toBe(0);
+    const r = await cli(
+      'forecast',
+      '--metric',
+      'temp',
+      '--device',
+      'dev-3',
+      '--every',
+      '5m',
+      '--horizon',
+      '1h',
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    // The history ends with the bucket holding the last reading; 12 steps of 5 minutes follow it.
+    expect(new Date(out.until).getTime()).toBe(START + DAY / 4);
+    expect(out.fitted.buckets).toBe(72);
+    expect(out.rows).toHaveLength(12);
+  });
+
+  it('status and stats count the readings of an ingest at once (its ANALYZE reaches the shards, whose estimates are summed)', async () => {
+    expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + 2 * DAY, 20), '--quiet')).code).toBe(
+      0,
+    );
+    const rows = 20 * 2 * 1440;
+    const status = await cli('status', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).rowsEstimate).toBe(rows);
+    const stats = JSON.parse((await cli('stats', '--json')).stdout);
+    expect(stats.totals.rowsEstimate).toBe(rows);
+    const written = stats.chunks.filter((c: { rowsEstimate: number | null }) => c.rowsEstimate);
+    expect(written.map((c: { chunk: string }) => c.chunk)).toEqual(['iotctl.points_p20231228_0000']);
+  });
+
+  it('a read that a worker fails mid-statement (its backend terminated) is run again, and says so', async () => {
+    expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + DAY / 2), '--quiet')).code).toBe(0);
+    const { rows: workers } = await db.query<{ url: string }>({
+      text: "SELECT format('postgres://postgres@%s:%s/', nodename, nodeport) AS url FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary'",
+    });
+    const database = new URL(target.spec).pathname.slice(1);
+    const notices: string[] = [];
+    const reader = await openDb({ db: target.spec, onRetry: (m) => notices.push(m) });
+    let killed = 0;
+    const killer = (async () => {
+      const { default: pg } = await import('pg');
+      const clients = workers.map((w) => new pg.Client({ connectionString: withDatabase(w.url, database) }));
+      for (const c of clients) await c.connect();
+      try {
+        // Terminate the first worker backend seen running the slow read, once.
+        for (let i = 0; i < 200 && !killed; i++) {
+          for (const c of clients) {
+            const r = await c.query(
+              "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep%' AND query NOT LIKE '%pg_stat_activity%'",
+            );
+            killed += r.rows[0].n;
+            if (killed) break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        for (const c of clients) await c.end();
+      }
+    })();
+    try {
+      const { rows } = await reader.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM iotctl.points WHERE pg_sleep(0.001) IS NOT NULL',
+      );
+      await killer;
+      expect(killed).toBeGreaterThan(0);
+      expect(rows[0]?.n).toBe(6 * 720);
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toMatch(
+        /^a worker failed during a read, running it again \(attempt 2 of 3\): terminating connection/,
+      );
+    } finally {
+      await killer;
+      await reader.close();
+    }
   });
 });

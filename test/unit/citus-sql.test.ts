@@ -2,7 +2,8 @@
 // per-series statements narrowed to one group, which Citus sends to one worker whole.
 import { describe, expect, it } from 'vitest';
 import { anomalySeries } from '../../src/db/sql/anomalies.js';
-import { seriesShards } from '../../src/db/sql/citus.js';
+import { seriesCadence } from '../../src/db/sql/advise.js';
+import { citusPartitions, seriesShards } from '../../src/db/sql/citus.js';
 import { deleteSeriesRows, emptySeriesOfShard } from '../../src/db/sql/delete.js';
 import { anyReadingIn, readingsExtent } from '../../src/db/sql/query.js';
 import { seriesOverview } from '../../src/db/sql/series.js';
@@ -104,5 +105,61 @@ SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
     };
     expect(planRows(citus)).toBe(4 * 25921);
     expect(planRows({ 'Plan Rows': 1234 })).toBe(1234);
+  });
+
+  it('seriesCadence of a group (advise): first, last and the cadence sample pruned to the group', () => {
+    const q = seriesCadence({ ids: [1, 5] });
+    expect(q.text).toBe(`SELECT s.id, s.device_id AS device, s.metric,
+       (SELECT r.time FROM iotctl.points r WHERE r.series_id = s.id ${routed} ORDER BY r.time LIMIT 1) AS first,
+       (SELECT r.time FROM iotctl.points r WHERE r.series_id = s.id ${routed} ORDER BY r.time DESC LIMIT 1) AS last,
+       (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY d)
+          FROM (SELECT extract(epoch FROM lag(t) OVER (ORDER BY t DESC) - t)::float8 AS d
+                  FROM (SELECT r.time AS t FROM iotctl.points r WHERE r.series_id = s.id ${routed}
+                         ORDER BY r.time DESC LIMIT 1001) l) steps
+         WHERE d > 0) AS step_seconds
+  FROM iotctl.series s
+ WHERE s.id = ANY($1::int[])
+ ORDER BY s.device_id, s.metric`);
+    expect(q.values).toEqual([
+      [1, 5],
+      [1, 5],
+    ]);
+    // Every series, one statement, where the engine does not group them.
+    expect(seriesCadence().text).not.toMatch(/ANY|WHERE s\./);
+  });
+
+  it("citusPartitions: sizes from citus_shard_sizes(), row estimates summed from each node's analysed shards", () => {
+    const olderThan = new Date('2026-01-01T00:00:00Z');
+    const q = citusPartitions(olderThan);
+    expect(q.text).toBe(String.raw`WITH sizes AS (
+  SELECT s.logicalrelid AS relid, sum(z.size)::bigint AS bytes
+    FROM citus_shard_sizes() z JOIN pg_dist_shard s ON s.shardid = z.shard_id
+   GROUP BY s.logicalrelid
+), estimates AS (
+  SELECT s.logicalrelid AS relid, sum(e.tuples)::bigint AS rows
+    FROM run_command_on_all_nodes($q$SELECT coalesce(json_agg(json_build_object('shard', c.relname, 'tuples', c.reltuples)), '[]') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'iotctl' AND c.relkind = 'r' AND c.relname LIKE 'points\_p%' AND c.reltuples >= 0$q$) x
+   CROSS JOIN LATERAL json_to_recordset(CASE WHEN x.success THEN x.result::json ELSE '[]' END) AS e(shard text, tuples float8)
+    JOIN pg_dist_shard s ON e.shard = (SELECT relname FROM pg_class WHERE oid = s.logicalrelid) || '_' || s.shardid
+   GROUP BY s.logicalrelid
+)
+SELECT * FROM (
+  SELECT n.nspname || '.' || c.relname AS chunk,
+         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\)'))[1]::timestamptz AS range_start,
+         (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz AS range_end,
+         coalesce(am.amname = 'columnar', false) AS compressed,
+         w.rows AS rows_estimate,
+         coalesce(z.bytes, 0)::bigint AS bytes_before,
+         coalesce(z.bytes, 0)::bigint AS bytes
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid
+    JOIN pg_class p ON p.oid = i.inhparent
+    JOIN pg_namespace n ON n.oid = p.relnamespace
+    LEFT JOIN pg_am am ON am.oid = c.relam
+    LEFT JOIN sizes z ON z.relid = c.oid
+    LEFT JOIN estimates w ON w.relid = c.oid
+   WHERE n.nspname = 'iotctl' AND p.relname = 'points'
+) parts WHERE range_end <= $1::timestamptz
+ ORDER BY range_start`);
+    expect(q.values).toEqual([olderThan]);
   });
 });

@@ -60,10 +60,18 @@ export function distributeRollupStep(rollup: string): SchemaStep {
 }
 
 /**
+ * What each node's planner knows of the rows of the shards of points it holds: one statement per node
+ * (run_command_on_all_nodes), each returning its analysed shards' names and reltuples as JSON. The
+ * coordinator's shells of the same names carry no shard id and match no shard.
+ */
+const SHARD_ESTIMATES = `SELECT coalesce(json_agg(json_build_object('shard', c.relname, 'tuples', c.reltuples)), '[]') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${SCHEMA}' AND c.relkind = 'r' AND c.relname LIKE 'points\\_p%' AND c.reltuples >= 0`;
+
+/**
  * Partitions of points in the chunk-listing shape, oldest first (only those entirely older than $1 when
  * given). The coordinator holds empty shells: bytes are the shards' sizes on the workers, read in one round
- * of citus_shard_sizes() (pg_total_relation_size of each shard); a columnar partition counts as compressed.
- * Row counts live on the workers and are not estimated.
+ * of citus_shard_sizes() (pg_total_relation_size of each shard), and the row estimate is the sum of the
+ * shards' own estimates (reltuples on the node holding each, NULL where no shard of the partition has been
+ * analysed); a columnar partition counts as compressed.
  */
 export function citusPartitions(olderThan?: Date): Sql {
   return {
@@ -71,13 +79,19 @@ export function citusPartitions(olderThan?: Date): Sql {
   SELECT s.logicalrelid AS relid, sum(z.size)::bigint AS bytes
     FROM citus_shard_sizes() z JOIN pg_dist_shard s ON s.shardid = z.shard_id
    GROUP BY s.logicalrelid
+), estimates AS (
+  SELECT s.logicalrelid AS relid, sum(e.tuples)::bigint AS rows
+    FROM run_command_on_all_nodes($q$${SHARD_ESTIMATES}$q$) x
+   CROSS JOIN LATERAL json_to_recordset(CASE WHEN x.success THEN x.result::json ELSE '[]' END) AS e(shard text, tuples float8)
+    JOIN pg_dist_shard s ON e.shard = (SELECT relname FROM pg_class WHERE oid = s.logicalrelid) || '_' || s.shardid
+   GROUP BY s.logicalrelid
 )
 SELECT * FROM (
   SELECT n.nspname || '.' || c.relname AS chunk,
          (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz AS range_start,
          (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS range_end,
          coalesce(am.amname = 'columnar', false) AS compressed,
-         NULL::bigint AS rows_estimate,
+         w.rows AS rows_estimate,
          coalesce(z.bytes, 0)::bigint AS bytes_before,
          coalesce(z.bytes, 0)::bigint AS bytes
     FROM pg_inherits i
@@ -86,6 +100,7 @@ SELECT * FROM (
     JOIN pg_namespace n ON n.oid = p.relnamespace
     LEFT JOIN pg_am am ON am.oid = c.relam
     LEFT JOIN sizes z ON z.relid = c.oid
+    LEFT JOIN estimates w ON w.relid = c.oid
    WHERE n.nspname = '${SCHEMA}' AND p.relname = 'points'
 ) parts${olderThan ? ' WHERE range_end <= $1::timestamptz' : ''}
  ORDER BY range_start`,
