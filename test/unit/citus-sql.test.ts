@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { anomalySeries } from '../../src/db/sql/anomalies.js';
 import { seriesCadence } from '../../src/db/sql/advise.js';
-import { citusPartitions, seriesShards } from '../../src/db/sql/citus.js';
+import { citusLatestReadings, citusPartitions, seriesShards } from '../../src/db/sql/citus.js';
 import { deleteSeriesRows, emptySeriesOfShard } from '../../src/db/sql/delete.js';
-import { anyReadingIn, readingsExtent } from '../../src/db/sql/query.js';
+import { anyReadingIn, latestReadings, readingsExtent } from '../../src/db/sql/query.js';
 import { seriesOverview } from '../../src/db/sql/series.js';
 import { planRows } from '../../src/query/sources.js';
 
@@ -161,5 +161,24 @@ SELECT * FROM (
 ) parts WHERE range_end <= $1::timestamptz
  ORDER BY range_start`);
     expect(q.values).toEqual([olderThan]);
+  });
+
+  it("citusLatestReadings: DISTINCT ON per shard inside latestReadings' own columns, --stale and order", () => {
+    const q = citusLatestReadings({ metric: 'temp' }, '15 minutes');
+    expect(q.text).toBe(`WITH sel AS (SELECT id, device_id, metric, unit FROM iotctl.series WHERE metric = $1)
+SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
+       extract(epoch FROM now() - l.time)::float8 AS age_seconds
+  FROM sel
+ JOIN (SELECT DISTINCT ON (r.series_id) r.series_id, r.time, r.value FROM iotctl.points r
+         WHERE r.series_id IN (SELECT id FROM sel)
+         ORDER BY r.series_id, r.time DESC) l ON l.series_id = sel.id
+ WHERE l.time < now() - $2::interval
+ ORDER BY sel.device_id, sel.metric`);
+    expect(q.values).toEqual(['temp', '15 minutes']);
+    // Only the join that finds each series' last reading differs from the other engines' statement.
+    const other = latestReadings({ metric: 'temp' }, '15 minutes').text.split('\n');
+    const citus = q.text.split('\n');
+    expect(citus.slice(0, 4)).toEqual(other.slice(0, 4));
+    expect(citus.slice(-2)).toEqual(other.slice(-2));
   });
 });

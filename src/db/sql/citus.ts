@@ -4,7 +4,7 @@
 import type { Sql } from '../types.js';
 import { SCHEMA, qualified } from './ident.js';
 import { ROLLUP_LOCK_KEY } from './plain.js';
-import { Params, selectSeries, seriesConditions, type SeriesFilter } from './query.js';
+import { Params, latestReadingsVia, seriesConditions, type SeriesFilter } from './query.js';
 import { META, POINTS, SERIES, type SchemaStep } from './schema.js';
 
 /**
@@ -145,18 +145,13 @@ export function toHeap(chunk: string): Sql {
  * column); the LATERAL ... LIMIT 1 form is refused ("cannot push down this subquery").
  */
 export function citusLatestReadings(filter: SeriesFilter, stale?: string): Sql {
-  const p = new Params();
-  const sel = selectSeries(filter, p);
-  const staleWhere = stale ? `\n WHERE l.time < now() - ${p.add(stale, '::interval')}` : '';
-  const text = `WITH ${sel}
-SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
-       extract(epoch FROM now() - l.time)::float8 AS age_seconds
-  FROM sel
-  JOIN (SELECT DISTINCT ON (r.series_id) r.series_id, r.time, r.value FROM ${POINTS} r
+  return latestReadingsVia(
+    filter,
+    stale,
+    `JOIN (SELECT DISTINCT ON (r.series_id) r.series_id, r.time, r.value FROM ${POINTS} r
          WHERE r.series_id IN (SELECT id FROM sel)
-         ORDER BY r.series_id, r.time DESC) l ON l.series_id = sel.id${staleWhere}
- ORDER BY sel.device_id, sel.metric`;
-  return { text, values: p.values };
+         ORDER BY r.series_id, r.time DESC) l ON l.series_id = sel.id`,
+  );
 }
 
 /**
