@@ -79,11 +79,13 @@ export function citusPartitions(olderThan?: Date): Sql {
   SELECT s.logicalrelid AS relid, sum(z.size)::bigint AS bytes
     FROM citus_shard_sizes() z JOIN pg_dist_shard s ON s.shardid = z.shard_id
    GROUP BY s.logicalrelid
+), nodes AS MATERIALIZED (
+  SELECT x.result FROM run_command_on_all_nodes($q$${SHARD_ESTIMATES}$q$) x WHERE x.success
 ), estimates AS (
   SELECT s.logicalrelid AS relid, sum(e.tuples)::bigint AS rows
-    FROM run_command_on_all_nodes($q$${SHARD_ESTIMATES}$q$) x
-   CROSS JOIN LATERAL json_to_recordset(CASE WHEN x.success THEN x.result::json ELSE '[]' END) AS e(shard text, tuples float8)
-    JOIN pg_dist_shard s ON e.shard = (SELECT relname FROM pg_class WHERE oid = s.logicalrelid) || '_' || s.shardid
+    FROM nodes CROSS JOIN LATERAL json_to_recordset(nodes.result::json) AS e(shard text, tuples float8)
+    JOIN (SELECT d.logicalrelid, r.relname || '_' || d.shardid AS shard
+            FROM pg_dist_shard d JOIN pg_class r ON r.oid = d.logicalrelid) s ON s.shard = e.shard
    GROUP BY s.logicalrelid
 )
 SELECT * FROM (
