@@ -300,8 +300,11 @@ SELECT n.name,
  WHERE m.lowest_modified_value < c.wm`,
 };
 
-/** The last reading of each selected series (one index probe per series), optionally only those older than `stale`. */
-export function latestReadings(filter: SeriesFilter, stale?: string): Sql {
+/**
+ * `query latest`'s statement around `lastOf`, the join that yields `l(time, value)`, the last reading of each
+ * series in `sel`: the columns, the --stale condition and the order, one for every engine.
+ */
+export function latestReadingsVia(filter: SeriesFilter, stale: string | undefined, lastOf: string): Sql {
   const p = new Params();
   const sel = selectSeries(filter, p);
   const staleWhere = stale ? `\n WHERE l.time < now() - ${p.add(stale, '::interval')}` : '';
@@ -309,10 +312,19 @@ export function latestReadings(filter: SeriesFilter, stale?: string): Sql {
 SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
        extract(epoch FROM now() - l.time)::float8 AS age_seconds
   FROM sel
- CROSS JOIN LATERAL (SELECT r.time, r.value FROM ${POINTS} r
-                      WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l${staleWhere}
+ ${lastOf}${staleWhere}
  ORDER BY sel.device_id, sel.metric`;
   return { text, values: p.values };
+}
+
+/** The last reading of each selected series (one index probe per series), optionally only those older than `stale`. */
+export function latestReadings(filter: SeriesFilter, stale?: string): Sql {
+  return latestReadingsVia(
+    filter,
+    stale,
+    `CROSS JOIN LATERAL (SELECT r.time, r.value FROM ${POINTS} r
+                      WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l`,
+  );
 }
 
 /**
