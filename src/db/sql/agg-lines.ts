@@ -25,6 +25,8 @@ export const LINE_SETTINGS = [
   "SET LOCAL DateStyle = 'ISO, MDY'",
   // The shortest exact digits of a float8, as the row path reads them (a server may be set to fewer).
   'SET LOCAL extra_float_digits = 1',
+  // inlineParams writes values as '...' literals with quotes doubled: a backslash must stay a character.
+  'SET LOCAL standard_conforming_strings = on',
 ];
 
 /**
