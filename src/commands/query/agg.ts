@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { log } from '../../output/log.js';
 import { printAgg, printWarnings } from '../../output/query.js';
 import { streamAgg, type AggOptions } from '../../query/agg.js';
+import { parseWindow } from '../../query/bucketfns.js';
 import { functionsHelp, functionsList, parseFns } from '../../query/functions.js';
 import {
   addFilterOptions,
@@ -19,6 +20,7 @@ type AggFlags = FilterFlags & {
   until: string;
   every: string;
   fn: string;
+  window?: string;
   explain?: boolean;
   chart?: boolean;
 };
@@ -29,6 +31,10 @@ export function registerAgg(query: Command): void {
     .option('--every <duration>', 'bucket width', '1h')
     .option('--fn <list>', functionsHelp(), 'avg,min,max,count')
     .option(
+      '--window <duration|n>',
+      'add a trailing moving window of each function (moving_<fn>): this long, or this many buckets, ending at each bucket',
+    )
+    .option(
       '--explain',
       'say which source (rollup or raw) answered each part of the range, why, and the row estimates that chose it',
     )
@@ -36,11 +42,16 @@ export function registerAgg(query: Command): void {
     .addHelpText('after', '\nAggregates:\n' + functionsList())
     .action(async (o: AggFlags, cmd: Command) => {
       const g = globalOptions(cmd, 'rows');
+      const every = parseDuration(o.every, '--every');
       const opts: AggOptions = {
         filter: parseFilter(o),
         range: parseRangeFlags(o),
-        every: parseDuration(o.every, '--every'),
+        every,
         fns: parseFns(o.fn),
+        windowBuckets:
+          o.window === undefined
+            ? undefined
+            : parseWindow(o.window, every, (t) => parseDuration(t, '--window')),
         onNotice: (m) => log.info(m),
       };
       await withDb(g, (db) =>
@@ -53,6 +64,8 @@ export function registerAgg(query: Command): void {
   examples(agg, [
     'iotctl query agg --metric temperature --since 24h --every 1h',
     "iotctl query agg --metric temperature --device-like 'hall-%' --since 7d --every 1d --fn avg,stddev --explain",
+    'iotctl query agg --metric energy --device meter-1 --since 7d --every 1h --fn increase,rate,delta',
+    'iotctl query agg --metric temperature --since 2d --every 15m --fn avg,max --window 1h',
     'iotctl query agg --metric humidity --device d1,d2 --since 2026-01-05T00:00Z --until 2026-01-06 --every 5m --fn p95 --json',
   ]);
 }
