@@ -5,7 +5,8 @@ import { loadStore } from '../db/store.js';
 import type { Db, Tx } from '../db/types.js';
 import type { Duration } from '../util/duration.js';
 import { functionFor, percentileFraction, percentilesOf, rawOnlyReason } from './functions.js';
-import { bucketFnPlan, bucketFnSql, type BucketFnPlan } from './bucketfns.js';
+import { bucketFnPlan, bucketFnSql, priorReadings, type BucketFnPlan } from './bucketfns.js';
+import type { StorageEngine } from '../engine/types.js';
 import { candidatePlans, choosePlan, type PlanCost, type Segment } from './plan.js';
 import { assertSeriesMatch, noReadingsNote } from './selection.js';
 import { loadRollupStates, sourceDensities } from './sources.js';
@@ -80,6 +81,7 @@ export interface AggPlan {
   bucket: AggSpec['bucket'];
   /** Counters, moving windows and delta: what they read before the range (src/query/bucketfns.ts). */
   bucketFns: BucketFnPlan | null;
+  engine: StorageEngine;
 }
 
 /** Reads the store's rollup states and the selected series, and chooses the cheapest exact plan. */
@@ -112,7 +114,7 @@ export async function planAgg(db: Db, opts: AggOptions): Promise<AggPlan> {
   }
   const header: AggHeader = {
     every: opts.every.text,
-    since: bucketFns?.printFrom ?? opts.range.since,
+    since: bucketFns?.since ?? opts.range.since,
     until: opts.range.until,
     fns: bucketFns?.columns ?? opts.fns,
     sources: choice.segments,
@@ -120,7 +122,7 @@ export async function planAgg(db: Db, opts: AggOptions): Promise<AggPlan> {
     warnings,
   };
   const bucket = (interval: string, column: string) => store.engine.bucketExpr(interval, column);
-  return { opts, header, candidates, series, filtered, bucketOf, bucket, bucketFns };
+  return { opts, header, candidates, series, filtered, bucketOf, bucket, bucketFns, engine: store.engine };
 }
 
 /**
@@ -144,12 +146,10 @@ export async function runAgg<T>(
     filtered: plan.filtered,
     fns: opts.fns,
   };
+  const fnSegments = segments.map((s) => ({ ...s, bucketMs: plan.bucketOf(s.source) }));
+  const prior = plan.bucketFns?.counters ? await priorReadings(db, plan.engine, spec.ids, fnSegments) : [];
   const sql = plan.bucketFns
-    ? bucketFnSql(
-        plan.bucketFns,
-        spec,
-        segments.map((s) => ({ ...s, bucketMs: plan.bucketOf(s.source) })),
-      )
+    ? bucketFnSql(plan.bucketFns, spec, fnSegments, prior)
     : segments.every((s) => s.source === 'raw')
       ? aggRaw(spec, { from: opts.range.since, to: opts.range.until }, percentiles.map(percentileFraction))
       : aggFromSources(

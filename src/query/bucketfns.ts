@@ -1,14 +1,15 @@
 // What counters (increase, rate), moving windows (--window) and delta need of an agg query: the buckets read
 // before the range but not printed, the output columns, and whether the rollups can answer.
-import { aggBucketFns, bucketFnColumns } from '../db/sql/aggfn.js';
+import { aggBucketFns, bucketFnColumns, lastReadingBefore, type PriorReading } from '../db/sql/aggfn.js';
 import type { AggSegment, AggSpec } from '../db/sql/query.js';
 import { COUNTER_SCHEMA_VERSION } from '../db/sql/schema.js';
-import type { Sql } from '../db/types.js';
-import type { Store } from '../engine/types.js';
+import type { Db, Sql } from '../db/types.js';
+import type { StorageEngine, Store } from '../engine/types.js';
 import { usageError } from '../errors.js';
 import { floorToBucket } from '../util/buckets.js';
 import type { Duration } from '../util/duration.js';
 import { functionFor } from './functions.js';
+import { perSeriesRows } from './selection.js';
 import type { TimeRange } from './time.js';
 
 export interface BucketFnPlan {
@@ -19,8 +20,10 @@ export interface BucketFnPlan {
   counters: boolean;
   /** Where reading starts: the window's and delta's earlier buckets (the range's start when neither). */
   readFrom: Date;
-  /** The first bucket printed: --since, floored to a bucket with --window or delta. */
+  /** The first bucket printed: the one --since falls in. */
   printFrom: Date;
+  /** The start of the range: --since, floored to a bucket with --window or delta. */
+  since: Date;
   columns: string[];
   /** Why the rollups cannot answer: they predate the counter columns. */
   rawOnly?: string;
@@ -65,15 +68,17 @@ export function bucketFnPlan(
   if (fns.length === 0) throw usageError('delta needs another function to compare', 'e.g. --fn avg,delta');
   const lookback = Math.max(windowBuckets - 1, delta ? 1 : 0);
   const since = opts.range.since.getTime();
+  const first = floorToBucket(since, opts.every.ms);
   // A partial first bucket would be compared with (and averaged into) whole ones: start at its boundary.
-  const printFrom = lookback > 0 || windowBuckets > 0 ? floorToBucket(since, opts.every.ms) : since;
+  const whole = lookback > 0 || windowBuckets > 0;
   return {
     fns,
     windowBuckets,
     delta,
     counters,
-    readFrom: new Date(printFrom - lookback * opts.every.ms),
-    printFrom: new Date(printFrom),
+    readFrom: new Date(whole ? first - lookback * opts.every.ms : since),
+    printFrom: new Date(first),
+    since: new Date(whole ? first : since),
     columns: bucketFnColumns({ fns, windowBuckets, delta }),
     rawOnly:
       counters && store.schemaVersion < COUNTER_SCHEMA_VERSION
@@ -82,7 +87,27 @@ export function bucketFnPlan(
   };
 }
 
-export function bucketFnSql(plan: BucketFnPlan, spec: AggSpec, segments: AggSegment[]): Sql {
+/** Counters: the last reading of each series before the earliest segment, read per shard on Citus. */
+export async function priorReadings(
+  db: Db,
+  engine: StorageEngine,
+  ids: number[],
+  segments: AggSegment[],
+): Promise<PriorReading[]> {
+  const start = Math.min(...segments.map((s) => s.from.getTime()));
+  if (!Number.isFinite(start) || ids.length === 0) return [];
+  const rows = await perSeriesRows<{ id: number; time: Date; value: number }>(db, engine, { ids }, (f) =>
+    lastReadingBefore(f, new Date(start)),
+  );
+  return rows.map((r) => ({ id: r.id, time: new Date(r.time), value: Number(r.value) }));
+}
+
+export function bucketFnSql(
+  plan: BucketFnPlan,
+  spec: AggSpec,
+  segments: AggSegment[],
+  before: PriorReading[],
+): Sql {
   return aggBucketFns(
     {
       ...spec,
@@ -91,6 +116,7 @@ export function bucketFnSql(plan: BucketFnPlan, spec: AggSpec, segments: AggSegm
       delta: plan.delta,
       printFrom: plan.printFrom,
       counters: plan.counters,
+      before,
     },
     segments,
   );

@@ -3,7 +3,7 @@
 import { aggregateFunctions, type BasicFunction, type CounterFunction } from '../../query/functions.js';
 import type { Sql } from '../types.js';
 import { qualified } from './ident.js';
-import { Params, type AggSegment, type AggSpec } from './query.js';
+import { Params, routedTo, selectSeries, type AggSegment, type AggSpec, type SeriesFilter } from './query.js';
 import { POINTS } from './schema.js';
 
 export interface BucketFnSpec extends AggSpec {
@@ -17,6 +17,31 @@ export interface BucketFnSpec extends AggSpec {
   printFrom: Date;
   /** Whether a counter function is asked for: rollup segments then need their counter columns. */
   counters: boolean;
+  /** Counters: the last reading of each series before the earliest segment (lastReadingBefore). */
+  before?: PriorReading[];
+}
+
+export interface PriorReading {
+  id: number;
+  time: Date;
+  value: number;
+}
+
+/**
+ * The last reading before `before` of each series the filter selects (one index probe per series): where a
+ * counter's first step starts. A statement of its own so that Citus runs it per shard (see perSeriesRows).
+ */
+export function lastReadingBefore(filter: SeriesFilter, before: Date): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const only = routedTo(filter, p);
+  const text = `WITH ${sel}
+SELECT sel.id, l.time, l.value
+  FROM sel
+ CROSS JOIN LATERAL (SELECT r.time, r.value FROM ${POINTS} r
+                      WHERE r.series_id = sel.id${only} AND r.time < ${p.add(before, '::timestamptz')}
+                      ORDER BY r.time DESC LIMIT 1) l`;
+  return { text, values: p.values };
 }
 
 /** The output columns, in order: the functions, their moving windows, then their deltas. */
@@ -72,13 +97,21 @@ export function aggBucketFns(spec: BucketFnSpec, segments: AggSegment[]): Sql {
   const ids = p.add(spec.ids, '::int[]');
   const ordered = [...segments].sort((a, b) => a.from.getTime() - b.from.getTime());
   const rows = ordered.map((s) => segmentRows(spec, s, ids, p));
-  if (spec.counters && ordered[0]) {
-    const start = p.add(ordered[0].from, '::timestamptz');
-    rows.push(`SELECT sel.id, NULL::timestamptz, 0::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8,
+  if (spec.counters && spec.before?.length) {
+    const b = spec.before;
+    const unnest = `unnest(${p.add(
+      b.map((r) => r.id),
+      '::int[]',
+    )}, ${p.add(
+      b.map((r) => r.time),
+      '::timestamptz[]',
+    )}, ${p.add(
+      b.map((r) => r.value),
+      '::float8[]',
+    )}) AS pr(id, time, value)`;
+    rows.push(`SELECT pr.id, NULL::timestamptz, 0::float8, NULL::float8, NULL::float8, NULL::float8, NULL::float8,
              pr.time, pr.value, pr.value, 0::float8
-        FROM sel CROSS JOIN LATERAL (SELECT r.time, r.value FROM ${POINTS} r
-                                      WHERE r.series_id = sel.id AND r.time < ${start}
-                                      ORDER BY r.time DESC LIMIT 1) pr`);
+        FROM ${unnest}`);
   }
   const steps = spec.counters
     ? `SELECT x.*, x.i + CASE WHEN x.prev IS NULL THEN 0 WHEN x.f < x.prev THEN x.f ELSE x.f - x.prev END AS inc
