@@ -88,13 +88,13 @@ describe('the aggregate function registry', () => {
     expect(err.code).toBe('USAGE');
     expect(err.message).toBe("unknown aggregate 'median'");
     expect(err.hint).toBe(
-      'use avg, min, max, count, sum, stddev or a percentile pN, 0 < N < 100, decimals too (p99.9) (p95)',
+      'use avg, min, max, count, sum, stddev, increase, rate, delta or a percentile pN, 0 < N < 100, decimals too (p99.9) (p95)',
     );
   });
 
   it('the --fn help says decimal percentiles work (it said p1..p99 while p99.9 worked), and its examples parse', () => {
     expect(functionsHelp()).toBe(
-      'aggregates: avg,min,max,count,sum,stddev,p95 (any pN, 0 < N < 100, decimals too (p99.9))',
+      'aggregates: avg,min,max,count,sum,stddev,increase,rate,delta,p95 (any pN, 0 < N < 100, decimals too (p99.9))',
     );
     for (const name of functionsHelp().match(/p\d+(\.\d+)?/g) ?? []) expect(parseFns(name)).toEqual([name]);
     expect(functionsList()).toContain('p99.9');
