@@ -138,9 +138,15 @@ describe('common schema SQL', () => {
           "statements": [
             {
               "text": "CREATE OR REPLACE FUNCTION iotctl.counter_step(state float8[], f float8, l float8, i float8) RETURNS float8[]
-      LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-      SELECT CASE WHEN state IS NULL THEN ARRAY[f, l, i]
-                  ELSE ARRAY[state[1], l, state[3] + i + CASE WHEN f < state[2] THEN f ELSE f - state[2] END] END
+      LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+      BEGIN
+        IF state IS NULL THEN
+          RETURN ARRAY[f, l, i];
+        END IF;
+        state[3] := state[3] + i + CASE WHEN f < state[2] THEN f ELSE f - state[2] END;
+        state[2] := l;
+        RETURN state;
+      END
       $$",
             },
           ],

@@ -114,10 +114,18 @@ export function counterAggSteps(): SchemaStep[] {
       },
       statements: [
         {
+          // PL/pgSQL updates the state array in place; an SQL function building a new array each row made
+          // the finest rollup's aggregate 2.0x as slow as the sums alone (bench/counters.js), this 1.4x.
           text: `CREATE OR REPLACE FUNCTION ${step}(state float8[], f float8, l float8, i float8) RETURNS float8[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT CASE WHEN state IS NULL THEN ARRAY[f, l, i]
-            ELSE ARRAY[state[1], l, state[3] + i + CASE WHEN f < state[2] THEN f ELSE f - state[2] END] END
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  IF state IS NULL THEN
+    RETURN ARRAY[f, l, i];
+  END IF;
+  state[3] := state[3] + i + CASE WHEN f < state[2] THEN f ELSE f - state[2] END;
+  state[2] := l;
+  RETURN state;
+END
 $$`,
         },
       ],
