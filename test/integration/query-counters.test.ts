@@ -8,6 +8,7 @@ import { parseDuration } from '../../src/util/duration.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { addSeries, at, initStore, refreshRollups } from './query-data.js';
 import { init } from '../../src/maintenance/init.js';
+import { setPolicy } from '../../src/maintenance/policies.js';
 import { initOptions } from '../helpers/store.js';
 import { upsertConfig } from '../../src/db/sql/schema.js';
 import { serialiseConfig } from '../../src/db/store.js';
@@ -58,6 +59,35 @@ function expectMatches(res: AggResult, oracle: Oracle, columns: string[]): void 
       else expect(got, `${c} ${key(row.device, row.time)}`).toBeCloseTo(want![c] as number, 7);
     }
   }
+}
+
+/** What init of schema 1 made: the same objects, rollups without counter columns, schema_version 1. */
+async function schemaOneStore(db: Db): Promise<Store> {
+  // What init of schema 1 made: the same objects, rollups without counter columns.
+  const probe = await initStore(db);
+  for (const step of probe.engine.counterUpgradeSteps(probe.rollups.map((r) => r.bucket)))
+    for (const s of step.statements) await db.query(s);
+  if (probe.mode !== 'timescaledb') {
+    for (const r of probe.rollups)
+      await db.query(
+        `ALTER TABLE iotctl.${r.name} DROP COLUMN first, DROP COLUMN last, DROP COLUMN increase`,
+      );
+  } else {
+    const steps = probe.engine.schemaSteps({
+      ...initOptions({ rollups: '1m,1h,1d' }),
+      chunkInterval: probe.chunkInterval,
+      rollups: probe.rollups.map((r) => r.bucket),
+      counters: false,
+    });
+    for (const step of steps) {
+      const exists = (await db.query<{ exists: boolean }>(step.exists)).rows[0]?.exists;
+      if (!exists) for (const s of step.statements) await db.query(s);
+    }
+  }
+  await db.query(upsertConfig({ ...serialiseConfig(probe), schema_version: 1 }));
+  const v1 = await loadStore(db);
+  expect(v1.schemaVersion).toBe(1);
+  return v1;
 }
 
 describe.each(targetKinds)('query agg counters, delta and --window on the %s target', (kind) => {
@@ -239,30 +269,7 @@ describe.each(targetKinds)('query agg counters, delta and --window on the %s tar
     const t = await makeTarget(kind);
     const old = await t.open();
     try {
-      // What init of schema 1 made: the same objects, rollups without counter columns.
-      const probe = await initStore(old);
-      for (const step of probe.engine.counterUpgradeSteps(probe.rollups.map((r) => r.bucket)))
-        for (const s of step.statements) await old.query(s);
-      if (probe.mode !== 'timescaledb') {
-        for (const r of probe.rollups)
-          await old.query(
-            `ALTER TABLE iotctl.${r.name} DROP COLUMN first, DROP COLUMN last, DROP COLUMN increase`,
-          );
-      } else {
-        const steps = probe.engine.schemaSteps({
-          ...initOptions({ rollups: '1m,1h,1d' }),
-          chunkInterval: probe.chunkInterval,
-          rollups: probe.rollups.map((r) => r.bucket),
-          counters: false,
-        });
-        for (const step of steps) {
-          const exists = (await old.query<{ exists: boolean }>(step.exists)).rows[0]?.exists;
-          if (!exists) for (const s of step.statements) await old.query(s);
-        }
-      }
-      await old.query(upsertConfig({ ...serialiseConfig(probe), schema_version: 1 }));
-      const v1 = await loadStore(old);
-      expect(v1.schemaVersion).toBe(1);
+      const v1 = await schemaOneStore(old);
       await addSeries(old, v1, {
         device: 'meter-1',
         metric: 'energy',
@@ -300,6 +307,37 @@ describe.each(targetKinds)('query agg counters, delta and --window on the %s tar
       const again = await init(old, initOptions({ rollups: '1m,1h,1d' }));
       expect(again.objects.filter((o) => o.object.startsWith('counter columns'))).toEqual([]);
       expect(again.changed).toBe(false);
+    } finally {
+      await old.close();
+      await t.cleanup();
+    }
+  });
+
+  it('init leaves a schema 1 store with a retention policy as it is: rebuilding would lose history', async () => {
+    const t = await makeTarget(kind);
+    const old = await t.open();
+    try {
+      const v1 = await schemaOneStore(old);
+      await setPolicy(old, v1, 'retention', 'points', parseDuration('3650d'));
+      const res = await init(old, initOptions({ rollups: '1m,1h,1d' }));
+      const counters = res.objects.filter((o) => o.object.startsWith('counter columns'));
+      expect(counters).toEqual([
+        expect.objectContaining({
+          status: 'skipped',
+          note: expect.stringMatching(/would lose what retention/),
+        }),
+      ]);
+      expect((await loadStore(old)).schemaVersion).toBe(1);
+      await addSeries(old, v1, { device: 'meter-1', metric: 'energy', first: 0, last: 59, valueSql: meter1 });
+      const plan = await planAgg(old, {
+        filter: { metric: 'energy' },
+        range: { since: at(0), until: at(60) },
+        every: parseDuration('1h'),
+        fns: ['increase'],
+      });
+      expect(plan.header.sources.map((x) => [x.source, x.reason])).toEqual([
+        ['raw', expect.stringMatching(/predate their counter columns/)],
+      ]);
     } finally {
       await old.close();
       await t.cleanup();
