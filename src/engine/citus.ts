@@ -89,11 +89,10 @@ export class CitusEngine extends PlainEngine {
     return config.rollups[0]?.name ?? null;
   }
 
-  /** None: status and stats do not read row estimates from the workers, so analysing after an ingest buys nothing. */
-  override async chunksOverlapping(): Promise<string[]> {
-    return [];
-  }
-
+  /**
+   * Sizes and row estimates from the shards: the ANALYZE ingest runs on the partitions it wrote (plain
+   * mode's chunksOverlapping) is propagated by Citus to their shards, whose estimates this sums.
+   */
   override async listChunks(db: Db, _relation: string, olderThan?: Date): Promise<ChunkRow[]> {
     return (await db.query<ChunkRow>(citusPartitions(olderThan))).rows;
   }

@@ -73,6 +73,14 @@ describe.each(targetKinds)('iotctl query agg --fn increase,rate,delta --window o
     expect(csv.code).toBe(0);
     expect(csv.stdout.split('\n')[0]).toBe(['time', 'device', 'metric', ...columns, 'unit'].join(','));
     expect(csv.stdout.trim().split('\n')).toHaveLength(7);
+    // Basic functions alone with --window: still the row path (the database's CSV lines have no window).
+    const basic = args.map((a) => (a === 'avg,increase,rate,delta' ? 'avg,max' : a));
+    const moving = await cli(...basic, '--format', 'csv');
+    expect(moving.code).toBe(0);
+    const [head, first] = moving.stdout.split('\n');
+    expect(first!.split(',')).toHaveLength(8);
+    expect(first!.split(',')[5]).not.toBe('');
+    expect(head).toBe('time,device,metric,avg,max,moving_avg,moving_max,unit');
     const nd = await cli(...args, '--format', 'ndjson');
     expect(nd.code).toBe(0);
     const lines = nd.stdout
