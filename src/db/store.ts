@@ -9,7 +9,12 @@ import type { Db } from './types.js';
 
 export type { Store, StoreConfig } from '../engine/types.js';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * 1: the first schema. 2: rollups store each bucket's first and last value and its increase within (counters);
+ * `init` on a version 1 store adds them (see src/maintenance/init.ts).
+ */
+export const SCHEMA_VERSION = 2;
+export { COUNTER_SCHEMA_VERSION } from './sql/schema.js';
 
 interface StoredConfig {
   mode: EngineName;

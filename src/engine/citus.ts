@@ -59,7 +59,7 @@ export class CitusEngine extends PlainEngine {
    */
   override schemaSteps(opts: InitOptions): SchemaStep[] {
     const rollups = [...opts.rollups].sort((a, b) => a.ms - b.ms);
-    const tables = rollupTableSteps(rollups);
+    const tables = rollupTableSteps(rollups, opts.counters ?? true);
     return [
       ...baseSteps(),
       referenceSeriesStep(),

@@ -30,11 +30,13 @@ import {
   partitionedPointsStep,
   plainPolicies,
   plainRetentionCutoffs,
+  rollupCounterUpgradeSteps,
   rollupTableSteps,
   stalenessSteps,
 } from '../db/sql/plain.js';
 import { latestReadings, plainRollupMarks, type SeriesFilter } from '../db/sql/query.js';
 import {
+  COUNTER_SCHEMA_VERSION,
   baseSteps,
   commonSteps,
   refreshSchedule,
@@ -94,9 +96,13 @@ export class PlainEngine implements StorageEngine {
       ...baseSteps(),
       partitionedPointsStep(opts.chunkInterval),
       ...commonSteps(),
-      ...rollupTableSteps(opts.rollups),
+      ...rollupTableSteps(opts.rollups, opts.counters ?? true),
       ...stalenessSteps(opts.rollups),
     ];
+  }
+
+  counterUpgradeSteps(rollups: Duration[]): SchemaStep[] {
+    return rollupCounterUpgradeSteps(rollups);
   }
 
   chunkIntervalChange(from: Duration): Sql {
@@ -396,10 +402,13 @@ export class PlainEngine implements StorageEngine {
       buckets += await db.transaction(async (tx) => {
         await tx.query(lockRollupsExclusive());
         const res = await tx.query(
-          refreshPlainRollup(rollup.name, rollup.bucket, source, {
-            from: a === null ? null : new Date(a),
-            until: new Date(b),
-          }),
+          refreshPlainRollup(
+            rollup.name,
+            rollup.bucket,
+            source,
+            { from: a === null ? null : new Date(a), until: new Date(b) },
+            store.schemaVersion >= COUNTER_SCHEMA_VERSION,
+          ),
         );
         if (watermark === null || b > watermark) await tx.query(writeWatermark(rollup.name, new Date(b)));
         // Buckets recomputed below the old watermark change under the next coarser rollup: it recomputes

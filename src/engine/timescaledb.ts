@@ -34,6 +34,7 @@ import {
   chunkTimeRanges,
   compressChunk,
   compressionStep,
+  caggCounterUpgradeSteps,
   continuousAggregateSteps,
   createExtension,
   decompressChunk,
@@ -197,8 +198,12 @@ export class TimescaleEngine implements StorageEngine {
       ...hypertableSteps(this.version, opts.chunkInterval),
       ...commonSteps(),
       compressionStep(this.version),
-      ...continuousAggregateSteps(this.version, opts.rollups, opts.compressAfter),
+      ...continuousAggregateSteps(this.version, opts.rollups, opts.compressAfter, opts.counters ?? true),
     ];
+  }
+
+  counterUpgradeSteps(rollups: Duration[]): SchemaStep[] {
+    return caggCounterUpgradeSteps(rollups);
   }
 
   chunkIntervalChange(_from: Duration, to: Duration): Sql {

@@ -146,6 +146,11 @@ export interface StorageEngine {
   ): Promise<InitObject[]>;
   /** Every schema object of the store, in creation order (common tables included). */
   schemaSteps(opts: InitOptions): SchemaStep[];
+  /**
+   * Upgrading a schema 1 store: what gives its rollups the counter columns, run before schemaSteps (whose
+   * steps create again whatever these drop).
+   */
+  counterUpgradeSteps(rollups: Duration[]): SchemaStep[];
   /** A new chunk interval for chunks created from now on; throws a usage error where it cannot change. */
   chunkIntervalChange(from: Duration, to: Duration): Sql;
   /** Work after the schema and policies (plain mode: partitions ahead of now). */

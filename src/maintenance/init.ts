@@ -1,7 +1,13 @@
 // `iotctl init`: idempotent set-up of the readings store, rollups and optional policies. The same steps
 // serve the real run and --dry-run, which records the statements instead of running them.
 import { sameInterval } from '../db/sql/maintenance.js';
-import { rollupName, upsertConfig, type InitOptions } from '../db/sql/schema.js';
+import {
+  COUNTER_SCHEMA_VERSION,
+  rollupName,
+  upsertConfig,
+  type InitOptions,
+  type SchemaStep,
+} from '../db/sql/schema.js';
 import { SCHEMA_VERSION, loadStore, readStoredConfig, serialiseConfig } from '../db/store.js';
 import type { Db, Sql } from '../db/types.js';
 import { defaultEngineName, engineFor } from '../engine/index.js';
@@ -116,11 +122,18 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
     schemaVersion: SCHEMA_VERSION,
   };
 
-  for (const step of engine.schemaSteps({
-    ...opts,
-    ...config,
-    rollups: config.rollups.map((r) => r.bucket),
-  })) {
+  const upgrade = stored ? await counterUpgrade(db, engine, stored) : { steps: [], objects: [] };
+  report(upgrade.objects);
+  if (upgrade.keep !== undefined) config.schemaVersion = upgrade.keep;
+  for (const step of [
+    ...upgrade.steps,
+    ...engine.schemaSteps({
+      ...opts,
+      ...config,
+      rollups: config.rollups.map((r) => r.bucket),
+      counters: config.schemaVersion >= COUNTER_SCHEMA_VERSION,
+    }),
+  ]) {
     let exists = false;
     try {
       exists = !!(await db.query<{ exists: boolean }>(step.exists)).rows[0]?.exists;
@@ -192,6 +205,28 @@ export async function init(db: Db, opts: InitCommandOptions): Promise<InitResult
     objects,
     sql: opts.dryRun ? sql : [],
   };
+}
+
+/**
+ * A schema 1 store's rollups lack the counter columns (first, last, increase). Adding them means recomputing
+ * the rollups from their sources (plain: in place at the next refresh; TimescaleDB: a continuous aggregate is
+ * created again). Where a retention policy has dropped source rows a rollup still holds, that would lose
+ * history: then the store stays at its schema version (`keep`) and increase / rate read raw readings.
+ */
+async function counterUpgrade(
+  db: Db,
+  engine: StorageEngine,
+  stored: StoreConfig,
+): Promise<{ steps: SchemaStep[]; objects: InitObject[]; keep?: number }> {
+  if (stored.schemaVersion >= COUNTER_SCHEMA_VERSION || stored.rollups.length === 0)
+    return { steps: [], objects: [] };
+  const { rows } = await db.query<{ target: string }>(engine.retentionCutoffs());
+  if (rows.length > 0) {
+    const object = `counter columns on ${stored.rollups.map((r) => qualified(r.name)).join(', ')}`;
+    const note = `not added: rebuilding the rollups would lose what retention (${rows.map((r) => r.target).join(', ')}) dropped from their sources; increase and rate read raw readings`;
+    return { steps: [], objects: [{ object, status: 'skipped', note }], keep: stored.schemaVersion };
+  }
+  return { steps: engine.counterUpgradeSteps(stored.rollups.map((r) => r.bucket)), objects: [] };
 }
 
 /**

@@ -24,6 +24,14 @@ import {
 } from './render.js';
 
 /** Table cells: 6 significant digits and the series' unit. */
+/** `count`, `moving_count`, `delta_count`: readings, not the series' unit. */
+const isCountColumn = (fn: string) => /^(moving_|delta_)?count$/.test(fn);
+
+/** The unit a column's values are in: per second for rate (`kWh/s`), the series' unit otherwise. */
+export function columnUnit(fn: string, unit: string | null): string | null {
+  return unit && /^(moving_|delta_)?rate$/.test(fn) ? `${unit}/s` : unit;
+}
+
 export const withUnit = (unit: string | null) => (v: unknown) =>
   v === null || v === undefined
     ? ''
@@ -124,7 +132,7 @@ export async function printAgg(
     ...res.fns.map((fn): Column<AggRow> => ({
       key: fn,
       align: 'right',
-      format: fn === 'count' ? undefined : (v, row) => withUnit(row.unit)(v),
+      format: isCountColumn(fn) ? undefined : (v, row) => withUnit(columnUnit(fn, row.unit))(v),
     })),
   ];
   if (format === 'csv') return writeCsvRows(res.pages, aggCsvColumns(res.fns));

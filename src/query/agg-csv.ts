@@ -37,6 +37,7 @@ export function aggCsvLines(plan: AggPlan): AggLines | string {
     return kind !== 'basic' && kind !== 'percentile';
   });
   if (unknown.length) return `${unknown.join(', ')}: no SQL text form`;
+  if (plan.bucketFns) return 'moving windows (--window) and delta: no SQL text form';
   // A bucket can start up to one --every before --since.
   if (
     opts.range.since.getTime() - opts.every.ms < LINE_TIME_RANGE.from ||

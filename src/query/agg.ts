@@ -12,6 +12,8 @@ import { loadStore } from '../db/store.js';
 import type { Db, Sql, Tx } from '../db/types.js';
 import type { Duration } from '../util/duration.js';
 import { functionFor, percentileFraction, percentilesOf, rawOnlyReason } from './functions.js';
+import { bucketFnPlan, bucketFnSql, priorReadings, type BucketFnPlan } from './bucketfns.js';
+import type { StorageEngine } from '../engine/types.js';
 import { candidatePlans, choosePlan, type PlanCost, type Segment } from './plan.js';
 import { assertSeriesMatch, noReadingsNote } from './selection.js';
 import { loadRollupStates, sourceDensities } from './sources.js';
@@ -22,6 +24,8 @@ export interface AggOptions {
   range: TimeRange;
   every: Duration;
   fns: string[];
+  /** --window: a trailing moving window over this many buckets (the bucket and the ones before it). */
+  windowBuckets?: number;
   /** Rows fetched per round trip from the cursor (default 10,000). */
   pageSize?: number;
   /** Told when the result is empty (no readings in the range), for stderr. */
@@ -82,11 +86,15 @@ export interface AggPlan {
   filtered: boolean;
   bucketOf: (source: string) => number;
   bucket: AggSpec['bucket'];
+  /** Counters, moving windows and delta: what they read before the range (src/query/bucketfns.ts). */
+  bucketFns: BucketFnPlan | null;
+  engine: StorageEngine;
 }
 
 /** Reads the store's rollup states and the selected series, and chooses the cheapest exact plan. */
 export async function planAgg(db: Db, opts: AggOptions): Promise<AggPlan> {
   const store = await loadStore(db);
+  const bucketFns = bucketFnPlan(opts, store);
   const states = await loadRollupStates(db, store);
   const warnings: string[] = [];
   // Reading raw instead of a rollup is slower, not wrong: said on stderr whether or not --explain is given.
@@ -94,12 +102,12 @@ export async function planAgg(db: Db, opts: AggOptions): Promise<AggPlan> {
   const series = (await db.query<SeriesRow>(orderedSeries(opts.filter))).rows;
   if (series.length === 0) await assertSeriesMatch(db, opts.filter);
   const candidates = candidatePlans({
-    from: opts.range.since.getTime(),
+    from: (bucketFns?.readFrom ?? opts.range.since).getTime(),
     to: opts.range.until.getTime(),
     everyMs: opts.every.ms,
     everyText: opts.every.text,
     rollups: states.rollups,
-    rawOnly: rawOnlyReason(opts.fns) ?? states.problem,
+    rawOnly: rawOnlyReason(opts.fns) ?? bucketFns?.rawOnly ?? states.problem,
   });
   const bucketMs = new Map(store.rollups.map((r) => [r.name, r.bucket.ms]));
   const bucketOf = (source: string) => bucketMs.get(source) ?? 0;
@@ -113,15 +121,15 @@ export async function planAgg(db: Db, opts: AggOptions): Promise<AggPlan> {
   }
   const header: AggHeader = {
     every: opts.every.text,
-    since: opts.range.since,
+    since: bucketFns?.since ?? opts.range.since,
     until: opts.range.until,
-    fns: opts.fns,
+    fns: bucketFns?.columns ?? opts.fns,
     sources: choice.segments,
     costs: choice.costs,
     warnings,
   };
   const bucket = (interval: string, column: string) => store.engine.bucketExpr(interval, column);
-  return { opts, header, candidates, series, filtered, bucketOf, bucket };
+  return { opts, header, candidates, series, filtered, bucketOf, bucket, bucketFns, engine: store.engine };
 }
 
 /** The statement of a plan's segments: rows of columns, or with `lines` one line of text per row. */
@@ -161,10 +169,22 @@ export async function runAgg<T>(
   const header = { ...plan.header, sources: segments };
   if (series.length === 0) return consume({ ...header, pages: (async function* () {})() });
   const percentiles = percentilesOf(opts.fns);
-  const sql = aggStatement(plan, segments);
+  const fnSegments = segments.map((s) => ({ ...s, bucketMs: plan.bucketOf(s.source) }));
+  let sql: Sql;
+  if (plan.bucketFns) {
+    const spec: AggSpec = {
+      bucket: plan.bucket,
+      every: opts.every,
+      ids: series.map((s) => s.id),
+      filtered: plan.filtered,
+      fns: opts.fns,
+    };
+    const prior = plan.bucketFns.counters ? await priorReadings(db, plan.engine, spec.ids, fnSegments) : [];
+    sql = bucketFnSql(plan.bucketFns, spec, fnSegments, prior);
+  } else sql = aggStatement(plan, segments);
   const meta = new Map(series.map((s) => [s.id, s]));
   const pageSize = opts.pageSize ?? 10_000;
-  const columns = opts.fns.map((fn) => ({
+  const columns = header.fns.map((fn) => ({
     fn,
     percentile: functionFor(fn)?.kind === 'percentile' ? percentiles.indexOf(fn) : -1,
   }));

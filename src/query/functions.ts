@@ -32,7 +32,28 @@ export interface PercentileFunction {
   rawOnly(names: string[]): string;
 }
 
-export type AggregateFunction = BasicFunction | PercentileFunction;
+/**
+ * A cumulative counter's increase per bucket (src/db/sql/aggfn.ts): `final` computes it from `a.inc`, the
+ * bucket's increase with resets, and `a.secs`, the bucket's width in seconds. Read raw or from rollups that
+ * store each bucket's first and last value and its increase within.
+ */
+export interface CounterFunction {
+  kind: 'counter';
+  name: string;
+  help: string;
+  final: string;
+}
+
+/** A function of the other functions' values: `delta` (change from the previous bucket). */
+export interface ComparisonFunction {
+  kind: 'comparison';
+  name: string;
+  help: string;
+  /** The output column for function `fn`: `delta_avg`. */
+  column(fn: string): string;
+}
+
+export type AggregateFunction = BasicFunction | PercentileFunction | CounterFunction | ComparisonFunction;
 
 const percentileRe = /^p(\d{1,2}(\.\d+)?)$/;
 
@@ -51,6 +72,24 @@ export const aggregateFunctions: readonly AggregateFunction[] = [
     final: 'CASE WHEN a.n > 1 THEN sqrt(greatest(0, (a.ss - a.s * a.s / a.n) / (a.n - 1))) END',
   },
   {
+    kind: 'counter',
+    name: 'increase',
+    help: 'increase of a cumulative counter, resets counted (a drop starts a new run from its first value)',
+    final: 'a.inc',
+  },
+  {
+    kind: 'counter',
+    name: 'rate',
+    help: 'increase per second (increase / bucket width in seconds)',
+    final: 'a.inc / a.secs',
+  },
+  {
+    kind: 'comparison',
+    name: 'delta',
+    help: 'change of each other function from the previous bucket (empty when that bucket has no readings)',
+    column: (fn) => `delta_${fn}`,
+  },
+  {
     kind: 'percentile',
     name: 'pNN',
     help: 'a percentile',
@@ -67,10 +106,15 @@ export const aggregateFunctions: readonly AggregateFunction[] = [
 
 export const basicFunctions = aggregateFunctions.filter((f): f is BasicFunction => f.kind === 'basic');
 
+export const counterFunctions = aggregateFunctions.filter((f): f is CounterFunction => f.kind === 'counter');
+
+/** The name a function is typed as in examples and help (`p95` for the percentile family). */
+export const exampleName = (f: AggregateFunction): string => (f.kind === 'percentile' ? f.example : f.name);
+
 /** The record a lower-cased --fn name belongs to. */
 export function functionFor(name: string): AggregateFunction | undefined {
   return aggregateFunctions.find((f) =>
-    f.kind === 'basic' ? f.name === name : f.fraction(name) !== undefined,
+    f.kind === 'percentile' ? f.fraction(name) !== undefined : f.name === name,
   );
 }
 
@@ -78,7 +122,7 @@ const families = aggregateFunctions.filter((f): f is PercentileFunction => f.kin
 
 /** One line for --fn's help: `aggregates: avg,min,max,count,sum,stddev,p95 (any pN, ...)`. */
 export function functionsHelp(): string {
-  const names = aggregateFunctions.map((f) => (f.kind === 'basic' ? f.name : f.example)).join(',');
+  const names = aggregateFunctions.map(exampleName).join(',');
   return `aggregates: ${names}${families.map((f) => ` (any ${f.range})`).join('')}`;
 }
 
@@ -86,7 +130,7 @@ export function functionsHelp(): string {
 export function functionsList(): string {
   return aggregateFunctions
     .map((f) =>
-      f.kind === 'basic'
+      f.kind !== 'percentile'
         ? `  ${f.name.padEnd(8)} ${f.help}`
         : `  ${f.name.padEnd(8)} ${f.help} ${f.range} (${f.example}); from raw readings, never rollups`,
     )
@@ -98,7 +142,10 @@ export function parseFns(text: string): string[] {
   const fns = text.split(',').map((f) => f.trim().toLowerCase());
   for (const f of fns) {
     if (!functionFor(f)) {
-      const basic = basicFunctions.map((b) => b.name).join(', ');
+      const basic = aggregateFunctions
+        .filter((b) => b.kind !== 'percentile')
+        .map((b) => b.name)
+        .join(', ');
       const rest = families.map((x) => ` or ${x.help} ${x.range} (${x.example})`).join('');
       throw usageError(`unknown aggregate '${f}'`, `use ${basic}${rest}`);
     }

@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import { queryAgg, type AggOptions, type AggResult } from '../../src/query/agg.js';
 import { dateBin } from '../../src/db/sql/plain.js';
-import { rollupName } from '../../src/db/sql/schema.js';
+import { counterColumns, rollupName } from '../../src/db/sql/schema.js';
 import { type Store } from '../../src/db/store.js';
 import type { Db } from '../../src/db/types.js';
 
@@ -75,13 +75,20 @@ export async function refreshRollups(db: Db, store: Store, until: Date, analyze 
   for (const r of store.rollups) {
     const table = `iotctl.${rollupName(r.bucket)}`;
     await db.query(`DELETE FROM ${table}`);
+    const counters = counterColumns(
+      source === null ? 'points' : 'rollup',
+      source === null ? 'time' : 'bucket',
+    );
     const select: string =
       source === null
-        ? `SELECT ${dateBin(r.bucket.interval, 'time')}, series_id, count(*), sum(value), min(value), max(value), sum(value * value)
+        ? `SELECT ${dateBin(r.bucket.interval, 'time')}, series_id, count(*), sum(value), min(value), max(value), sum(value * value), ${counters.join(', ')}
              FROM iotctl.points WHERE time < $1 GROUP BY 1, 2`
-        : `SELECT ${dateBin(r.bucket.interval, 'bucket')}, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq)
+        : `SELECT ${dateBin(r.bucket.interval, 'bucket')}, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq), ${counters.join(', ')}
              FROM ${source} WHERE bucket < $1 GROUP BY 1, 2`;
-    await db.query(`INSERT INTO ${table} ${select}`, [until]);
+    await db.query(
+      `INSERT INTO ${table} (bucket, series_id, count, sum, min, max, sumsq, first, last, increase) ${select}`,
+      [until],
+    );
     await db.query(
       `INSERT INTO iotctl.meta (key, value) VALUES ($1, jsonb_build_object('until', $2::text))
        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anomalies, anomalyIncidents } from '../../src/anomalies/detect.js';
 import type { SeriesFilter } from '../../src/db/sql/query.js';
 import { queryAgg } from '../../src/query/agg.js';
-import { aggregateFunctions } from '../../src/query/functions.js';
+import { aggregateFunctions, exampleName } from '../../src/query/functions.js';
 import { parseTolerance, queryGaps } from '../../src/query/gaps.js';
 import { queryLatest } from '../../src/query/latest.js';
 import { queryRaw } from '../../src/query/raw.js';
@@ -426,22 +426,45 @@ describe.each(targetKinds)('iotctl query on the %s target', (kind) => {
       expect(oracle, `an oracle for ${name} in this test`).toBeDefined();
       // Earlier tests leave late readings below the watermarks: make the rollups exact again first.
       await refreshRollups(db, store, at(3 * 1440));
-      const fn = f.kind === 'basic' ? f.name : f.example;
+      const fn = exampleName(f);
       const range = { since: at(0), until: at(180) };
       const filter = { devices: ['yard-1'], metric: 'temp' };
-      const res = await queryAgg(db, { filter, range, every: parseDuration('1h'), fns: [fn] });
-      expect(res.sources.map((s) => s.source)).toEqual([f.kind === 'basic' ? 'rollup_1h' : 'raw']);
+      // delta compares another function (avg) with the previous bucket: its column is delta_avg.
+      const fns = f.kind === 'comparison' ? ['avg', fn] : [fn];
+      const column = f.kind === 'comparison' ? f.column('avg') : fn;
+      const res = await queryAgg(db, { filter, range, every: parseDuration('1h'), fns });
+      expect(res.sources.map((s) => s.source)).toEqual([f.kind === 'percentile' ? 'raw' : 'rollup_1h']);
       const raw: number[][] = [[], [], []];
       for await (const r of queryRaw(db, { filter, range }))
         raw[Math.floor((r.time.getTime() - at(0).getTime()) / 3_600_000)]!.push(r.value);
       expect(res.rows.map((r) => r.time)).toEqual([at(0), at(60), at(120)]);
-      res.rows.forEach((row, i) => expect(row[fn] as number).toBeCloseTo(oracle!(raw[i]!, fn), 8));
+      res.rows.forEach((row, i) => {
+        // Counters and delta see the bucket before: its readings come first (none before the first hour).
+        const values =
+          f.kind === 'basic' || f.kind === 'percentile' ? raw[i]! : [...(raw[i - 1] ?? []), ...raw[i]!];
+        const want = oracle!(values, fn, raw[i - 1]?.length ?? 0);
+        if (Number.isNaN(want)) expect(row[column]).toBeNull();
+        else expect(row[column] as number).toBeCloseTo(want, 8);
+      });
     },
   );
 });
 
-/** What each registered function means, computed in JS; a function without an entry here fails the test. */
-const oracles: Record<string, (values: number[], fn: string) => number> = {
+/** A counter's increase over readings, from the one at `from` on: each step, a drop counting from zero. */
+const increaseOf = (v: number[], from: number) =>
+  v
+    .slice(Math.max(1, from))
+    .reduce((a, x, j) => a + (x < v[Math.max(1, from) + j - 1]! ? x : x - v[Math.max(1, from) + j - 1]!), 0);
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+/**
+ * What each registered function means, computed in JS; a function without an entry here fails the test.
+ * Counters and delta get the previous bucket's readings first (`before` of them); NaN means empty.
+ */
+const oracles: Record<string, (values: number[], fn: string, before: number) => number> = {
+  increase: (v, _fn, before) => increaseOf(v, before),
+  rate: (v, _fn, before) => increaseOf(v, before) / 3600,
+  delta: (v, _fn, before) => (before === 0 ? NaN : mean(v.slice(before)) - mean(v.slice(0, before))),
   avg: (v) => v.reduce((a, b) => a + b, 0) / v.length,
   min: (v) => Math.min(...v),
   max: (v) => Math.max(...v),

@@ -3,9 +3,11 @@
 import { dateBin } from '../../src/db/sql/plain.js';
 import { describe, expect, it } from 'vitest';
 import { aggFromSources, aggRaw } from '../../src/db/sql/query.js';
+import { aggBucketFns } from '../../src/db/sql/aggfn.js';
 import { parseDuration } from '../../src/util/duration.js';
 import {
   aggregateFunctions,
+  exampleName,
   functionFor,
   functionsHelp,
   functionsList,
@@ -15,7 +17,7 @@ import {
 } from '../../src/query/functions.js';
 
 const t = new Date('2026-01-05T00:00:00Z');
-const exampleOf = (f: (typeof aggregateFunctions)[number]) => (f.kind === 'basic' ? f.name : f.example);
+const exampleOf = exampleName;
 
 describe('the aggregate function registry', () => {
   it('names each function once', () => {
@@ -48,9 +50,21 @@ describe('the aggregate function registry', () => {
         expect(raw).toContain(`${f.raw} AS ${f.name}`);
         expect(combined).toContain(`${f.final} AS ${f.name}`);
         expect(rawOnlyReason([f.name])).toBeUndefined();
-      } else {
+      } else if (f.kind === 'percentile') {
         expect(raw).toContain('WITHIN GROUP (ORDER BY r.value) AS percentiles');
         expect(rawOnlyReason(['avg', f.example])).toMatch(/cannot be recombined from rollups/);
+      } else {
+        // Counters and delta: per series over its buckets (src/db/sql/aggfn.ts), from rollups too.
+        const fns = f.kind === 'counter' ? [f.name] : ['avg'];
+        const sql = aggBucketFns(
+          { ...spec, fns, windowBuckets: 2, delta: f.kind === 'comparison', printFrom: t, counters: true },
+          [{ source: 'rollup_1h', from: t, to: t, bucketMs: 3_600_000 }],
+        ).text;
+        if (f.kind === 'counter') {
+          expect(sql).toContain(`${f.final} AS ${f.name}`);
+          expect(sql).toContain('r.first AS f, r.last AS l, r.increase AS i');
+        } else expect(sql).toContain(`AS ${f.column('avg')}`);
+        expect(rawOnlyReason([f.name])).toBeUndefined();
       }
     });
   });
@@ -74,13 +88,13 @@ describe('the aggregate function registry', () => {
     expect(err.code).toBe('USAGE');
     expect(err.message).toBe("unknown aggregate 'median'");
     expect(err.hint).toBe(
-      'use avg, min, max, count, sum, stddev or a percentile pN, 0 < N < 100, decimals too (p99.9) (p95)',
+      'use avg, min, max, count, sum, stddev, increase, rate, delta or a percentile pN, 0 < N < 100, decimals too (p99.9) (p95)',
     );
   });
 
   it('the --fn help says decimal percentiles work (it said p1..p99 while p99.9 worked), and its examples parse', () => {
     expect(functionsHelp()).toBe(
-      'aggregates: avg,min,max,count,sum,stddev,p95 (any pN, 0 < N < 100, decimals too (p99.9))',
+      'aggregates: avg,min,max,count,sum,stddev,increase,rate,delta,p95 (any pN, 0 < N < 100, decimals too (p99.9))',
     );
     for (const name of functionsHelp().match(/p\d+(\.\d+)?/g) ?? []) expect(parseFns(name)).toEqual([name]);
     expect(functionsList()).toContain('p99.9');

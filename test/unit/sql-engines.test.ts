@@ -129,6 +129,44 @@ describe('common schema SQL', () => {
       [
         {
           "exists": {
+            "text": "SELECT to_regprocedure($1) IS NOT NULL AS exists",
+            "values": [
+              "iotctl.counter_step(float8[], float8, float8, float8)",
+            ],
+          },
+          "object": "function iotctl.counter_step",
+          "statements": [
+            {
+              "text": "CREATE OR REPLACE FUNCTION iotctl.counter_step(state float8[], f float8, l float8, i float8) RETURNS float8[]
+      LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+      BEGIN
+        IF state IS NULL THEN
+          RETURN ARRAY[f, l, i];
+        END IF;
+        state[3] := state[3] + i + CASE WHEN f < state[2] THEN f ELSE f - state[2] END;
+        state[2] := l;
+        RETURN state;
+      END
+      $$",
+            },
+          ],
+        },
+        {
+          "exists": {
+            "text": "SELECT to_regprocedure($1) IS NOT NULL AS exists",
+            "values": [
+              "iotctl.counter_agg(float8, float8, float8)",
+            ],
+          },
+          "object": "aggregate iotctl.counter_agg",
+          "statements": [
+            {
+              "text": "CREATE AGGREGATE iotctl.counter_agg(float8, float8, float8) (SFUNC = iotctl.counter_step, STYPE = float8[])",
+            },
+          ],
+        },
+        {
+          "exists": {
             "text": "SELECT to_regclass($1) IS NOT NULL AS exists",
             "values": [
               "iotctl.points_series_time_uq",
@@ -326,7 +364,8 @@ describe('TimescaleDB engine SQL', () => {
       WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
       SELECT time_bucket(INTERVAL '1 minutes', time) AS bucket, series_id,
              count(*)::bigint AS count, sum(value) AS sum, min(value) AS min, max(value) AS max,
-             sum(value * value) AS sumsq
+             sum(value * value) AS sumsq,
+             (iotctl.counter_agg(value, value, 0 ORDER BY time))[1] AS first, (iotctl.counter_agg(value, value, 0 ORDER BY time))[2] AS last, (iotctl.counter_agg(value, value, 0 ORDER BY time))[3] AS increase
       FROM iotctl.points
       GROUP BY 1, 2
       WITH NO DATA",
@@ -397,7 +436,8 @@ describe('TimescaleDB engine SQL', () => {
       WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
       SELECT time_bucket(INTERVAL '1 hours', bucket) AS bucket, series_id,
              sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
-             sum(sumsq) AS sumsq
+             sum(sumsq) AS sumsq,
+             (iotctl.counter_agg(first, last, increase ORDER BY bucket))[1] AS first, (iotctl.counter_agg(first, last, increase ORDER BY bucket))[2] AS last, (iotctl.counter_agg(first, last, increase ORDER BY bucket))[3] AS increase
       FROM iotctl.rollup_1m
       GROUP BY 1, 2
       WITH NO DATA",
@@ -608,6 +648,9 @@ describe('plain PostgreSQL engine SQL', () => {
         min double precision NOT NULL,
         max double precision NOT NULL,
         sumsq double precision NOT NULL,
+        first double precision,
+        last double precision,
+        increase double precision,
         PRIMARY KEY (series_id, bucket)
       )",
             },
@@ -634,6 +677,9 @@ describe('plain PostgreSQL engine SQL', () => {
         min double precision NOT NULL,
         max double precision NOT NULL,
         sumsq double precision NOT NULL,
+        first double precision,
+        last double precision,
+        increase double precision,
         PRIMARY KEY (series_id, bucket)
       )",
             },
@@ -738,13 +784,13 @@ describe('plain PostgreSQL engine SQL', () => {
     const range = { from: d('2026-01-01T00:00:00Z'), until: d('2026-01-02T00:00:00Z') };
     expect(refreshPlainRollup('rollup_1m', parseDuration('1m'), null, range)).toMatchInlineSnapshot(`
       {
-        "text": "INSERT INTO iotctl.rollup_1m (bucket, series_id, count, sum, min, max, sumsq)
-      SELECT date_bin(INTERVAL '1 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS b, series_id, count(*), sum(value), min(value), max(value), sum(value * value)
+        "text": "INSERT INTO iotctl.rollup_1m (bucket, series_id, count, sum, min, max, sumsq, first, last, increase)
+      SELECT date_bin(INTERVAL '1 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS b, series_id, count(*), sum(value), min(value), max(value), sum(value * value), (iotctl.counter_agg(value, value, 0 ORDER BY time))[1], (iotctl.counter_agg(value, value, 0 ORDER BY time))[2], (iotctl.counter_agg(value, value, 0 ORDER BY time))[3]
         FROM iotctl.points
        WHERE ($1::timestamptz IS NULL OR time >= $1::timestamptz) AND time < $2::timestamptz
        GROUP BY 1, 2
       ON CONFLICT (series_id, bucket) DO UPDATE
-         SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, sumsq = EXCLUDED.sumsq",
+         SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, sumsq = EXCLUDED.sumsq, first = EXCLUDED.first, last = EXCLUDED.last, increase = EXCLUDED.increase",
         "values": [
           2026-01-01T00:00:00.000Z,
           2026-01-02T00:00:00.000Z,
@@ -755,13 +801,13 @@ describe('plain PostgreSQL engine SQL', () => {
       refreshPlainRollup('rollup_1h', parseDuration('1h'), 'rollup_1m', { from: null, until: range.until }),
     ).toMatchInlineSnapshot(`
       {
-        "text": "INSERT INTO iotctl.rollup_1h (bucket, series_id, count, sum, min, max, sumsq)
-      SELECT date_bin(INTERVAL '1 hours', bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS b, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq)
+        "text": "INSERT INTO iotctl.rollup_1h (bucket, series_id, count, sum, min, max, sumsq, first, last, increase)
+      SELECT date_bin(INTERVAL '1 hours', bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS b, series_id, sum(count), sum(sum), min(min), max(max), sum(sumsq), (iotctl.counter_agg(first, last, increase ORDER BY bucket))[1], (iotctl.counter_agg(first, last, increase ORDER BY bucket))[2], (iotctl.counter_agg(first, last, increase ORDER BY bucket))[3]
         FROM iotctl.rollup_1m
        WHERE ($1::timestamptz IS NULL OR bucket >= $1::timestamptz) AND bucket < $2::timestamptz
        GROUP BY 1, 2
       ON CONFLICT (series_id, bucket) DO UPDATE
-         SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, sumsq = EXCLUDED.sumsq",
+         SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, sumsq = EXCLUDED.sumsq, first = EXCLUDED.first, last = EXCLUDED.last, increase = EXCLUDED.increase",
         "values": [
           null,
           2026-01-02T00:00:00.000Z,

@@ -5,6 +5,7 @@ import { log } from '../../output/log.js';
 import { printAgg, printAggCsv, printWarnings } from '../../output/query.js';
 import { streamAgg, type AggOptions, type AggStream } from '../../query/agg.js';
 import { streamAggCsv } from '../../query/agg-csv.js';
+import { parseWindow } from '../../query/bucketfns.js';
 import { functionsHelp, functionsList, parseFns } from '../../query/functions.js';
 import {
   addFilterOptions,
@@ -21,6 +22,7 @@ type AggFlags = FilterFlags & {
   until: string;
   every: string;
   fn: string;
+  window?: string;
   explain?: boolean;
   chart?: boolean | string;
 };
@@ -30,6 +32,10 @@ export function registerAgg(query: Command): void {
     .description('aggregates per time bucket, from the cheapest rollups that answer exactly')
     .option('--every <duration>', 'bucket width', '1h')
     .option('--fn <list>', functionsHelp(), 'avg,min,max,count')
+    .option(
+      '--window <duration|n>',
+      'add a trailing moving window of each function (moving_<fn>): this long, or this many buckets, ending at each bucket',
+    )
     .option(
       '--explain',
       'say which source (rollup or raw) answered each part of the range, why, and the row estimates that chose it',
@@ -41,11 +47,16 @@ export function registerAgg(query: Command): void {
     .addHelpText('after', '\nAggregates:\n' + functionsList())
     .action(async (o: AggFlags, cmd: Command) => {
       const g = globalOptions(cmd, 'rows');
+      const every = parseDuration(o.every, '--every');
       const opts: AggOptions = {
         filter: parseFilter(o),
         range: parseRangeFlags(o),
-        every: parseDuration(o.every, '--every'),
+        every,
         fns: parseFns(o.fn),
+        windowBuckets:
+          o.window === undefined
+            ? undefined
+            : parseWindow(o.window, every, (t) => parseDuration(t, '--window')),
         onNotice: (m) => log.info(m),
       };
       const chartFile = chartFileOf(o.chart);
@@ -69,6 +80,8 @@ export function registerAgg(query: Command): void {
   examples(agg, [
     'iotctl query agg --metric temperature --since 24h --every 1h',
     "iotctl query agg --metric temperature --device-like 'hall-%' --since 7d --every 1d --fn avg,stddev --explain",
+    'iotctl query agg --metric energy --device meter-1 --since 7d --every 1h --fn increase,rate,delta',
+    'iotctl query agg --metric temperature --since 2d --every 15m --fn avg,max --window 1h',
     'iotctl query agg --metric humidity --device d1,d2 --since 2026-01-05T00:00Z --until 2026-01-06 --every 5m --fn p95 --json',
     'iotctl query agg --metric temperature --since 7d --every 1h --fn avg,min,max --chart week.svg',
   ]);

@@ -4,7 +4,7 @@ import type { Duration } from '../../util/duration.js';
 import type { Sql } from '../types.js';
 import { SCHEMA, qualified } from './ident.js';
 import { ROLLUP_LOCK_KEY, dateBin } from './plain.js';
-import { JOB_RUNS, META, POINTS, POLICIES } from './schema.js';
+import { JOB_RUNS, META, POINTS, POLICIES, counterColumns } from './schema.js';
 
 /** The advisory lock every maintenance run takes (maintain, jobs run, rollup refresh, retention and compress
  * runs): the bytes of "iotctlmt" as a bigint. */
@@ -179,20 +179,24 @@ export function refreshPlainRollup(
   bucket: Duration,
   source: string | null,
   range: { from: Date | null; until: Date },
+  counters = true,
 ): Sql {
   const from = source === null ? POINTS : qualified(source);
   const timeCol = source === null ? 'time' : 'bucket';
-  const aggregates =
-    source === null
-      ? 'count(*), sum(value), min(value), max(value), sum(value * value)'
-      : 'sum(count), sum(sum), min(min), max(max), sum(sumsq)';
-  const text = `INSERT INTO ${qualified(rollup)} (bucket, series_id, count, sum, min, max, sumsq)
-SELECT ${dateBin(bucket.interval, timeCol)} AS b, series_id, ${aggregates}
+  const aggregates = [
+    ...(source === null
+      ? ['count(*)', 'sum(value)', 'min(value)', 'max(value)', 'sum(value * value)']
+      : ['sum(count)', 'sum(sum)', 'min(min)', 'max(max)', 'sum(sumsq)']),
+    ...(counters ? counterColumns(source === null ? 'points' : 'rollup', timeCol) : []),
+  ];
+  const columns = ['count', 'sum', 'min', 'max', 'sumsq', ...(counters ? ['first', 'last', 'increase'] : [])];
+  const text = `INSERT INTO ${qualified(rollup)} (bucket, series_id, ${columns.join(', ')})
+SELECT ${dateBin(bucket.interval, timeCol)} AS b, series_id, ${aggregates.join(', ')}
   FROM ${from}
  WHERE ($1::timestamptz IS NULL OR ${timeCol} >= $1::timestamptz) AND ${timeCol} < $2::timestamptz
  GROUP BY 1, 2
 ON CONFLICT (series_id, bucket) DO UPDATE
-   SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, sumsq = EXCLUDED.sumsq`;
+   SET ${columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
   return { text, values: [range.from, range.until] };
 }
 

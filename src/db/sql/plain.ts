@@ -9,6 +9,7 @@ import {
   POINTS,
   POINTS_COLUMNS,
   POLICIES,
+  lacksCounterColumns,
   regclassExists,
   rollupName,
   type SchemaStep,
@@ -29,8 +30,14 @@ export function partitionedPointsStep(chunkInterval: Duration): SchemaStep {
   };
 }
 
+/** A rollup's counter columns (see counterAggSteps): null only in rows written before they existed. */
+const COUNTER_TABLE_COLUMNS = `
+  first double precision,
+  last double precision,
+  increase double precision,`;
+
 /** Rollups, finest first: tables of the continuous aggregates' shape that maintain / rollup refresh fill. */
-export function rollupTableSteps(rollups: Duration[]): SchemaStep[] {
+export function rollupTableSteps(rollups: Duration[], counters = true): SchemaStep[] {
   return [...rollups]
     .sort((a, b) => a.ms - b.ms)
     .map((bucket) => {
@@ -47,11 +54,33 @@ export function rollupTableSteps(rollups: Duration[]): SchemaStep[] {
   sum double precision NOT NULL,
   min double precision NOT NULL,
   max double precision NOT NULL,
-  sumsq double precision NOT NULL,
+  sumsq double precision NOT NULL,${counters ? COUNTER_TABLE_COLUMNS : ''}
   PRIMARY KEY (series_id, bucket)
 )`,
           },
           { text: `CREATE INDEX IF NOT EXISTS ${rollupName(bucket)}_bucket_idx ON ${name} (bucket)` },
+        ],
+      };
+    });
+}
+
+/**
+ * Upgrading a schema 1 store: each rollup table gets the counter columns and loses its watermark, so nothing
+ * of it is read until the next refresh has recomputed it whole from its source (every column, these too).
+ */
+export function rollupCounterUpgradeSteps(rollups: Duration[]): SchemaStep[] {
+  return [...rollups]
+    .sort((a, b) => a.ms - b.ms)
+    .map((bucket) => {
+      const name = qualified(rollupName(bucket));
+      return {
+        object: `counter columns on ${name} (first, last, increase; recomputed by the next refresh)`,
+        exists: lacksCounterColumns(name),
+        statements: [
+          {
+            text: `ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS first double precision, ADD COLUMN IF NOT EXISTS last double precision, ADD COLUMN IF NOT EXISTS increase double precision`,
+          },
+          { text: `DELETE FROM ${META} WHERE key = $1`, values: [`watermark:${rollupName(bucket)}`] },
         ],
       };
     });

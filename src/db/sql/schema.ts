@@ -21,6 +21,8 @@ export interface InitOptions {
   rollups: Duration[];
   compressAfter?: Duration;
   retention?: Duration;
+  /** Whether rollups get counter columns (first, last, increase); false on stores of schema 1 not upgraded. */
+  counters?: boolean;
 }
 
 export interface SchemaStep {
@@ -90,9 +92,79 @@ export function baseSteps(): SchemaStep[] {
 export const POINTS_COLUMNS =
   '(time timestamptz NOT NULL, series_id integer NOT NULL, value double precision NOT NULL)';
 
+/** The store schema version (iotctl.meta config) from which rollups have counter columns. */
+export const COUNTER_SCHEMA_VERSION = 2;
+
+export const COUNTER_AGG = qualified('counter_agg');
+
+/**
+ * Rollup counter columns over rows in time order: `counter_agg(first, last, increase ORDER BY time)` is
+ * {first, last, increase}, where the increase adds up each row's increase within and the steps between
+ * rows (`first - previous last`, or `first` after a drop: a reset starts a new run from its first value).
+ * A reading is the row (value, value, 0); a rollup bucket its stored columns, so coarser rollups combine finer.
+ */
+export function counterAggSteps(): SchemaStep[] {
+  const step = qualified('counter_step');
+  return [
+    {
+      object: `function ${step}`,
+      exists: {
+        text: 'SELECT to_regprocedure($1) IS NOT NULL AS exists',
+        values: [`${step}(float8[], float8, float8, float8)`],
+      },
+      statements: [
+        {
+          // PL/pgSQL updates the state array in place; an SQL function building a new array each row made
+          // the finest rollup's aggregate 2.0x as slow as the sums alone (bench/counters.js), this 1.4x.
+          text: `CREATE OR REPLACE FUNCTION ${step}(state float8[], f float8, l float8, i float8) RETURNS float8[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  IF state IS NULL THEN
+    RETURN ARRAY[f, l, i];
+  END IF;
+  state[3] := state[3] + i + CASE WHEN f < state[2] THEN f ELSE f - state[2] END;
+  state[2] := l;
+  RETURN state;
+END
+$$`,
+        },
+      ],
+    },
+    {
+      object: `aggregate ${COUNTER_AGG}`,
+      exists: {
+        text: 'SELECT to_regprocedure($1) IS NOT NULL AS exists',
+        values: [`${COUNTER_AGG}(float8, float8, float8)`],
+      },
+      statements: [
+        {
+          text: `CREATE AGGREGATE ${COUNTER_AGG}(float8, float8, float8) (SFUNC = ${step}, STYPE = float8[])`,
+        },
+      ],
+    },
+  ];
+}
+
+/** The counter columns of a rollup computed from `source` rows ordered by `time`. */
+export function counterColumns(source: 'points' | 'rollup', time: string): string[] {
+  const args = source === 'points' ? 'value, value, 0' : 'first, last, increase';
+  const agg = `${COUNTER_AGG}(${args} ORDER BY ${time})`;
+  return [`(${agg})[1]`, `(${agg})[2]`, `(${agg})[3]`];
+}
+
+/** Whether relation `name` exists without counter columns (a rollup of a schema 1 store). */
+export function lacksCounterColumns(name: string): Sql {
+  return {
+    text: `SELECT NOT (to_regclass($1) IS NOT NULL AND NOT EXISTS (
+  SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'increase' AND NOT attisdropped)) AS exists`,
+    values: [name],
+  };
+}
+
 /** What every engine has after the readings table: its unique index, the readings view, the ledger, policies. */
 export function commonSteps(): SchemaStep[] {
   return [
+    ...counterAggSteps(),
     {
       object: `index ${SCHEMA}.${POINTS_INDEX} (series_id, time DESC)`,
       exists: regclassExists(`${SCHEMA}.${POINTS_INDEX}`),

@@ -7,6 +7,8 @@ import { SCHEMA, literal, qualified } from './ident.js';
 import {
   POINTS,
   POINTS_COLUMNS,
+  counterColumns,
+  lacksCounterColumns,
   regclassExists,
   refreshSchedule,
   rollupName,
@@ -229,21 +231,28 @@ export function continuousAggregateSteps(
   v: TsdbVersion,
   rollups: Duration[],
   compressAfter: Duration = ROLLUP_COMPRESS_AFTER,
+  counters = true,
 ): SchemaStep[] {
   const steps: SchemaStep[] = [];
   let source: string | null = null;
   for (const bucket of [...rollups].sort((a, b) => a.ms - b.ms)) {
     const name = qualified(rollupName(bucket));
+    const counter = (from: 'points' | 'rollup', time: string) =>
+      counters
+        ? `,\n       ${counterColumns(from, time)
+            .map((c, i) => `${c} AS ${['first', 'last', 'increase'][i]}`)
+            .join(', ')}`
+        : '';
     const select: string =
       source === null
         ? `SELECT ${timeBucket(bucket.interval, 'time')} AS bucket, series_id,
        count(*)::bigint AS count, sum(value) AS sum, min(value) AS min, max(value) AS max,
-       sum(value * value) AS sumsq
+       sum(value * value) AS sumsq${counter('points', 'time')}
 FROM ${POINTS}
 GROUP BY 1, 2`
         : `SELECT ${timeBucket(bucket.interval, 'bucket')} AS bucket, series_id,
        sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
-       sum(sumsq) AS sumsq
+       sum(sumsq) AS sumsq${counter('rollup', 'bucket')}
 FROM ${source}
 GROUP BY 1, 2`;
     steps.push(
@@ -282,6 +291,24 @@ WITH NO DATA`,
     source = name;
   }
   return steps;
+}
+
+/**
+ * Upgrading a schema 1 store: a continuous aggregate cannot gain columns, so each rollup without the counter
+ * columns is dropped (with the rollups built on it and their policies) and the steps that follow create it
+ * again, empty: real-time aggregation reads the readings until a refresh has filled it.
+ */
+export function caggCounterUpgradeSteps(rollups: Duration[]): SchemaStep[] {
+  return [...rollups]
+    .sort((a, b) => a.ms - b.ms)
+    .map((bucket) => {
+      const name = qualified(rollupName(bucket));
+      return {
+        object: `counter columns on ${name} (rebuilt with the rollups built on it; filled by the next refresh)`,
+        exists: lacksCounterColumns(name),
+        statements: [{ text: `DROP MATERIALIZED VIEW IF EXISTS ${name} CASCADE` }],
+      };
+    });
 }
 
 /** The iotctl policy jobs with their stats and latest error. */
