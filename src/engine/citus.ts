@@ -11,6 +11,7 @@ import {
   citusRollupSizes,
   columnarInstalled,
   createColumnar,
+  distributeEventsStep,
   distributePointsStep,
   distributeRollupStep,
   inactiveNodes,
@@ -20,9 +21,16 @@ import {
   toHeap,
 } from '../db/sql/citus.js';
 import type { ChunkRow } from '../db/sql/maintenance.js';
-import { partitionedPointsStep, rollupTableSteps } from '../db/sql/plain.js';
+import { partitionedEventsStep, partitionedPointsStep, rollupTableSteps } from '../db/sql/plain.js';
 import type { SeriesFilter } from '../db/sql/query.js';
-import { baseSteps, commonSteps, rollupName, type InitOptions, type SchemaStep } from '../db/sql/schema.js';
+import {
+  baseSteps,
+  commonSteps,
+  eventSteps,
+  rollupName,
+  type InitOptions,
+  type SchemaStep,
+} from '../db/sql/schema.js';
 import type { Db, Sql } from '../db/types.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { dbCutoff } from './common.js';
@@ -66,6 +74,9 @@ export class CitusEngine extends PlainEngine {
       partitionedPointsStep(opts.chunkInterval),
       distributePointsStep(CITUS_SHARD_COUNT),
       ...commonSteps(),
+      partitionedEventsStep(opts.chunkInterval),
+      distributeEventsStep(),
+      ...eventSteps(),
       ...rollups.flatMap((bucket, i) => [tables[i] as SchemaStep, distributeRollupStep(rollupName(bucket))]),
     ];
   }

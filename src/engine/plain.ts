@@ -27,6 +27,7 @@ import {
 import { PARTITIONS_AHEAD, partitionsSql } from '../db/sql/partitions.js';
 import {
   dateBin,
+  partitionedEventsStep,
   partitionedPointsStep,
   plainPolicies,
   plainRetentionCutoffs,
@@ -37,6 +38,7 @@ import { latestReadings, plainRollupMarks, type SeriesFilter } from '../db/sql/q
 import {
   baseSteps,
   commonSteps,
+  eventSteps,
   refreshSchedule,
   type InitOptions,
   type SchemaStep,
@@ -94,6 +96,8 @@ export class PlainEngine implements StorageEngine {
       ...baseSteps(),
       partitionedPointsStep(opts.chunkInterval),
       ...commonSteps(),
+      partitionedEventsStep(opts.chunkInterval),
+      ...eventSteps(),
       ...rollupTableSteps(opts.rollups),
       ...stalenessSteps(opts.rollups),
     ];
@@ -454,7 +458,7 @@ export class PlainEngine implements StorageEngine {
     return (await db.query<{ chunk: string }>(partitionsOverlapping(ranges))).rows.map((r) => r.chunk);
   }
 
-  rowPlacer(db: Db, config: StoreConfig): PartitionManager {
-    return new PartitionManager(db, config.chunkInterval.ms);
+  rowPlacer(db: Db, config: StoreConfig, table: 'points' | 'events' = 'points'): PartitionManager {
+    return new PartitionManager(db, config.chunkInterval.ms, table);
   }
 }

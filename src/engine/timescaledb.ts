@@ -25,7 +25,14 @@ import {
   type ChunkRow,
 } from '../db/sql/maintenance.js';
 import { latestReadings, pendingInvalidations, type SeriesFilter } from '../db/sql/query.js';
-import { POINTS, baseSteps, commonSteps, type InitOptions, type SchemaStep } from '../db/sql/schema.js';
+import {
+  POINTS,
+  baseSteps,
+  commonSteps,
+  eventSteps,
+  type InitOptions,
+  type SchemaStep,
+} from '../db/sql/schema.js';
 import {
   addCompressionPolicy,
   addRefreshPolicy,
@@ -34,6 +41,8 @@ import {
   chunkTimeRanges,
   compressChunk,
   compressionStep,
+  eventCompressionStep,
+  eventHypertableSteps,
   continuousAggregateSteps,
   createExtension,
   decompressChunk,
@@ -197,6 +206,9 @@ export class TimescaleEngine implements StorageEngine {
       ...hypertableSteps(this.version, opts.chunkInterval),
       ...commonSteps(),
       compressionStep(this.version),
+      ...eventHypertableSteps(this.version, opts.chunkInterval),
+      ...eventSteps(),
+      eventCompressionStep(this.version),
       ...continuousAggregateSteps(this.version, opts.rollups, opts.compressAfter),
     ];
   }

@@ -5,6 +5,8 @@ import type { Duration } from '../../util/duration.js';
 import type { Sql } from '../types.js';
 import { literal, qualified } from './ident.js';
 import {
+  EVENTS,
+  EVENTS_COLUMNS,
   META,
   POINTS,
   POINTS_COLUMNS,
@@ -25,6 +27,17 @@ export function partitionedPointsStep(chunkInterval: Duration): SchemaStep {
     exists: regclassExists(POINTS),
     statements: [
       { text: `CREATE TABLE IF NOT EXISTS ${POINTS} ${POINTS_COLUMNS} PARTITION BY RANGE (time)` },
+    ],
+  };
+}
+
+/** The events, partitioned like points (same interval; partitions created as events arrive). */
+export function partitionedEventsStep(chunkInterval: Duration): SchemaStep {
+  return {
+    object: `table ${EVENTS} (partitioned by time, ${chunkInterval.text} partitions)`,
+    exists: regclassExists(EVENTS),
+    statements: [
+      { text: `CREATE TABLE IF NOT EXISTS ${EVENTS} ${EVENTS_COLUMNS} PARTITION BY RANGE (time)` },
     ],
   };
 }
