@@ -1,12 +1,16 @@
 // Events (text and boolean values) on every target: the events store init creates (and adds to a store set
 // up without it), ingest's routing and accounting (wide CSV columns judged per column, NDJSON by type,
 // --text-metrics), re-ingest duplicates, and the Beijing excerpt's wind direction.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingest, type IngestSummary } from '../../src/ingest/run.js';
 import { init, parseRollups } from '../../src/maintenance/init.js';
 import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
+import { queryEvents, type EventRow } from '../../src/query/events.js';
+import { aggregateStates, selectsEventSeries } from '../../src/query/states.js';
 import { ingestOptions as options } from '../helpers/ingest.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 
@@ -14,6 +18,50 @@ const FIX = path.resolve(import.meta.dirname, '../../fixtures/ingest');
 const fx = (name: string) => path.join(FIX, name);
 
 const accounted = (s: IngestSummary) => expect(s.loaded + s.rejected + s.duplicates + s.nulls).toBe(s.read);
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY0 = Date.UTC(2024, 4, 6);
+
+/** A pump's states on whole minutes over a day (deterministic), one before the range the tests read. */
+function pumpEvents(): Array<[number, string]> {
+  const states = ['ON', 'OFF', 'FAULT'];
+  const out: Array<[number, string]> = [[DAY0 + 2 * HOUR + 7 * MIN, 'OFF']];
+  let seed = 7;
+  for (let t = DAY0 + 3 * HOUR + 11 * MIN; t < DAY0 + 22 * HOUR;) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    out.push([t, states[seed % 3]!]);
+    t += (1 + (seed % 97)) * MIN;
+  }
+  return out;
+}
+
+/**
+ * The expected counts and seconds per (bucket, value), computed independently of the code under test: the
+ * state is sampled at every minute of [since, end) (events fall on whole minutes, so this is exact).
+ */
+function sampledStates(
+  events: Array<[number, string]>,
+  since: number,
+  until: number,
+  end: number,
+  every: number,
+) {
+  const cells = new Map<string, { count: number; seconds: number }>();
+  const at = (bucket: number, value: string) => {
+    const key = `${new Date(bucket).toISOString()} ${value}`;
+    if (!cells.has(key)) cells.set(key, { count: 0, seconds: 0 });
+    return cells.get(key)!;
+  };
+  const origin = Date.UTC(2000, 0, 3);
+  const floor = (t: number) => origin + Math.floor((t - origin) / every) * every;
+  for (let m = since; m < Math.min(until, end); m += MIN) {
+    const state = events.filter(([t]) => t <= m).at(-1);
+    if (state) at(floor(m), state[1]).seconds += 60;
+  }
+  for (const [t, v] of events) if (t >= since && t < until) at(floor(t), v).count++;
+  return cells;
+}
 
 const initStore = (db: Db) =>
   init(db, {
@@ -98,6 +146,71 @@ describe.each(targetKinds)('events on the %s target', (kind) => {
       ['00:12', 'open', 'warn', null],
       ['00:13', 'closed', null, null],
     ]);
+  });
+
+  it('query events lists events by series and time, filtered by level, with a limit', async () => {
+    const list = async (o: Partial<Parameters<typeof queryEvents>[1]> = {}) => {
+      const rows: EventRow[] = [];
+      const range = { since: new Date('2024-03-01T00:00:00Z'), until: new Date('2024-03-02T00:00:00Z') };
+      for await (const r of queryEvents(db, { filter: {}, range, pageSize: 3, ...o })) rows.push(r);
+      return rows;
+    };
+    const all = await list({ filter: { devices: ['pump-1', 'door-3'] } });
+    expect(all.map((r) => [r.device, r.metric, r.value])).toEqual([
+      ['pump-1', 'state', 'ON'],
+      ['pump-1', 'state', 'OFF'],
+      ['pump-1', 'running', 'true'],
+      ['pump-1', 'log', 'disk full'],
+      ['pump-1', 'log', 'recovered'],
+      ['door-3', 'contact', 'open'],
+      ['door-3', 'contact', 'closed'],
+    ]);
+    const errors = await list({ levels: ['error', 'warn'] });
+    expect(errors.map((r) => [r.value, r.level, r.payload])).toEqual([
+      ['disk full', 'error', { disk: '/dev/sda1', free: 0 }],
+      ['open', 'warn', null],
+    ]);
+    expect(await list({ filter: { metric: 'door' }, limit: 4 })).toHaveLength(4);
+    await expect(list({ filter: { metric: 'nope' } })).rejects.toThrow(/no series matches --metric nope/);
+  });
+
+  it('query agg on an event metric: counts and time in each state per bucket, as sampled minute by minute', async () => {
+    const events = pumpEvents();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-states-')), 'pump.csv');
+    fs.writeFileSync(
+      file,
+      'time,device_id,metric,value\n' +
+        events.map(([t, v]) => `${new Date(t).toISOString()},pump-9,pump,${v}`).join('\n') +
+        '\n',
+    );
+    const s = await ingest(db, options([file]));
+    expect(s).toMatchObject({ events: events.length, loaded: events.length });
+    const filter = { metric: 'pump', devices: ['pump-9'] };
+    expect(await selectsEventSeries(db, filter)).toBe(true);
+    expect(await selectsEventSeries(db, { metric: 'temp' })).toBe(false);
+    const since = DAY0 + 3 * HOUR;
+    const until = DAY0 + 20 * HOUR;
+    for (const [every, nowMs] of [
+      [HOUR, Date.now()],
+      [3 * HOUR, Date.now()],
+      // An open range: the last state lasts until now, here 10.5 hours into it.
+      [HOUR, since + 10.5 * HOUR],
+    ] as const) {
+      const res = await aggregateStates(db, {
+        filter,
+        range: { since: new Date(since), until: new Date(until) },
+        every: parseDuration(every === HOUR ? '1h' : '3h'),
+        nowMs,
+        pageSize: 7,
+      });
+      const got = new Map(
+        res.rows.map((r) => [`${r.time.toISOString()} ${r.value}`, { count: r.count, seconds: r.seconds }]),
+      );
+      expect(got).toEqual(sampledStates(events, since, until, nowMs, every));
+      // Every second of the range (up to now) is in exactly one state: the carried-in one covers the start.
+      const total = res.rows.reduce((n, r) => n + r.seconds, 0);
+      expect(total).toBe((Math.min(until, nowMs) - since) / 1000);
+    }
   });
 
   it('a store set up without the events table reads text as before until init adds the table', async () => {

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { log } from '../../output/log.js';
 import { printAgg, printWarnings } from '../../output/query.js';
 import { streamAgg, type AggOptions } from '../../query/agg.js';
+import { aggregateStates, selectsEventSeries } from '../../query/states.js';
+import { printStateAgg } from '../../output/events.js';
 import { functionsHelp, functionsList, parseFns } from '../../query/functions.js';
 import {
   addFilterOptions,
@@ -43,16 +45,25 @@ export function registerAgg(query: Command): void {
         fns: parseFns(o.fn),
         onNotice: (m) => log.info(m),
       };
-      await withDb(g, (db) =>
-        streamAgg(db, opts, async (res) => {
+      await withDb(g, async (db) => {
+        // An event metric (text states): counts and time in each state, not numeric aggregates.
+        if (await selectsEventSeries(db, opts.filter)) {
+          if (cmd.getOptionValueSource('fn') !== 'default' || o.explain || o.chart)
+            log.warn(
+              '--fn, --explain and --chart are for readings; an event metric gives counts and time per state',
+            );
+          return printStateAgg(g.format, await aggregateStates(db, opts));
+        }
+        return streamAgg(db, opts, async (res) => {
           printWarnings(res.warnings);
           await printAgg(g.format, res, !!o.chart, !!o.explain);
-        }),
-      );
+        });
+      });
     });
   examples(agg, [
     'iotctl query agg --metric temperature --since 24h --every 1h',
     "iotctl query agg --metric temperature --device-like 'hall-%' --since 7d --every 1d --fn avg,stddev --explain",
     'iotctl query agg --metric humidity --device d1,d2 --since 2026-01-05T00:00Z --until 2026-01-06 --every 5m --fn p95 --json',
+    'iotctl query agg --metric door --device hall-1 --since 7d --every 1d   # an event metric: counts and time per state',
   ]);
 }

@@ -3,8 +3,8 @@
 // meets stored readings: events are few beside readings, and one path serves every engine (Citus included).
 import type { Sql } from '../types.js';
 import type { OnConflict } from './ingest.js';
-import { Params, selectSeries, type SeriesFilter } from './query.js';
-import { EVENTS } from './schema.js';
+import { Params, routedTo, selectSeries, type SeriesFilter } from './query.js';
+import { EVENTS, POINTS } from './schema.js';
 
 export const EVENT_STAGE = 'iotctl_event_stage';
 
@@ -86,5 +86,35 @@ SELECT e.series_id, e.time, sel.device_id AS device, sel.metric, e.value, e.leve
  WHERE e.time >= ${from} AND e.time < ${to}${level}${keyset}
  ORDER BY e.series_id, e.time
  LIMIT ${p.add(pageSize, '::int')}`;
+  return { text, values: p.values };
+}
+
+/** Whether the selected series hold any event and any reading (two index probes; one shard's on Citus). */
+export function eventsAndReadings(filter: SeriesFilter): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const onlyE = routedTo(filter, p, 'e');
+  const onlyR = routedTo(filter, p, 'r');
+  const text = `WITH ${sel}
+SELECT EXISTS (SELECT 1 FROM ${EVENTS} e JOIN sel ON sel.id = e.series_id${onlyE ? ` WHERE true${onlyE}` : ''}) AS events,
+       EXISTS (SELECT 1 FROM ${POINTS} r JOIN sel ON sel.id = r.series_id${onlyR ? ` WHERE true${onlyR}` : ''}) AS readings`;
+  return { text, values: p.values };
+}
+
+/**
+ * The selected series with the state each was in at `at`: its last event before then (one index probe a
+ * series; NULLs when none), in device, metric order.
+ */
+export function statesAt(filter: SeriesFilter, at: Date): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const only = routedTo(filter, p, 'e');
+  const text = `WITH ${sel}
+SELECT sel.id, sel.device_id AS device, sel.metric, c.time, c.value
+  FROM sel
+  LEFT JOIN LATERAL (SELECT e.time, e.value FROM ${EVENTS} e
+                      WHERE e.series_id = sel.id AND e.time < ${p.add(at, '::timestamptz')}${only}
+                      ORDER BY e.time DESC LIMIT 1) c ON true
+ ORDER BY sel.device_id, sel.metric`;
   return { text, values: p.values };
 }
