@@ -105,8 +105,9 @@ export class CitusEngine extends PlainEngine {
     return [];
   }
 
-  override async listChunks(db: Db, _relation: string, olderThan?: Date): Promise<ChunkRow[]> {
-    return (await db.query<ChunkRow>(citusPartitions(olderThan))).rows;
+  override async listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]> {
+    const parent = relation === 'events' ? 'events' : 'points';
+    return (await db.query<ChunkRow>(citusPartitions(olderThan, parent))).rows;
   }
 
   override compressChunk(chunk: string): Sql {
@@ -120,7 +121,11 @@ export class CitusEngine extends PlainEngine {
   override async runJob(db: Db, store: Store, job: JobInfo): Promise<unknown> {
     if (job.kind !== 'compression') return super.runJob(db, store, job);
     const cutoff = await dbCutoff(db, job.after as string);
-    const chunks = (await this.listChunks(db, 'points', cutoff)).filter((c) => !c.compressed);
+    // The events' partitions go with the readings' (one policy for both).
+    const chunks = [
+      ...(await this.listChunks(db, 'points', cutoff)),
+      ...(await this.listChunks(db, 'events', cutoff)),
+    ].filter((c) => !c.compressed);
     for (const c of chunks) await db.query(toColumnar(c.chunk));
     return { cutoff, compressed: chunks.map((c) => c.chunk) };
   }

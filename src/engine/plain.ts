@@ -146,8 +146,9 @@ export class PlainEngine implements StorageEngine {
     return plainRetentionCutoffs;
   }
 
-  async listChunks(db: Db, _relation: string, olderThan?: Date): Promise<ChunkRow[]> {
-    return (await db.query<ChunkRow>(partitionsSql(olderThan))).rows;
+  async listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]> {
+    return (await db.query<ChunkRow>(partitionsSql(olderThan, relation === 'events' ? 'events' : 'points')))
+      .rows;
   }
 
   async chunkTotals(db: Db, relation: string): Promise<ChunkTotals> {
@@ -186,7 +187,7 @@ export class PlainEngine implements StorageEngine {
   async listExpired(db: Db, target: RetentionTarget, cutoff: Date): Promise<ChunkRow[]> {
     if (target.rollup)
       return (await db.query<ChunkRow>(plainRollupExpired(target.name, target.rollup.bucket, cutoff))).rows;
-    return this.listChunks(db, 'points', cutoff);
+    return this.listChunks(db, target.name, cutoff);
   }
 
   async dropExpired(db: Db, target: RetentionTarget, cutoff: Date, chunks: ChunkRow[]): Promise<string[]> {

@@ -11,8 +11,15 @@ import type { Db } from '../../src/db/types.js';
 import { parseDuration } from '../../src/util/duration.js';
 import { queryEvents, type EventRow } from '../../src/query/events.js';
 import { aggregateStates, selectsEventSeries } from '../../src/query/states.js';
+import { compressRun } from '../../src/maintenance/compress.js';
+import { removePolicy, setPolicy } from '../../src/maintenance/policies.js';
+import { retentionRun } from '../../src/maintenance/retention.js';
+import { stats } from '../../src/maintenance/stats.js';
+import { status } from '../../src/maintenance/status.js';
+import { listJobs } from '../../src/maintenance/jobs.js';
+import { loadStore } from '../../src/db/store.js';
 import { ingestOptions as options } from '../helpers/ingest.js';
-import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
+import { engineOf, makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 
 const FIX = path.resolve(import.meta.dirname, '../../fixtures/ingest');
 const fx = (name: string) => path.join(FIX, name);
@@ -227,5 +234,92 @@ describe.each(targetKinds)('events on the %s target', (kind) => {
     accounted(after);
     expect(after).toMatchObject({ read: 132, loaded: 11, events: 11, duplicates: 118, nulls: 3 });
     expect((await events('Changping', 'wd')).map((e) => e[1])).toEqual(['E', 'ENE', 'ENE']);
+  });
+});
+
+describe.each(targetKinds)('events in maintenance on the %s target', (kind) => {
+  let target: TestTarget;
+  let db: Db;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iotctl-events-maint-'));
+
+  beforeAll(async () => {
+    target = await makeTarget(kind);
+    db = await target.open();
+    // No rollups: plain mode holds retention back where a rollup has not taken the readings in.
+    await init(db, {
+      chunkInterval: parseDuration('1d'),
+      rollups: [],
+      dryRun: false,
+      plain: false,
+      explicit: { chunkInterval: false, rollups: true },
+    });
+    const now = Date.now();
+    const lines = ['time,device_id,temp,door'];
+    for (const ago of [30 * 86_400_000 + 5 * MIN, 30 * 86_400_000, HOUR + 5 * MIN, HOUR])
+      lines.push(`${new Date(now - ago).toISOString()},m-1,${ago % 7},${ago % 2 ? 'open' : 'closed'}`);
+    fs.writeFileSync(path.join(tmp, 'm.csv'), lines.join('\n') + '\n');
+    expect(await ingest(db, options([path.join(tmp, 'm.csv')]))).toMatchObject({ loaded: 8, events: 4 });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await target?.cleanup();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const eventChunks = async () => (await loadStore(db)).engine.listChunks(db, 'events');
+  const eventCount = async () =>
+    (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM iotctl.events')).rows[0]!.n;
+
+  it('stats and status count the events beside the readings', async () => {
+    const s = await stats(db, { sort: 'time' });
+    expect(s.events).toMatchObject({ chunks: (await eventChunks()).length });
+    expect(s.events!.chunks).toBeGreaterThanOrEqual(2);
+    expect(s.events!.bytesAfter).toBeGreaterThan(0);
+    const st = await status(db);
+    expect(st.bytes.events).toBe(s.events!.bytesAfter);
+  });
+
+  it.runIf(engineOf(kind) !== 'plain')(
+    'compress run compresses the events chunks older than the cutoff too',
+    async () => {
+      const res = await compressRun(db, { olderThan: parseDuration('7d'), dryRun: false });
+      const events = await eventChunks();
+      const old = events.filter((c) => new Date(c.range_end).getTime() < Date.now() - 7 * 86_400_000);
+      expect(old.length).toBeGreaterThan(0);
+      expect(old.every((c) => c.compressed)).toBe(true);
+      expect(res.chunks.map((c) => c.chunk)).toEqual(expect.arrayContaining(old.map((c) => c.chunk)));
+      expect(events.some((c) => !c.compressed)).toBe(true);
+      expect(await eventCount()).toBe(4);
+    },
+  );
+
+  it.runIf(engineOf(kind) === 'timescaledb')(
+    'a compression or retention policy on the readings is set on the events too',
+    async () => {
+      const store = await loadStore(db);
+      await setPolicy(db, store, 'retention', 'points', parseDuration('365d'));
+      await setPolicy(db, store, 'compression', 'points', parseDuration('30d'));
+      const names = (await listJobs(db, store)).map((j) => j.name);
+      expect(names).toEqual(expect.arrayContaining(['retention:events', 'compression:events']));
+      await removePolicy(db, store, 'retention', 'points');
+      await removePolicy(db, store, 'compression', 'points');
+      const after = (await listJobs(db, store)).map((j) => j.name);
+      expect(after.filter((n) => n.endsWith(':events'))).toEqual([]);
+    },
+  );
+
+  it('retention drops the events older than the readings cutoff with them', async () => {
+    const dry = await retentionRun(db, { olderThan: parseDuration('10d'), dryRun: true, yes: false });
+    const oldEvents = (await eventChunks()).filter(
+      (c) => new Date(c.range_end).getTime() < Date.now() - 10 * 86_400_000,
+    );
+    expect(oldEvents.length).toBeGreaterThan(0);
+    expect(dry.chunks.map((c) => c.chunk)).toEqual(expect.arrayContaining(oldEvents.map((c) => c.chunk)));
+    const run = await retentionRun(db, { olderThan: parseDuration('10d'), dryRun: false, yes: true });
+    expect(run.dropped.join(' ')).toMatch(/event|_hyper_/);
+    expect(await eventCount()).toBe(2);
+    expect((await eventChunks()).map((c) => c.chunk)).not.toEqual(
+      expect.arrayContaining([oldEvents[0]!.chunk]),
+    );
   });
 });
