@@ -12,6 +12,7 @@ import { parseDuration } from '../../src/util/duration.js';
 import { queryEvents, type EventRow } from '../../src/query/events.js';
 import { aggregateStates, selectsEventSeries } from '../../src/query/states.js';
 import { compressRun } from '../../src/maintenance/compress.js';
+import { deleteReadingsOf } from '../../src/maintenance/delete.js';
 import { removePolicy, setPolicy } from '../../src/maintenance/policies.js';
 import { retentionRun } from '../../src/maintenance/retention.js';
 import { stats } from '../../src/maintenance/stats.js';
@@ -218,6 +219,39 @@ describe.each(targetKinds)('events on the %s target', (kind) => {
       const total = res.rows.reduce((n, r) => n + r.seconds, 0);
       expect(total).toBe((Math.min(until, nowMs) - since) / 1000);
     }
+  });
+
+  it('delete removes the events of the series with their readings, and keeps a series that still has events', async () => {
+    const n0 = await n("SELECT count(*)::int AS n FROM iotctl.event_log WHERE device_id = 'door-3'");
+    expect(n0).toBe(2);
+    const since = new Date('2024-03-01T00:12:30Z');
+    const part = await deleteReadingsOf(db, {
+      filter: { devices: ['door-3'] },
+      since,
+      until: null,
+      dryRun: false,
+    });
+    // contact closed (00:13) goes; battery's reading was at 00:12 and its 00:13 value was a null.
+    expect(part).toMatchObject({ events: 1, readings: 0 });
+    expect(await n("SELECT count(*)::int AS n FROM iotctl.series WHERE device_id = 'door-3'")).toBe(2);
+    const all = await deleteReadingsOf(db, {
+      filter: { devices: ['door-3'] },
+      since: null,
+      until: null,
+      dryRun: false,
+    });
+    expect(all).toMatchObject({ events: 1, readings: 1, seriesRemoved: 2 });
+    expect(
+      await n(
+        "SELECT count(*)::int AS n FROM iotctl.events e JOIN iotctl.series s ON s.id = e.series_id WHERE s.device_id = 'door-3'",
+      ),
+    ).toBe(0);
+    // No event is left without its series.
+    expect(
+      await n(
+        'SELECT count(*)::int AS n FROM iotctl.events e WHERE NOT EXISTS (SELECT 1 FROM iotctl.series s WHERE s.id = e.series_id)',
+      ),
+    ).toBe(0);
   });
 
   it('a store set up without the events table reads text as before until init adds the table', async () => {
