@@ -20,7 +20,9 @@ import { startPostgres } from './_postgres.js';
 import { anomalies } from '../dist/anomalies/detect.js';
 import { init, parseRollups } from '../dist/maintenance/init.js';
 import { planAgg, runAgg, streamAgg } from '../dist/query/agg.js';
-import { printAgg } from '../dist/output/query.js';
+import { aggCsvCopy, aggCsvLines, streamAggCsv } from '../dist/query/agg-csv.js';
+import { LINE_SETTINGS, inlineParams } from '../dist/db/sql/agg-lines.js';
+import { printAgg, printAggCsv } from '../dist/output/query.js';
 import { openDb } from '../dist/db/connect.js';
 import { loadStore } from '../dist/db/store.js';
 import { parseDuration } from '../dist/util/duration.js';
@@ -205,6 +207,17 @@ function floorSql(segments) {
   return { text, values };
 }
 
+/** Bytes of a `COPY (...) TO STDOUT` read to the end, or null where the target cannot stream COPY. */
+function copyBytes(copySql) {
+  return db.transaction(async (tx) => {
+    if (!tx.copyTo) return null;
+    for (const setting of LINE_SETTINGS) await tx.query(setting);
+    let bytes = 0;
+    for await (const chunk of tx.copyTo(copySql)) bytes += chunk.length;
+    return bytes;
+  });
+}
+
 const { db, cleanup } = await openTarget();
 try {
   const { store, end } = await loadData(db);
@@ -234,7 +247,13 @@ try {
     'iotctl = the rows of `query agg` as objects, and through its JSON printer (`--json`, to a null sink); raw = the same with raw data as its only source',
   );
   console.log(
-    'case              | sources                       |   floor |  iotctl | --json  |      raw | iotctl/floor | json/floor | raw/iotctl |    rows',
+    'csv rows = `--format csv` through the row printer, csv COPY = the same lines written by the database (COPY), both to a null sink;',
+  );
+  console.log(
+    "COPY floor = the floor's rows through `COPY (...) TO STDOUT (FORMAT csv)`; raw COPY = the raw-only plan's lines through COPY",
+  );
+  console.log(
+    'case              | sources                       |   floor |  iotctl | --json  | csv rows | COPY floor | csv COPY |      raw | raw COPY | iotctl/floor | json/floor | raw/iotctl | raw/csv COPY | raw COPY/csv COPY |    rows',
   );
   for (const c of cases) {
     const every = parseDuration(c.every);
@@ -257,13 +276,38 @@ try {
       toNullSink(() => streamAgg(db, opts, (res) => printAgg('json', res, false, false))),
     );
     const floor = await median(() => db.query(floorSql(agg.value.sources)));
+    const csvRows = await median(() =>
+      toNullSink(() => streamAgg(db, opts, (res) => printAgg('csv', res, false, false))),
+    );
+    let copied = false;
+    const csvCopy = await median(() =>
+      toNullSink(() =>
+        streamAggCsv(
+          db,
+          opts,
+          (res) => printAgg('csv', res, false, false),
+          (res) => {
+            copied = true;
+            return printAggCsv(res, false, false);
+          },
+        ),
+      ),
+    );
+    const copyFloor = await median(() =>
+      copyBytes(`COPY (${inlineParams(floorSql(agg.value.sources))}) TO STDOUT (FORMAT csv)`),
+    );
     // The same command with raw data as its only source: what it does where no rollup answers.
     const rawOnly = plan.candidates.find((p) => p.every((s) => s.source === 'raw'));
     const raw = await median(() => runAgg(db, plan, count, rawOnly));
+    const lines = aggCsvLines(plan);
+    const rawCopy =
+      typeof lines === 'string'
+        ? { ms: NaN }
+        : await median(() => copyBytes(aggCsvCopy(plan, rawOnly, lines)));
     const sources = [...new Set(agg.value.sources.map((s) => s.source))].join('+');
     const x = (a, b) => `${(a.ms / b.ms).toFixed(2)}x`;
     console.log(
-      `${c.label.padEnd(17)} | ${sources.padEnd(29)} | ${secs(floor.ms).padStart(7)} | ${secs(agg.ms).padStart(7)} | ${secs(json.ms).padStart(7)} | ${secs(raw.ms).padStart(8)} | ${x(agg, floor).padStart(12)} | ${x(json, floor).padStart(10)} | ${x(raw, agg).padStart(10)} | ${String(agg.value.n).padStart(7)}`,
+      `${c.label.padEnd(17)} | ${sources.padEnd(29)} | ${secs(floor.ms).padStart(7)} | ${secs(agg.ms).padStart(7)} | ${secs(json.ms).padStart(7)} | ${secs(csvRows.ms).padStart(8)} | ${(copyFloor.value === null ? 'n/a' : secs(copyFloor.ms)).padStart(10)} | ${(copied ? secs(csvCopy.ms) : 'rows').padStart(8)} | ${secs(raw.ms).padStart(8)} | ${(rawCopy.value == null ? 'n/a' : secs(rawCopy.ms)).padStart(8)} | ${x(agg, floor).padStart(12)} | ${x(json, floor).padStart(10)} | ${x(raw, agg).padStart(10)} | ${x(raw, csvCopy).padStart(12)} | ${x(rawCopy, csvCopy).padStart(17)} | ${String(agg.value.n).padStart(7)}`,
     );
     for (const cost of agg.value.costs)
       console.log(`  estimated rows with ${cost.source}: ${Math.round(cost.rows).toLocaleString('en-US')}`);

@@ -33,6 +33,15 @@ export interface AnomaliesOptions extends AnomalyParams {
   group?: 'device' | 'series';
   /** Told when the selected series have no readings in the range, for stderr. */
   onNotice?: (message: string) => void;
+  /** Incidents: told each flagged reading in [since, until) as it is scored (for a chart). */
+  onFlagged?: (reading: FlaggedReading) => void;
+}
+
+export interface FlaggedReading {
+  time: number;
+  device: string;
+  metric: string;
+  value: number;
 }
 
 export interface AnomalyRow {
@@ -222,8 +231,10 @@ export async function anomalyIncidents(db: Db, opts: AnomaliesOptions): Promise<
       const closeAfterMs = m.prefilter ? closeAfter * (s.cadenceMs || Infinity) : Infinity;
       const b = new IncidentBuilder(s.id, closeAfter, (inc) => closed.push(inc), closeAfterMs);
       builders.push(b);
+      const flagged = o.onFlagged;
       return (time, value, v, inRange) => {
         if (inRange && !m.prefilter) readings++;
+        if (flagged && inRange && v.flagged) flagged({ time, device: s.device, metric: s.metric, value });
         b.add(time, value, v, inRange);
       };
     },

@@ -1,9 +1,9 @@
 // Reads the readings to score: the selected series with where each one's history starts, then every
 // reading from there to --until in time slices, per series in time order. A slice is one statement that
-// returns one row with the series ids, times and values of its readings packed as bytea, so the cost per
-// reading is 20 bytes, not a row; slices grow or shrink towards SLICE_TARGET readings, and on a server
-// the next slice is read while the current one is scored.
-import { anomalySeries, readingsSlice } from '../db/sql/anomalies.js';
+// returns one row with the series ids, times and values of its readings packed as bytea and sent as base64
+// text, so the cost per reading is 20 bytes (27 characters), not a row; slices grow or shrink towards
+// SLICE_TARGET readings, and on a server the next slice is read while the current one is scored.
+import { anomalySeries, readingsSliceBase64 } from '../db/sql/anomalies.js';
 import type { Params, SeriesFilter } from '../db/sql/query.js';
 import type { Db } from '../db/types.js';
 import type { StorageEngine } from '../engine/types.js';
@@ -113,12 +113,13 @@ async function fetchSlice(
 ): Promise<{ count: number; series: SeriesSlice[] }> {
   const { rows } = await db.query<{
     n: number;
-    ids: Uint8Array | null;
-    times: Uint8Array | null;
-    vals: Uint8Array | null;
-  }>(readingsSlice(ids, new Date(from), new Date(to), candidates));
+    ids: string | null;
+    times: string | null;
+    vals: string | null;
+  }>(readingsSliceBase64(ids, new Date(from), new Date(to), candidates));
   const r = rows[0];
-  const series = r?.n && r.ids && r.times && r.vals ? split(r.ids, r.times, r.vals) : [];
+  const bytes = (b64: string) => Buffer.from(b64, 'base64');
+  const series = r?.n && r.ids && r.times && r.vals ? split(bytes(r.ids), bytes(r.times), bytes(r.vals)) : [];
   return { count: r?.n ?? 0, series };
 }
 

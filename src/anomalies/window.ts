@@ -66,7 +66,9 @@ export class SortedWindow {
   private middleDeviation(m: number): number {
     const s = this.s;
     const n = this.n;
-    const mid = this.lowerBound(m, n);
+    // The first index holding m or more: the middle one, unless values equal to m come before it.
+    const h = n >> 1;
+    const mid = h > 0 && (s[h - 1] as number) < m ? h : this.lowerBound(m, h);
     // a(i) = m - s[mid-1-i] (i < mid) and b(j) = s[mid+j] - m (j < n - mid), both non-decreasing.
     let na = mid;
     let nb = n - mid;

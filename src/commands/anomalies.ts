@@ -1,11 +1,14 @@
 // `iotctl anomalies`: flags from the method registry (anomalies/methods/), one data call, one printer.
 import { Option, type Command } from 'commander';
+import { chartPoints, seriesToChart } from '../anomalies/chart.js';
 import {
   anomalies,
   anomalyIncidents,
   validateAnomalies,
   type AnomaliesOptions,
+  type FlaggedReading,
 } from '../anomalies/detect.js';
+import type { Incident } from '../anomalies/incidents.js';
 import {
   allFlags,
   anomalyMethods,
@@ -15,6 +18,16 @@ import {
 } from '../anomalies/methods/index.js';
 import { CLOSE_AFTER } from '../anomalies/methods/robust.js';
 import { ExitCode, usageError } from '../errors.js';
+import type { Db } from '../db/types.js';
+import {
+  anomaliesChartSpec,
+  CHART_COLUMNS,
+  chartFileOf,
+  SeriesCollector,
+  SVG_MAX_SERIES,
+  writeChartFile,
+  type ChartFile,
+} from '../output/chart-file.js';
 import { log } from '../output/log.js';
 import { printAnomalies, printIncidents } from '../output/anomalies.js';
 import {
@@ -26,7 +39,15 @@ import {
   type FilterFlags,
 } from '../query/options.js';
 import { parseDuration } from '../util/duration.js';
-import { examples, givenByUser, globalOptions, parseIntOption, withDb } from './common.js';
+import type { RowFormat } from '../output/render.js';
+import {
+  examples,
+  givenByUser,
+  globalOptions,
+  parseIntOption,
+  withDb,
+  type GlobalOptions,
+} from './common.js';
 
 const flagName = (f: SharedFlag) => f.flag.flags.split(' ')[0] as string;
 const listed = (names: string[]) =>
@@ -57,7 +78,82 @@ type Flags = FilterFlags & {
   group: 'device' | 'series';
   closeAfter: number;
   failOnIncident?: boolean;
+  chart?: string;
 } & Record<string, unknown>;
+
+/** Flagged readings kept for a chart at most (a stuck sensor over weeks flags every reading). */
+const CHART_FLAGGED_MAX = 100_000;
+
+/** Reads the readings of the series to draw (those with findings first); the chart to write once printed. */
+async function anomaliesChart(
+  db: Db,
+  file: ChartFile,
+  o: AnomaliesOptions,
+  incidents: Incident[],
+  flagged: FlaggedReading[],
+): Promise<() => Promise<void>> {
+  const first = [
+    ...incidents.flatMap((i) => i.metrics.map((metric) => ({ device: i.device, metric }))),
+    ...flagged,
+  ];
+  const { series, selected } = await seriesToChart(db, o.filter, first, SVG_MAX_SERIES);
+  const readings = new SeriesCollector(o.range.since.getTime(), o.range.until.getTime());
+  readings.notRead = selected - series.length;
+  await chartPoints(db, series, o.range, CHART_COLUMNS, (s, t, v) =>
+    readings.add(s.device, s.metric, s.unit, '', t, v),
+  );
+  const spec = anomaliesChartSpec({
+    since: o.range.since,
+    until: o.range.until,
+    method: o.method,
+    readings,
+    incidents,
+    flagged,
+  });
+  return async () => {
+    await writeChartFile(file, spec);
+    readings.warnNotDrawn();
+  };
+}
+
+/** Runs the detection, prints incidents or flagged readings, then writes the chart; how many were found. */
+async function detectAndPrint(
+  g: GlobalOptions<RowFormat>,
+  options: AnomaliesOptions,
+  points: boolean,
+  chartFile: ChartFile | undefined,
+): Promise<number> {
+  const flagged: FlaggedReading[] = [];
+  if (chartFile && !points)
+    options.onFlagged = (r) => {
+      if (flagged.length < CHART_FLAGGED_MAX) flagged.push(r);
+    };
+  // The chart's readings are read before the database closes; the file is written after the output.
+  let writeChart: (() => Promise<void>) | undefined;
+  let found: number;
+  if (points) {
+    const res = await withDb(g, async (db) => {
+      const res = await anomalies(db, options);
+      if (chartFile) {
+        const rows = res.rows.slice(0, CHART_FLAGGED_MAX).map((r) => ({ ...r, time: r.time.getTime() }));
+        writeChart = await anomaliesChart(db, chartFile, options, [], rows);
+      }
+      return res;
+    });
+    await printAnomalies(g.format, res);
+    found = res.rows.length;
+  } else {
+    const res = await withDb(g, async (db) => {
+      const res = await anomalyIncidents(db, options);
+      if (chartFile) writeChart = await anomaliesChart(db, chartFile, options, res.incidents, flagged);
+      return res;
+    });
+    await printIncidents(g.format, res);
+    found = res.incidents.length;
+  }
+  await writeChart?.();
+  return found;
+}
 
 export function registerAnomalies(program: Command): void {
   const cmd = addRangeOptions(addFilterOptions(program.command('anomalies')), '1h')
@@ -80,6 +176,10 @@ export function registerAnomalies(program: Command): void {
       CLOSE_AFTER,
     )
     .option('--fail-on-incident', 'exit 5 when anything is found (for cron and monitoring)')
+    .option(
+      '--chart <file>',
+      'write a chart (.svg or .png): the readings, incidents shaded, flagged readings marked',
+    )
     .addHelpText(
       'after',
       '\nMethods:\n' +
@@ -113,16 +213,7 @@ export function registerAnomalies(program: Command): void {
     } as AnomaliesOptions;
     // The data functions validate too, so every caller gets the same checks; here before any database work.
     validateAnomalies(options);
-    let found: number;
-    if (o.points) {
-      const res = await withDb(g, (db) => anomalies(db, options));
-      await printAnomalies(g.format, res);
-      found = res.rows.length;
-    } else {
-      const res = await withDb(g, (db) => anomalyIncidents(db, options));
-      await printIncidents(g.format, res);
-      found = res.incidents.length;
-    }
+    const found = await detectAndPrint(g, options, !!o.points, chartFileOf(o.chart));
     if (o.failOnIncident && found > 0) process.exitCode = ExitCode.checkFailed;
   });
   examples(cmd, [
@@ -130,5 +221,6 @@ export function registerAnomalies(program: Command): void {
     'iotctl anomalies --device pump-1 --since 24h --json',
     'iotctl anomalies --metric temperature --method mad --since 24h --points',
     'iotctl anomalies --metric humidity --method range --min 0 --max 100 --since 7d',
+    'iotctl anomalies --device pump-1 --since 24h --chart pump-1.svg',
   ]);
 }

@@ -4,6 +4,7 @@ import { openDb } from '../db/connect.js';
 import { resolveTarget } from '../db/target.js';
 import type { Db, Target } from '../db/types.js';
 import { usageError } from '../errors.js';
+import { log } from '../output/log.js';
 import type { Format, RowFormat } from '../output/render.js';
 
 export interface GlobalOptions<F extends RowFormat = Format> {
@@ -95,7 +96,12 @@ export async function withDb<T>(
   fn: (db: Db) => Promise<T>,
   opts: { poolSize?: number } = {},
 ): Promise<T> {
-  const db = await openDb({ target: g.target, db: g.db, poolSize: opts.poolSize });
+  const db = await openDb({
+    target: g.target,
+    db: g.db,
+    poolSize: opts.poolSize,
+    onRetry: (message) => log.warn(message),
+  });
   let result: T;
   try {
     result = await fn(db);

@@ -1,6 +1,7 @@
 // `iotctl forecast`: Holt-Winters on one series' bucket averages, with prediction intervals.
 import type { Command } from 'commander';
-import { printForecast } from '../output/forecast.js';
+import { chartFileOf, forecastChartSpec, writeChartFile } from '../output/chart-file.js';
+import { chartHistory, printForecast } from '../output/forecast.js';
 import { log } from '../output/log.js';
 import { forecast, validateForecast, type ForecastOptions } from '../query/forecast.js';
 import { addFilterOptions, parseFilter, type FilterFlags } from '../query/options.js';
@@ -14,7 +15,7 @@ type ForecastFlags = FilterFlags & {
   season?: string;
   since?: string;
   until?: string;
-  chart?: boolean;
+  chart?: boolean | string;
 };
 
 export function registerForecast(program: Command): void {
@@ -34,7 +35,10 @@ export function registerForecast(program: Command): void {
       '--until <time>',
       'end of the history, where the forecast starts (default: the end of the last bucket with readings)',
     )
-    .option('--chart', 'draw the recent history and the forecast (table output)')
+    .option(
+      '--chart [file]',
+      'draw the recent history and the forecast (table output), or write the chart to a file (.svg or .png)',
+    )
     .action(async (o: ForecastFlags, command: Command) => {
       const g = globalOptions(command, 'rows');
       const now = new Date();
@@ -53,12 +57,15 @@ export function registerForecast(program: Command): void {
         onNotice: (m) => log.info(m),
       };
       validateForecast(opts);
+      const chartFile = chartFileOf(o.chart);
       const res = await withDb(g, (db) => forecast(db, opts));
-      await printForecast(g.format, res, !!o.chart);
+      await printForecast(g.format, res, o.chart === true);
+      if (chartFile) await writeChartFile(chartFile, forecastChartSpec(res, chartHistory(res)));
     });
   examples(cmd, [
     'iotctl forecast --metric temperature --device hall-1 --horizon 24h --chart',
     'iotctl forecast --metric power --device pump-1 --horizon 7d --season 1d --json',
     'iotctl forecast --metric temperature --device hall-1 --horizon 6h --every 15m --since 14d',
+    'iotctl forecast --metric temperature --device hall-1 --horizon 24h --chart hall-1.svg',
   ]);
 }

@@ -8,13 +8,15 @@ export interface ConnectOptions extends TargetOptions {
   target?: Target;
   /** Pool size wanted by the command (ingest workers + 1). */
   poolSize?: number;
+  /** Told when a read that failed on a Citus worker is run again (a server only). */
+  onRetry?: (message: string) => void;
 }
 
 export async function openDb(opts: ConnectOptions = {}): Promise<Db> {
   const target = opts.target ?? resolveTarget(opts);
   if (target.kind === 'server') {
     const { openServerDb } = await import('./server.js');
-    return openServerDb(target, { poolSize: opts.poolSize ?? 4 });
+    return openServerDb(target, { poolSize: opts.poolSize ?? 4, onRetry: opts.onRetry });
   }
   const { openEmbeddedDb } = await import('./embedded.js');
   return openEmbeddedDb(target);

@@ -17,6 +17,9 @@ import { SOCKET_NAME, ShareServer, type ShareOptions } from './share/server.js';
 import { Turns } from '../util/turns.js';
 import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from './types.js';
 
+/** Session settings every embedded open applies, undoing PGlite's start-up overrides of the planner. */
+export const EMBEDDED_SESSION_SETTINGS = 'SET enable_seqscan = on';
+
 type PGliteDb = PGlite;
 type Runner = Pick<Transaction, 'query'>;
 
@@ -377,6 +380,9 @@ async function openAsHolder(
     if (creating) pg = await turnOnChecksums(pg, pgdata);
     // A reopened data directory refuses every licensed TimescaleDB function until the library is loaded.
     await pg.exec("LOAD 'timescaledb'");
+    // PGlite starts its backend with `enable_seqscan = off` (set on its command line), so every plan that
+    // reads whole chunks was costed as an index scan. iotctl's queries are planned as on any server.
+    await pg.exec(EMBEDDED_SESSION_SETTINGS);
     const db = new EmbeddedDb(target, pg, lock);
     if (share) {
       try {

@@ -33,6 +33,41 @@ export function isTransientError(err: unknown): boolean {
   );
 }
 
+/**
+ * An error a Citus coordinator relays from a worker that the same statement can get past a moment later:
+ * the worker's backend terminated or restarting (57P01-57P03, with Citus's `while executing command on
+ * host:port` context), the coordinator's connection to it lost (08xxx, "connection to the remote node …
+ * failed"), or, where Citus has lost the worker's SQLSTATE (COPY, a transaction's commit), XX000 with such a
+ * message, a deadlock or a serialization failure. A single server never reports these shapes.
+ */
+export function isWorkerTransientError(err: unknown): boolean {
+  const e = (err ?? {}) as PgLikeError & { where?: string };
+  const code = e.code ?? '';
+  const message = e.message ?? '';
+  if (['57P01', '57P02', '57P03'].includes(code)) return /while executing command on /.test(e.where ?? '');
+  if (code.startsWith('08'))
+    return /remote node|could not establish any connections to the node/.test(message);
+  if (code !== 'XX000') return false;
+  return /^(connection to the remote node \S+ failed|failure on connection marked as essential|could not establish any connections to the node|terminating connection due to administrator command|server closed the connection unexpectedly|connection not open|deadlock detected|could not serialize access)/.test(
+    message,
+  );
+}
+
+const WRITES =
+  /\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|CREATE|ALTER|DROP|GRANT|REVOKE|COPY|CALL|NOTIFY)\b|\bFOR\s+(NO\s+KEY\s+)?SHARE\b/i;
+const CHANGING_CALLS =
+  /\b(\w*advisory\w*|nextval|setval|set_config|\w*compress\w*|\w*columnstore\w*|\w*refresh\w*|run_command_on_\w+|\w+_policy|\w+_job|citus_(add|remove|set|update|activate|disable)_\w+|create_\w+|alter_\w+|drop_\w+|undistribute_\w+|pg_terminate_backend|pg_cancel_backend)\s*\(/i;
+
+/**
+ * Whether a statement only reads, so that running it again after a failure cannot change anything twice:
+ * a SELECT (or WITH … SELECT) that writes no table, calls none of the functions iotctl uses to change the
+ * store (Citus's and TimescaleDB's create_/alter_/drop_ functions, compression, refresh, advisory locks,
+ * sequences, run_command_on_*) and takes no row lock. Conservative: a read it cannot tell is not repeated.
+ */
+export function isRepeatableRead(text: string): boolean {
+  if (!/^\s*(SELECT|WITH)\b/i.test(text)) return false;
+  return !WRITES.test(text) && !CHANGING_CALLS.test(text);
+}
 /** Node's TLS verification failures: the connection is refused before any SQL runs. */
 const tlsCertificateCodes = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',

@@ -1,11 +1,12 @@
 // The server target: a pg Pool; bulk COPY through pg-copy-streams on a dedicated client.
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IotctlError } from '../errors.js';
-import { mapDbError } from './errors.js';
+import { isRepeatableRead, isWorkerTransientError, mapDbError } from './errors.js';
 import { probeCapabilities } from './probe.js';
+import { redact } from './redact.js';
 import type { Capabilities, Db, QueryResult, Sql, StorageSize, Target, Tx } from './types.js';
 
 // Same JS types on both targets: bigint and numeric as numbers (counts and sizes stay far below 2^53).
@@ -17,6 +18,10 @@ const types = {
 };
 
 const ignoreClientError = () => undefined;
+
+/** Times a read that failed on a Citus worker is run again, and the wait before the first (then doubled). */
+const READ_RETRIES = 2;
+const READ_RETRY_WAIT_MS = 250;
 
 function toQuery(sql: Sql | string, values?: unknown[]): { text: string; values?: unknown[] } {
   return typeof sql === 'string' ? { text: sql, values } : { text: sql.text, values: sql.values };
@@ -30,16 +35,26 @@ class ServerDb implements Db {
     readonly target: Target,
     private readonly pool: pg.Pool,
     poolSize: number,
+    private readonly onRetry?: (message: string) => void,
   ) {
     this.maxParallel = poolSize;
   }
 
   async query<R>(sql: Sql | string, values?: unknown[]): Promise<QueryResult<R>> {
-    try {
-      const res = await this.pool.query(toQuery(sql, values));
-      return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
-    } catch (err) {
-      throw mapDbError(err, this.target);
+    const q = toQuery(sql, values);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.pool.query(q);
+        return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+      } catch (err) {
+        // A read that failed on a Citus worker changed nothing: run it again, at most twice.
+        if (attempt > READ_RETRIES || !isWorkerTransientError(err) || !isRepeatableRead(q.text))
+          throw mapDbError(err, this.target);
+        this.onRetry?.(
+          `a worker failed during a read, running it again (attempt ${attempt + 1} of ${READ_RETRIES + 1}): ${redact((err as Error).message, this.target)}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_WAIT_MS * attempt));
+      }
     }
   }
 
@@ -84,6 +99,20 @@ class ServerDb implements Db {
           throw mapDbError(err, target);
         }
         return stream.rowCount ?? 0;
+      },
+      async *copyTo(copySql: string) {
+        const stream = client.query(copyTo(copySql));
+        try {
+          for await (const chunk of stream) yield chunk as Buffer;
+        } catch (err) {
+          throw mapDbError(err, target);
+        } finally {
+          // A consumer that stops early leaves the COPY running: the connection cannot be reused.
+          if (!stream.readableEnded) {
+            stream.destroy();
+            broken = true;
+          }
+        }
       },
     };
     try {
@@ -172,7 +201,10 @@ class ServerDb implements Db {
   }
 }
 
-export async function openServerDb(target: Target, opts: { poolSize: number }): Promise<Db> {
+export async function openServerDb(
+  target: Target,
+  opts: { poolSize: number; onRetry?: (message: string) => void },
+): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: target.connectionString,
     max: Math.max(2, opts.poolSize),
@@ -185,7 +217,7 @@ export async function openServerDb(target: Target, opts: { poolSize: number }): 
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
-  const db = new ServerDb(target, pool, Math.max(1, opts.poolSize));
+  const db = new ServerDb(target, pool, Math.max(1, opts.poolSize), opts.onRetry);
   try {
     const client = await pool.connect();
     client.release();

@@ -20,6 +20,11 @@ export interface Tx extends Queryable {
    * `COPY table (cols) FROM STDIN ...` statement. Returns the number of rows copied.
    */
   copyFrom(copySql: string, payload: Buffer | string): Promise<number>;
+  /**
+   * The output of `copySql`, a `COPY (...) TO STDOUT ...` statement, as it arrives; absent where the target
+   * cannot stream it (embedded: COPY TO only writes a whole Blob). Stopping early breaks the transaction.
+   */
+  copyTo?(copySql: string): AsyncIterable<Buffer>;
 }
 
 export type TargetKind = 'server' | 'embedded';

@@ -100,11 +100,10 @@ export class CitusEngine extends PlainEngine {
     return config.rollups[0]?.name ?? null;
   }
 
-  /** None: status and stats do not read row estimates from the workers, so analysing after an ingest buys nothing. */
-  override async chunksOverlapping(): Promise<string[]> {
-    return [];
-  }
-
+  /**
+   * Sizes and row estimates from the shards: the ANALYZE ingest runs on the partitions it wrote (plain
+   * mode's chunksOverlapping) is propagated by Citus to their shards, whose estimates this sums.
+   */
   override async listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]> {
     const parent = relation === 'events' ? 'events' : 'points';
     return (await db.query<ChunkRow>(citusPartitions(olderThan, parent))).rows;

@@ -104,9 +104,7 @@ export class PlainEngine implements StorageEngine {
   }
 
   chunkIntervalChange(from: Duration): Sql {
-    throw usageError(
-      `this store uses ${from.text} partitions; plain PostgreSQL mode cannot change the interval`,
-    );
+    throw usageError(`this store uses ${from.text} partitions; ${this.label} cannot change the interval`);
   }
 
   async afterInit(db: Db, config: StoreConfig, dryRun: boolean): Promise<InitObject[]> {

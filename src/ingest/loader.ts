@@ -12,7 +12,7 @@ import {
   upsertSeries,
   type OnConflict,
 } from '../db/sql/ingest.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isUniqueViolation, isWorkerTransientError } from '../db/errors.js';
 import { lockRollupsShared, markDirtyBelowWatermark } from '../db/sql/citus.js';
 import type { Db, Queryable } from '../db/types.js';
 import { IotctlError } from '../errors.js';
@@ -72,13 +72,16 @@ const RETRY_SOCKET_CODES = new Set([
 ]);
 
 /**
- * Whether retrying the batch can succeed, by error code only: a lost connection (the Db layer says so
- * from the client's state, whatever the driver's message), a retryable SQLSTATE or class 08, a socket error.
+ * Whether retrying the batch can succeed: a lost connection (the Db layer says so from the client's state,
+ * whatever the driver's message), a retryable SQLSTATE or class 08, a socket error, or a Citus worker's
+ * failure (isWorkerTransientError, which reads the message of an XX000).
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof IotctlError) return err.code === 'CONNECTION' || isRetryable(err.cause);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
+  // A Citus worker's failure that reaches the coordinator as XX000 (COPY loses the worker's SQLSTATE).
+  if (isWorkerTransientError(err)) return true;
   return RETRY_SQLSTATES.has(code) || code.startsWith('08') || RETRY_SOCKET_CODES.has(code);
 }
 

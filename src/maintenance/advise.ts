@@ -4,6 +4,7 @@ import { seriesCadence, type SeriesCadenceRow } from '../db/sql/advise.js';
 import { qualified } from '../db/sql/ident.js';
 import { loadStore, type Store } from '../db/store.js';
 import type { Db } from '../db/types.js';
+import { perSeriesRows } from '../query/selection.js';
 import { formatBytes } from '../util/format.js';
 import { formatDurationMs } from '../util/duration.js';
 import { FEW_READINGS_PER_CHUNK, chunkIntervalFor, rollupFinerThanCadence } from './cadence.js';
@@ -166,7 +167,8 @@ export function adviceFor(
 
 export async function advise(db: Db): Promise<AdviseResult> {
   const store = await loadStore(db);
-  const rows = (await db.query<SeriesCadenceRow>(seriesCadence)).rows;
+  // Per shard on Citus: the per-series LIMIT subqueries over every shard are refused there.
+  const rows = await perSeriesRows<SeriesCadenceRow>(db, store.engine, {}, seriesCadence);
   const series = rows.map((r) => cadenceOf(r, store.chunkInterval.ms));
   const chunks = await store.engine.listChunks(db, 'points');
   const sizes = await store.engine.rollupSizes(

@@ -80,6 +80,14 @@ export async function printForecast(format: RowFormat, res: ForecastResult, char
   if (chart) await printLine('\n' + forecastChart(res));
 }
 
+/** The history a chart shows: the last three horizons, at least two seasons (and 24 buckets). */
+export function chartHistory(res: ForecastResult): ForecastResult['history'] {
+  const stepMs = res.rows.length > 1 ? res.rows[1]!.time.getTime() - res.rows[0]!.time.getTime() : 0;
+  const seasonBuckets = res.season && stepMs ? Math.round(parseDuration(res.season).ms / stepMs) : 0;
+  const shown = Math.min(res.history.length, Math.max(3 * res.rows.length, 2 * seasonBuckets, 24));
+  return res.history.slice(res.history.length - shown);
+}
+
 /**
  * The last part of the history (three horizons, at least two seasons) and the forecast, one column per
  * time slice: `•` history, `*` forecast, `░` the 80% interval.
@@ -89,10 +97,7 @@ export function forecastChart(
   width = Math.max(30, Math.min(100, (process.stdout.columns ?? 80) - 16)),
   height = 12,
 ): string {
-  const stepMs = res.rows.length > 1 ? res.rows[1]!.time.getTime() - res.rows[0]!.time.getTime() : 0;
-  const seasonBuckets = res.season && stepMs ? Math.round(parseDuration(res.season).ms / stepMs) : 0;
-  const shown = Math.min(res.history.length, Math.max(3 * res.rows.length, 2 * seasonBuckets, 24));
-  const history = res.history.slice(res.history.length - shown);
+  const history = chartHistory(res);
   const t0 = (history[0]?.time ?? res.rows[0]!.time).getTime();
   const t1 = res.rows[res.rows.length - 1]!.time.getTime();
   const col = (t: number) =>

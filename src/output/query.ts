@@ -1,6 +1,7 @@
 // Printers for `iotctl query`: tables with units, per-series sparklines and charts, streamed json/csv.
 import { describePlan } from '../query/plan.js';
 import type { AggRow, AggStream } from '../query/agg.js';
+import type { AggCsvStream } from '../query/agg-csv.js';
 import type { GapRow, GapsResult } from '../query/gaps.js';
 import type { LatestResult, LatestRow } from '../query/latest.js';
 import type { RawRow } from '../query/raw.js';
@@ -73,6 +74,19 @@ function warnChartIgnored(format: RowFormat, chart: boolean): void {
     log.warn(`--chart draws on table output only; ignored with --format ${format}`);
 }
 
+/** The columns of `query agg --format csv`, in order (what aggCsvLines writes in SQL, too). */
+function aggCsvColumns(fns: string[]): Column<AggRow>[] {
+  return ['time', 'device', 'metric', ...fns, 'unit'].map((key) => ({ key }));
+}
+
+/** `query agg --format csv` from lines the database wrote: the header, then the lines as they come. */
+export async function printAggCsv(res: AggCsvStream, chart: boolean, explain: boolean): Promise<void> {
+  warnChartIgnored('csv', chart);
+  if (explain) for (const line of describePlan(res.sources)) log.info(`explain: ${line}`);
+  await writeOut(csvHeader(aggCsvColumns(res.fns)));
+  for await (const chunk of res.body) await writeOut(chunk);
+}
+
 /** A table is drawn once all its rows are in: past this many, it shows the first ones and says so. */
 export const AGG_TABLE_LIMIT = 100_000;
 
@@ -113,12 +127,7 @@ export async function printAgg(
       format: fn === 'count' ? undefined : (v, row) => withUnit(row.unit)(v),
     })),
   ];
-  if (format === 'csv') {
-    return writeCsvRows(res.pages, [
-      ...columns.map((c) => ({ key: c.key })),
-      { key: 'unit' },
-    ] as Column<AggRow>[]);
-  }
+  if (format === 'csv') return writeCsvRows(res.pages, aggCsvColumns(res.fns));
   const rows: AggRow[] = [];
   read: for await (const page of res.pages) {
     for (const r of page) {

@@ -77,9 +77,9 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 /** Writes data or the final result to stdout, respecting backpressure; stops the command once the reader is gone. */
-export async function writeOut(text: string): Promise<void> {
+export async function writeOut(text: string | Uint8Array): Promise<void> {
   if (stdoutClosed) throw new IotctlError('OUTPUT_CLOSED', 'stdout was closed');
-  if (text === '') return;
+  if (text.length === 0) return;
   if (!process.stdout.write(text)) {
     await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
   }

@@ -1,8 +1,15 @@
 // `query agg`: aggregates per bucket and series from the cheapest exact sources (rollups, raw at the edges),
 // streamed from a cursor so memory stays flat whatever the number of rows.
-import { aggFromSources, aggRaw, orderedSeries, type AggSpec, type SeriesFilter } from '../db/sql/query.js';
+import {
+  aggFromSources,
+  aggRaw,
+  orderedSeries,
+  type AggLines,
+  type AggSpec,
+  type SeriesFilter,
+} from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
-import type { Db, Tx } from '../db/types.js';
+import type { Db, Sql, Tx } from '../db/types.js';
 import type { Duration } from '../util/duration.js';
 import { functionFor, percentileFraction, percentilesOf, rawOnlyReason } from './functions.js';
 import { candidatePlans, choosePlan, type PlanCost, type Segment } from './plan.js';
@@ -117,6 +124,29 @@ export async function planAgg(db: Db, opts: AggOptions): Promise<AggPlan> {
   return { opts, header, candidates, series, filtered, bucketOf, bucket };
 }
 
+/** The statement of a plan's segments: rows of columns, or with `lines` one line of text per row. */
+export function aggStatement(plan: AggPlan, segments: Segment[], lines?: AggLines): Sql {
+  const { opts, series } = plan;
+  const spec: AggSpec = {
+    bucket: plan.bucket,
+    every: opts.every,
+    ids: series.map((s) => s.id),
+    filtered: plan.filtered,
+    fns: opts.fns,
+    lines,
+  };
+  return segments.every((s) => s.source === 'raw')
+    ? aggRaw(
+        spec,
+        { from: opts.range.since, to: opts.range.until },
+        percentilesOf(opts.fns).map(percentileFraction),
+      )
+    : aggFromSources(
+        spec,
+        segments.map((s) => ({ ...s, bucketMs: plan.bucketOf(s.source) })),
+      );
+}
+
 /**
  * Runs a plan (the chosen one unless `segments` says otherwise) and calls `consume` with the result, whose
  * rows are fetched page by page from a cursor, in one transaction held until `consume` returns.
@@ -131,19 +161,7 @@ export async function runAgg<T>(
   const header = { ...plan.header, sources: segments };
   if (series.length === 0) return consume({ ...header, pages: (async function* () {})() });
   const percentiles = percentilesOf(opts.fns);
-  const spec: AggSpec = {
-    bucket: plan.bucket,
-    every: opts.every,
-    ids: series.map((s) => s.id),
-    filtered: plan.filtered,
-    fns: opts.fns,
-  };
-  const sql = segments.every((s) => s.source === 'raw')
-    ? aggRaw(spec, { from: opts.range.since, to: opts.range.until }, percentiles.map(percentileFraction))
-    : aggFromSources(
-        spec,
-        segments.map((s) => ({ ...s, bucketMs: plan.bucketOf(s.source) })),
-      );
+  const sql = aggStatement(plan, segments);
   const meta = new Map(series.map((s) => [s.id, s]));
   const pageSize = opts.pageSize ?? 10_000;
   const columns = opts.fns.map((fn) => ({
@@ -214,9 +232,14 @@ export async function streamAgg<T>(
   const result = await runAgg(db, await planAgg(db, opts), (res) =>
     consume({ ...res, pages: counted(res.pages) }),
   );
-  if (rows === 0 && opts.onNotice)
-    opts.onNotice(await noReadingsNote(db, (await loadStore(db)).engine, opts.filter, opts.range));
+  if (rows === 0) await noticeIfEmpty(db, opts);
   return result;
+}
+
+/** Tells `opts.onNotice` why a result is empty (no readings in the range, or none at all). */
+export async function noticeIfEmpty(db: Db, opts: AggOptions): Promise<void> {
+  if (opts.onNotice)
+    opts.onNotice(await noReadingsNote(db, (await loadStore(db)).engine, opts.filter, opts.range));
 }
 
 /** Every row of a result, in memory. */

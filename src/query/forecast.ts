@@ -150,7 +150,8 @@ export async function forecast(db: Db, o: ForecastOptions): Promise<ForecastResu
     );
   }
   const s = series[0]!;
-  const one: SeriesFilter = { metric: s.metric, devices: [s.device] };
+  // Narrowed to its id: on Citus the per-series LIMIT subqueries then go to the one shard that holds it.
+  const one: SeriesFilter = { metric: s.metric, devices: [s.device], ids: [s.id] };
 
   // The end: whole buckets up to --until, or the end of the bucket holding the series' last reading.
   let end: number;

@@ -225,6 +225,34 @@ describe('iotctl as a subprocess', () => {
       expect(code).toBe(0);
     });
 
+    it('stdout closed during the COPY of `query agg --format csv | head -1`: exit 0, no stack trace, no hang', async () => {
+      // The readings of the test before; by the second, 100,000 lines (megabytes) stream from the COPY.
+      const { spawn } = await import('node:child_process');
+      const { BIN } = await import('../helpers/cli.js');
+      const args = ['query', 'agg', '--db', db.url, '--metric', 'temp', '--since', '4d'];
+      const child = spawn(process.execPath, [
+        BIN,
+        ...args,
+        '--every',
+        '1s',
+        '--fn',
+        'avg',
+        '--format',
+        'csv',
+      ]);
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      let first = '';
+      child.stdout.once('data', (d) => {
+        first = String(d);
+        child.stdout.destroy();
+      });
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(first).toMatch(/^time,device,metric,avg,unit\n/);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    });
+
     it('--dry-run prints SQL without the password and changes nothing', async () => {
       const fresh = await freshServerDatabase();
       try {

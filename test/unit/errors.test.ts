@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { resolveTarget } from '../../src/db/target.js';
-import { isTransientError, mapDbError } from '../../src/db/errors.js';
+import {
+  isRepeatableRead,
+  isTransientError,
+  isWorkerTransientError,
+  mapDbError,
+} from '../../src/db/errors.js';
+import { isRetryable } from '../../src/ingest/loader.js';
 
 const target = resolveTarget({ db: 'postgres://bob:pw-9@db/iot', env: {} });
 
@@ -71,5 +77,65 @@ describe('database error mapping', () => {
       expect(isTransientError(Object.assign(new Error('x'), { code }))).toBe(true);
     }
     expect(isTransientError(Object.assign(new Error('x'), { code: '23505' }))).toBe(false);
+  });
+
+  // Shapes seen on Citus 13.2 (a worker backend terminated mid-statement, a cached worker connection lost
+  // inside a transaction) and the XX000 forms Citus raises without the worker's SQLSTATE.
+  const pgError = (code: string, message: string, where?: string) =>
+    Object.assign(new Error(message), { code, ...(where ? { where } : {}) });
+
+  it('tells a Citus worker failure a repeat can get past from the same codes on one server', () => {
+    const worker = [
+      pgError(
+        '57P01',
+        'terminating connection due to administrator command',
+        'while executing command on 127.0.0.1:5441',
+      ),
+      pgError(
+        '08006',
+        'connection to the remote node postgres@127.0.0.1:5441 failed with the following error: connection not open',
+      ),
+      pgError('XX000', 'failure on connection marked as essential: 127.0.0.1:5442'),
+      pgError('XX000', 'connection to the remote node 127.0.0.1:5441 failed'),
+      pgError('XX000', 'deadlock detected'),
+      pgError('XX000', 'could not serialize access due to concurrent update'),
+    ];
+    for (const e of worker) expect(isWorkerTransientError(e), e.message).toBe(true);
+    const notWorker = [
+      pgError('57P01', 'terminating connection due to administrator command'),
+      pgError('08006', 'Connection terminated unexpectedly'),
+      pgError('XX000', 'duplicate key value violates unique constraint "points_series_time_uq_102008"'),
+      pgError('0A000', 'complex joins are only supported when all distributed tables are co-located'),
+      pgError('23505', 'duplicate key value violates unique constraint'),
+    ];
+    for (const e of notWorker) expect(isWorkerTransientError(e), e.message).toBe(false);
+    // Ingest retries a batch on the XX000 forms too (it already did on 57P01 and class 08).
+    expect(isRetryable(worker[2])).toBe(true);
+    expect(isRetryable(mapDbError(worker[4], resolveTarget({ db: 'postgres://h/db', env: {} })))).toBe(true);
+    expect(isRetryable(notWorker[2])).toBe(false);
+  });
+
+  it('repeats only statements that read', () => {
+    for (const text of [
+      'SELECT count(*) FROM iotctl.points',
+      'WITH sel AS (SELECT id FROM iotctl.series) SELECT * FROM sel',
+      "SELECT value->>'until' AS until, updated_at FROM iotctl.meta WHERE key = $1",
+      "SELECT c.relname, coalesce(am.amname = 'columnar', false) AS compressed FROM pg_class c",
+    ])
+      expect(isRepeatableRead(text), text).toBe(true);
+    for (const text of [
+      'INSERT INTO iotctl.meta (key, value) VALUES ($1, $2)',
+      'WITH d AS (DELETE FROM iotctl.points RETURNING 1) SELECT count(*) FROM d',
+      'WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x',
+      "SELECT alter_table_set_access_method($1::regclass, 'columnar')",
+      "SELECT create_distributed_table($1, 'series_id')",
+      'SELECT pg_try_advisory_lock($1::bigint) AS ok',
+      'SELECT compress_chunk(c) FROM show_chunks($1) c',
+      "SELECT nextval('s')",
+      'SELECT * FROM iotctl.meta FOR UPDATE',
+      'SELECT * FROM run_command_on_all_nodes($q$SELECT 1$q$)',
+      'ANALYZE iotctl.points',
+    ])
+      expect(isRepeatableRead(text), text).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 // iqr: outside Tukey's fences Q1 - k·IQR and Q3 + k·IQR of the range.
 import { minPointsFlag } from '../flags.js';
-import { defineMethod, required } from '../method.js';
+import { defineMethod, required, type Verdict } from '../method.js';
 import { RangeBuffer, quantile } from '../range-buffer.js';
 
 export const iqr = defineMethod({
@@ -25,21 +25,30 @@ export const iqr = defineMethod({
         if (inRange) held.push(time, value);
       },
       finish(emit) {
-        const sorted = held.sortedValues();
-        const [q1, q2, q3] = [0.25, 0.5, 0.75].map((f) => quantile(sorted, f)) as [number, number, number];
+        const n = held.length;
+        const work = held.valuesCopy();
+        const q2 = quantile(work, 0.5);
+        const q1 = quantile(work, 0.25);
+        const q3 = quantile(work, 0.75);
         const iqrWidth = q3 - q1;
-        const judged = held.length >= p.minPoints && iqrWidth > 0;
-        held.forEach((time, value) => {
-          const score = !judged
+        const judged = n >= p.minPoints && iqrWidth > 0;
+        const lowFence = q1 - k * iqrWidth;
+        const highFence = q3 + k * iqrWidth;
+        // One verdict object for every reading: consumers copy what they keep.
+        const verdict: Verdict = { flagged: false, score: null, baseline: q2, kind: 'outlier' };
+        const { times, values } = held;
+        for (let i = 0; i < n; i++) {
+          const value = values[i] as number;
+          verdict.score = !judged
             ? null
             : value > q3
               ? (value - q3) / iqrWidth
               : value < q1
                 ? (value - q1) / iqrWidth
                 : 0;
-          const flagged = judged && (value < q1 - k * iqrWidth || value > q3 + k * iqrWidth);
-          emit(time, value, { flagged, score, baseline: q2, kind: 'outlier' }, true);
-        });
+          verdict.flagged = judged && (value < lowFence || value > highFence);
+          emit(times[i] as number, value, verdict, true);
+        }
       },
     };
   },

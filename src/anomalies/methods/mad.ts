@@ -1,6 +1,6 @@
 // mad: robust z-score against the median of the range, in units of 1.4826 · MAD.
 import { minPointsFlag, thresholdFlag } from '../flags.js';
-import { defineMethod, required } from '../method.js';
+import { defineMethod, required, type Verdict } from '../method.js';
 import { RangeBuffer, quantile } from '../range-buffer.js';
 
 export const mad = defineMethod({
@@ -15,16 +15,22 @@ export const mad = defineMethod({
         if (inRange) held.push(time, value);
       },
       finish(emit) {
-        const sorted = held.sortedValues();
-        const med = quantile(sorted, 0.5);
-        const dev = sorted.map((v) => Math.abs(v - med)).sort();
-        const spread = 1.4826 * quantile(dev, 0.5);
-        const judged = held.length >= p.minPoints && spread > 0;
-        held.forEach((time, value) => {
+        const n = held.length;
+        const work = held.valuesCopy();
+        const med = quantile(work, 0.5);
+        for (let i = 0; i < n; i++) work[i] = Math.abs((work[i] as number) - med);
+        const spread = 1.4826 * quantile(work, 0.5);
+        const judged = n >= p.minPoints && spread > 0;
+        // One verdict object for every reading: consumers copy what they keep.
+        const verdict: Verdict = { flagged: false, score: null, baseline: med, kind: 'outlier' };
+        const { times, values } = held;
+        for (let i = 0; i < n; i++) {
+          const value = values[i] as number;
           const score = judged ? (value - med) / spread : null;
-          const flagged = score !== null && Math.abs(score) > threshold;
-          emit(time, value, { flagged, score, baseline: med, kind: 'outlier' }, true);
-        });
+          verdict.score = score;
+          verdict.flagged = score !== null && Math.abs(score) > threshold;
+          emit(times[i] as number, value, verdict, true);
+        }
       },
     };
   },

@@ -33,6 +33,7 @@
 import { usageError } from '../../errors.js';
 import { minPointsFlag, thresholdFlag } from '../flags.js';
 import { defineMethod, required, type Emit, type Verdict } from '../method.js';
+import { select } from '../range-buffer.js';
 import { MIN_SEASONS, SLOT_MS, SeasonalProfile } from '../seasonal.js';
 import { SortedWindow } from '../window.js';
 
@@ -154,6 +155,7 @@ export const robust = defineMethod({
     let wasStuck = false;
     let lastTime = NaN;
     const gaps = new Float64Array(32);
+    const gapWork = new Float64Array(32);
     let nGaps = 0;
     let cadence = NaN;
     const restart = () => {
@@ -189,8 +191,9 @@ export const robust = defineMethod({
           gaps[nGaps++ % gaps.length] = gap;
           // The typical interval: the median of the last 32, re-estimated every 16 readings.
           if (nGaps % 16 === 0 || Number.isNaN(cadence)) {
-            const recentGaps = gaps.slice(0, Math.min(nGaps, gaps.length)).sort();
-            cadence = recentGaps[recentGaps.length >> 1] as number;
+            const k = Math.min(nGaps, gaps.length);
+            gapWork.set(gaps);
+            cadence = select(gapWork, k >> 1, k);
           }
         }
         if (value === prev) run++;

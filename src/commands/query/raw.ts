@@ -1,5 +1,6 @@
 // `iotctl query raw`: readings in a range, streamed as json/csv; --downsample keeps n per series (LTTB).
 import type { Command } from 'commander';
+import { chartFileOf, rawChart } from '../../output/chart-file.js';
 import { log } from '../../output/log.js';
 import { printRaw } from '../../output/query.js';
 import {
@@ -17,7 +18,7 @@ type RawFlags = FilterFlags & {
   until: string;
   limit?: number;
   downsample?: number;
-  chart?: boolean;
+  chart?: boolean | string;
 };
 
 export function registerRaw(query: Command): void {
@@ -29,7 +30,10 @@ export function registerRaw(query: Command): void {
       'keep n points per series with LTTB (for plotting)',
       parseIntOption('--downsample', 3),
     )
-    .option('--chart', 'draw a line chart per series (table output)')
+    .option(
+      '--chart [file]',
+      'draw a line chart per series (table output), or write the chart to a file (.svg or .png) beside any --format',
+    )
     .action(async (o: RawFlags, cmd: Command) => {
       const g = globalOptions(cmd, 'rows');
       const opts: RawOptions = {
@@ -40,10 +44,16 @@ export function registerRaw(query: Command): void {
         onNotice: (m) => log.info(m),
       };
       const header = { since: opts.range.since, until: opts.range.until };
-      await withDb(g, (db) => printRaw(g.format, queryRaw(db, opts), header, !!o.chart));
+      const chartFile = chartFileOf(o.chart);
+      await withDb(g, async (db) => {
+        const chart = chartFile && rawChart(queryRaw(db, opts), header, chartFile);
+        await printRaw(g.format, chart ? chart.rows : queryRaw(db, opts), header, o.chart === true);
+        await chart?.write();
+      });
     });
   examples(raw, [
     'iotctl query raw --metric temperature --device d1 --since 6h --chart',
     'iotctl query raw --metric temperature --since 30d --downsample 500 --format csv > plot.csv',
+    'iotctl query raw --metric temperature --device d1 --since 24h --chart d1.svg --json > d1.json',
   ]);
 }

@@ -71,3 +71,21 @@ export function readingsSlice(
  WHERE r.series_id = ANY(${ids}) AND r.time >= ${f} AND r.time < ${t}`;
   return { text, values: p.values };
 }
+
+/**
+ * readingsSlice with its packed columns sent as base64 text. A bytea column travels as hex text, two
+ * characters a byte, and decoding that string costs the client more than scoring a reading with most
+ * methods; base64 is four characters for three bytes, and both targets return it as a plain string.
+ */
+export function readingsSliceBase64(
+  seriesIds: number[],
+  from: Date,
+  to: Date,
+  candidates?: (p: Params) => string,
+): Sql {
+  const q = readingsSlice(seriesIds, from, to, candidates);
+  const text = `SELECT s.n, encode(s.ids, 'base64') AS ids, encode(s.times, 'base64') AS times,
+       encode(s.vals, 'base64') AS vals
+  FROM (${q.text}) s`;
+  return { text, values: q.values };
+}

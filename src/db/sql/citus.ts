@@ -4,7 +4,7 @@
 import type { Sql } from '../types.js';
 import { SCHEMA, qualified } from './ident.js';
 import { ROLLUP_LOCK_KEY } from './plain.js';
-import { Params, selectSeries, seriesConditions, type SeriesFilter } from './query.js';
+import { Params, latestReadingsVia, seriesConditions, type SeriesFilter } from './query.js';
 import { EVENTS, META, POINTS, SERIES, type SchemaStep } from './schema.js';
 
 /**
@@ -74,10 +74,18 @@ export function distributeRollupStep(rollup: string): SchemaStep {
 }
 
 /**
+ * What each node's planner knows of the rows of the shards of points it holds: one statement per node
+ * (run_command_on_all_nodes), each returning its analysed shards' names and reltuples as JSON. The
+ * coordinator's shells of the same names carry no shard id and match no shard.
+ */
+const SHARD_ESTIMATES = `SELECT coalesce(json_agg(json_build_object('shard', c.relname, 'tuples', c.reltuples)), '[]') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${SCHEMA}' AND c.relkind = 'r' AND c.relname LIKE 'points\\_p%' AND c.reltuples >= 0`;
+
+/**
  * Partitions of points in the chunk-listing shape, oldest first (only those entirely older than $1 when
  * given). The coordinator holds empty shells: bytes are the shards' sizes on the workers, read in one round
- * of citus_shard_sizes() (pg_total_relation_size of each shard); a columnar partition counts as compressed.
- * Row counts live on the workers and are not estimated.
+ * of citus_shard_sizes() (pg_total_relation_size of each shard), and the row estimate is the sum of the
+ * shards' own estimates (reltuples on the node holding each, NULL where no shard of the partition has been
+ * analysed); a columnar partition counts as compressed.
  */
 export function citusPartitions(olderThan?: Date, parent: 'points' | 'events' = 'points'): Sql {
   return {
@@ -85,13 +93,21 @@ export function citusPartitions(olderThan?: Date, parent: 'points' | 'events' = 
   SELECT s.logicalrelid AS relid, sum(z.size)::bigint AS bytes
     FROM citus_shard_sizes() z JOIN pg_dist_shard s ON s.shardid = z.shard_id
    GROUP BY s.logicalrelid
+), nodes AS MATERIALIZED (
+  SELECT x.result FROM run_command_on_all_nodes($q$${SHARD_ESTIMATES}$q$) x WHERE x.success
+), estimates AS (
+  SELECT s.logicalrelid AS relid, sum(e.tuples)::bigint AS rows
+    FROM nodes CROSS JOIN LATERAL json_to_recordset(nodes.result::json) AS e(shard text, tuples float8)
+    JOIN (SELECT d.logicalrelid, r.relname || '_' || d.shardid AS shard
+            FROM pg_dist_shard d JOIN pg_class r ON r.oid = d.logicalrelid) s ON s.shard = e.shard
+   GROUP BY s.logicalrelid
 )
 SELECT * FROM (
   SELECT n.nspname || '.' || c.relname AS chunk,
          (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1]::timestamptz AS range_start,
          (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS range_end,
          coalesce(am.amname = 'columnar', false) AS compressed,
-         NULL::bigint AS rows_estimate,
+         w.rows AS rows_estimate,
          coalesce(z.bytes, 0)::bigint AS bytes_before,
          coalesce(z.bytes, 0)::bigint AS bytes
     FROM pg_inherits i
@@ -100,6 +116,7 @@ SELECT * FROM (
     JOIN pg_namespace n ON n.oid = p.relnamespace
     LEFT JOIN pg_am am ON am.oid = c.relam
     LEFT JOIN sizes z ON z.relid = c.oid
+    LEFT JOIN estimates w ON w.relid = c.oid
    WHERE n.nspname = '${SCHEMA}' AND p.relname = '${parent}'
 ) parts${olderThan ? ' WHERE range_end <= $1::timestamptz' : ''}
  ORDER BY range_start`,
@@ -144,18 +161,13 @@ export function toHeap(chunk: string): Sql {
  * column); the LATERAL ... LIMIT 1 form is refused ("cannot push down this subquery").
  */
 export function citusLatestReadings(filter: SeriesFilter, stale?: string): Sql {
-  const p = new Params();
-  const sel = selectSeries(filter, p);
-  const staleWhere = stale ? `\n WHERE l.time < now() - ${p.add(stale, '::interval')}` : '';
-  const text = `WITH ${sel}
-SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
-       extract(epoch FROM now() - l.time)::float8 AS age_seconds
-  FROM sel
-  JOIN (SELECT DISTINCT ON (r.series_id) r.series_id, r.time, r.value FROM ${POINTS} r
+  return latestReadingsVia(
+    filter,
+    stale,
+    `JOIN (SELECT DISTINCT ON (r.series_id) r.series_id, r.time, r.value FROM ${POINTS} r
          WHERE r.series_id IN (SELECT id FROM sel)
-         ORDER BY r.series_id, r.time DESC) l ON l.series_id = sel.id${staleWhere}
- ORDER BY sel.device_id, sel.metric`;
-  return { text, values: p.values };
+         ORDER BY r.series_id, r.time DESC) l ON l.series_id = sel.id`,
+  );
 }
 
 /**

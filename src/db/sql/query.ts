@@ -86,6 +86,20 @@ export interface AggSpec {
   filtered: boolean;
   /** The functions asked for, in output order (basic ones: percentiles read raw data, see aggRaw). */
   fns: string[];
+  /** Set: each row as the text fields of its CSV line, in the same order (query/agg-csv.ts). */
+  lines?: AggLines;
+}
+
+/** One CSV line per row, as text fields: the series' own, and how the bucket and each value are written. */
+export interface AggLines {
+  /** Per series of `ids`, in that order: its device, metric and unit as CSV fields. */
+  devices: string[];
+  metrics: string[];
+  units: string[];
+  /** SQL of a bucket (timestamptz) as text, given it and its text output. */
+  time: (column: string, text: string) => string;
+  /** SQL of a value's text output (float8 or bigint, NULL for none) as the line writes it. */
+  value: (text: string) => string;
 }
 
 /**
@@ -93,9 +107,38 @@ export interface AggSpec {
  * (the rank of the series in `ids`, then the bucket), with the bucket start as epoch milliseconds (`t`),
  * cheaper to read than a timestamp.
  */
-function ordered(ids: string, inner: string, columns: string[]): string {
+function ordered(
+  spec: AggSpec,
+  p: Params,
+  ids: string,
+  inner: string,
+  columns: Array<[name: string, expr: string]>,
+): string {
+  const lines = spec.lines;
+  if (lines) {
+    // One column per CSV field (COPY joins them with commas); each value's text computed once (OFFSET 0
+    // keeps the subquery from being folded into the outer select, which would repeat its expressions).
+    const devices = p.add(lines.devices, '::text[]');
+    const metrics = p.add(lines.metrics, '::text[]');
+    const units = p.add(lines.units, '::text[]');
+    const byName = new Map(columns);
+    const values = spec.fns.map((fn, i) => `(${byName.get(fn) ?? 'NULL'})::text AS v${i}`);
+    const fields = [
+      lines.time('q.bucket', 'q.bucket_text'),
+      'q.device',
+      'q.metric',
+      ...spec.fns.map((_, i) => lines.value(`q.v${i}`)),
+      'q.unit',
+    ];
+    return `SELECT ${fields.join(', ')} FROM (
+SELECT a.bucket, a.bucket::text AS bucket_text, sel.device, sel.metric, sel.unit, ${values.join(', ')}
+  FROM (
+  ${inner}
+  ) a JOIN unnest(${ids}, ${devices}, ${metrics}, ${units}) WITH ORDINALITY AS sel(id, device, metric, unit, rank) ON sel.id = a.series_id
+ ORDER BY sel.rank, a.bucket OFFSET 0) q`;
+  }
   return `WITH sel AS (SELECT s.id, s.rank FROM unnest(${ids}) WITH ORDINALITY AS s(id, rank))
-SELECT a.series_id, date_part('epoch', a.bucket) * 1000 AS t, ${columns.join(', ')}
+SELECT a.series_id, date_part('epoch', a.bucket) * 1000 AS t, ${columns.map(([n, e]) => (e === `a.${n}` ? e : `${e} AS ${n}`)).join(', ')}
   FROM (
   ${inner}
   ) a JOIN sel ON sel.id = a.series_id
@@ -151,12 +194,12 @@ export function aggFromSources(spec: AggSpec, segments: AggSegment[]): Sql {
       ${rows}
     ) g GROUP BY 1, 2`;
   });
-  const columns = spec.fns.map((name) => {
+  const columns = spec.fns.map((name): [string, string] => {
     const f = basicFunctions.find((b) => b.name === name);
     if (!f) throw new Error(`${name} cannot be recombined from partial sums`);
-    return `${f.final} AS ${f.name}`;
+    return [f.name, f.final];
   });
-  return { text: ordered(ids, parts.join('\n  UNION ALL\n  '), columns), values: p.values };
+  return { text: ordered(spec, p, ids, parts.join('\n  UNION ALL\n  '), columns), values: p.values };
 }
 
 /**
@@ -178,8 +221,13 @@ export function aggRaw(spec: AggSpec, range: { from: Date; to: Date }, percentil
     FROM ${POINTS} r
    WHERE r.time >= ${from} AND r.time < ${to}${only}
    GROUP BY 1, 2`;
-  const columns = [...fns.map((f) => `a.${f.name}`), ...(pct.length ? ['a.percentiles'] : [])];
-  return { text: ordered(ids, inner, columns), values: p.values };
+  const columns: Array<[string, string]> = fns.map((f) => [f.name, `a.${f.name}`]);
+  if (pct.length && spec.lines) {
+    // A line writes each percentile on its own; the columns give them as one array.
+    const names = spec.fns.filter((f) => !fns.some((b) => b.name === f));
+    names.forEach((name, i) => columns.push([name, `a.percentiles[${i + 1}]`]));
+  } else if (pct.length) columns.push(['percentiles', 'a.percentiles']);
+  return { text: ordered(spec, p, ids, inner, columns), values: p.values };
 }
 
 /**
@@ -252,8 +300,11 @@ SELECT n.name,
  WHERE m.lowest_modified_value < c.wm`,
 };
 
-/** The last reading of each selected series (one index probe per series), optionally only those older than `stale`. */
-export function latestReadings(filter: SeriesFilter, stale?: string): Sql {
+/**
+ * `query latest`'s statement around `lastOf`, the join that yields `l(time, value)`, the last reading of each
+ * series in `sel`: the columns, the --stale condition and the order, one for every engine.
+ */
+export function latestReadingsVia(filter: SeriesFilter, stale: string | undefined, lastOf: string): Sql {
   const p = new Params();
   const sel = selectSeries(filter, p);
   const staleWhere = stale ? `\n WHERE l.time < now() - ${p.add(stale, '::interval')}` : '';
@@ -261,10 +312,19 @@ export function latestReadings(filter: SeriesFilter, stale?: string): Sql {
 SELECT l.time, sel.device_id AS device, sel.metric, l.value, sel.unit,
        extract(epoch FROM now() - l.time)::float8 AS age_seconds
   FROM sel
- CROSS JOIN LATERAL (SELECT r.time, r.value FROM ${POINTS} r
-                      WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l${staleWhere}
+ ${lastOf}${staleWhere}
  ORDER BY sel.device_id, sel.metric`;
   return { text, values: p.values };
+}
+
+/** The last reading of each selected series (one index probe per series), optionally only those older than `stale`. */
+export function latestReadings(filter: SeriesFilter, stale?: string): Sql {
+  return latestReadingsVia(
+    filter,
+    stale,
+    `CROSS JOIN LATERAL (SELECT r.time, r.value FROM ${POINTS} r
+                      WHERE r.series_id = sel.id ORDER BY r.time DESC LIMIT 1) l`,
+  );
 }
 
 /**
