@@ -27,6 +27,7 @@ interface IngestFlags {
   wide?: boolean;
   metrics?: string;
   exclude?: string;
+  textMetrics?: string;
   device?: string;
   metric?: string;
   unit?: string[];
@@ -62,6 +63,7 @@ function ingestOptionsFrom(inputs: string[], o: IngestFlags): IngestOptions {
       wide: o.wide ? true : undefined,
       metrics: o.metrics ? list(o.metrics) : undefined,
       exclude: o.exclude ? list(o.exclude) : [],
+      textMetrics: o.textMetrics ? list(o.textMetrics) : undefined,
       device: o.device,
       metric: o.metric,
       units: parseUnits(o.unit ?? []),
@@ -123,8 +125,12 @@ function addMappingOptions(cmd: Command): Command {
     .option('--tz <zone>', 'time zone of times without an offset', 'UTC')
     .option('--epoch <unit>', 'unit of numeric times: s, ms, us or ns (default: by magnitude)')
     .option('--wide', 'one column per metric (default: wide unless the header has metric and value columns)')
-    .option('--metrics <list>', 'wide: the metric columns (default: every numeric column)')
+    .option('--metrics <list>', 'wide: the metric columns (default: every named column)')
     .option('--exclude <list>', 'wide: columns that are not metrics')
+    .option(
+      '--text-metrics <list>',
+      'metrics (columns, keys) stored as events whatever their values (default: judged by the first value)',
+    )
     .option('--device <id>', 'device id for every reading (files without a device column)')
     .option(
       '--metric <name>',

@@ -1,5 +1,5 @@
 // Creates plain-mode partitions before rows arrive for them (native partitioning has no auto-create).
-import { createPartition, listPartitions, partitionStart } from './sql/partitions.js';
+import { createPartition, listPartitions, partitionStart, type PartitionedTable } from './sql/partitions.js';
 import type { Db } from './types.js';
 
 export class PartitionManager {
@@ -8,11 +8,12 @@ export class PartitionManager {
   constructor(
     private readonly db: Db,
     readonly intervalMs: number,
+    private readonly parent: PartitionedTable = 'points',
   ) {}
 
   private async load(): Promise<Set<number>> {
     if (!this.known) {
-      const { rows } = await this.db.query<{ range_start: Date }>(listPartitions);
+      const { rows } = await this.db.query<{ range_start: Date }>(listPartitions(this.parent));
       this.known = new Set(rows.map((r) => new Date(r.range_start).getTime()));
     }
     return this.known;
@@ -29,7 +30,7 @@ export class PartitionManager {
     let created = 0;
     for (const start of [...missing].sort((a, b) => a - b)) {
       try {
-        await this.db.query(createPartition(start, this.intervalMs));
+        await this.db.query(createPartition(start, this.intervalMs, this.parent));
         created++;
       } catch (err) {
         // CREATE TABLE IF NOT EXISTS still races with a concurrent creator (cron's maintain beside an

@@ -11,6 +11,7 @@ import {
   citusRollupSizes,
   columnarInstalled,
   createColumnar,
+  distributeEventsStep,
   distributePointsStep,
   distributeRollupStep,
   inactiveNodes,
@@ -20,9 +21,16 @@ import {
   toHeap,
 } from '../db/sql/citus.js';
 import type { ChunkRow } from '../db/sql/maintenance.js';
-import { partitionedPointsStep, rollupTableSteps } from '../db/sql/plain.js';
+import { partitionedEventsStep, partitionedPointsStep, rollupTableSteps } from '../db/sql/plain.js';
 import type { SeriesFilter } from '../db/sql/query.js';
-import { baseSteps, commonSteps, rollupName, type InitOptions, type SchemaStep } from '../db/sql/schema.js';
+import {
+  baseSteps,
+  commonSteps,
+  eventSteps,
+  rollupName,
+  type InitOptions,
+  type SchemaStep,
+} from '../db/sql/schema.js';
 import type { Db, Sql } from '../db/types.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { dbCutoff } from './common.js';
@@ -66,6 +74,9 @@ export class CitusEngine extends PlainEngine {
       partitionedPointsStep(opts.chunkInterval),
       distributePointsStep(CITUS_SHARD_COUNT),
       ...commonSteps(),
+      partitionedEventsStep(opts.chunkInterval),
+      distributeEventsStep(),
+      ...eventSteps(),
       ...rollups.flatMap((bucket, i) => [tables[i] as SchemaStep, distributeRollupStep(rollupName(bucket))]),
     ];
   }
@@ -93,8 +104,9 @@ export class CitusEngine extends PlainEngine {
    * Sizes and row estimates from the shards: the ANALYZE ingest runs on the partitions it wrote (plain
    * mode's chunksOverlapping) is propagated by Citus to their shards, whose estimates this sums.
    */
-  override async listChunks(db: Db, _relation: string, olderThan?: Date): Promise<ChunkRow[]> {
-    return (await db.query<ChunkRow>(citusPartitions(olderThan))).rows;
+  override async listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]> {
+    const parent = relation === 'events' ? 'events' : 'points';
+    return (await db.query<ChunkRow>(citusPartitions(olderThan, parent))).rows;
   }
 
   override compressChunk(chunk: string): Sql {
@@ -108,7 +120,11 @@ export class CitusEngine extends PlainEngine {
   override async runJob(db: Db, store: Store, job: JobInfo): Promise<unknown> {
     if (job.kind !== 'compression') return super.runJob(db, store, job);
     const cutoff = await dbCutoff(db, job.after as string);
-    const chunks = (await this.listChunks(db, 'points', cutoff)).filter((c) => !c.compressed);
+    // The events' partitions go with the readings' (one policy for both).
+    const chunks = [
+      ...(await this.listChunks(db, 'points', cutoff)),
+      ...(await this.listChunks(db, 'events', cutoff)),
+    ].filter((c) => !c.compressed);
     for (const c of chunks) await db.query(toColumnar(c.chunk));
     return { cutoff, compressed: chunks.map((c) => c.chunk) };
   }

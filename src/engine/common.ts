@@ -1,6 +1,7 @@
 // What every engine's retention and rollup handling shares: choosing rollups and retention targets, and
 // applying retention through the engine (one listing for --dry-run and the real run).
 import { cutoffAgo, sameInterval as sameIntervalSql, type ChunkRow } from '../db/sql/maintenance.js';
+import { eventsTableExists } from '../db/sql/events.js';
 import type { Db } from '../db/types.js';
 import { IotctlError, usageError } from '../errors.js';
 import { formatDurationMs, parseDuration, type Duration } from '../util/duration.js';
@@ -58,7 +59,20 @@ export async function applyRetention(
   const limit = await engine.retentionLimit(db, store, target, cutoff);
   const chunks = limit.cutoff ? await engine.listExpired(db, target, limit.cutoff) : [];
   const dropped = dryRun || !limit.cutoff ? [] : await engine.dropExpired(db, target, limit.cutoff, chunks);
+  // The events follow the readings' retention: their chunks older than the same cutoff go too.
+  if (!target.rollup && target.name === 'points' && limit.cutoff && (await hasEventsTable(db))) {
+    const events: RetentionTarget = { name: 'events' };
+    const expired = await engine.listExpired(db, events, limit.cutoff);
+    chunks.push(...expired);
+    if (!dryRun && expired.length)
+      dropped.push(...(await engine.dropExpired(db, events, limit.cutoff, expired)));
+  }
   return { target: target.name, cutoff, chunks, dropped, heldBack: limit.heldBack };
+}
+
+/** Whether the store has its events table (a store set up before it has none until `init` runs again). */
+export async function hasEventsTable(db: Db): Promise<boolean> {
+  return !!(await db.query<{ exists: boolean }>(eventsTableExists)).rows[0]?.exists;
 }
 
 /** A chunk listing added up, as ChunkTotals counts it. */

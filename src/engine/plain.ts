@@ -27,6 +27,7 @@ import {
 import { PARTITIONS_AHEAD, partitionsSql } from '../db/sql/partitions.js';
 import {
   dateBin,
+  partitionedEventsStep,
   partitionedPointsStep,
   plainPolicies,
   plainRetentionCutoffs,
@@ -39,6 +40,7 @@ import {
   COUNTER_SCHEMA_VERSION,
   baseSteps,
   commonSteps,
+  eventSteps,
   refreshSchedule,
   type InitOptions,
   type SchemaStep,
@@ -96,6 +98,8 @@ export class PlainEngine implements StorageEngine {
       ...baseSteps(),
       partitionedPointsStep(opts.chunkInterval),
       ...commonSteps(),
+      partitionedEventsStep(opts.chunkInterval),
+      ...eventSteps(),
       ...rollupTableSteps(opts.rollups, opts.counters ?? true),
       ...stalenessSteps(opts.rollups),
     ];
@@ -146,8 +150,9 @@ export class PlainEngine implements StorageEngine {
     return plainRetentionCutoffs;
   }
 
-  async listChunks(db: Db, _relation: string, olderThan?: Date): Promise<ChunkRow[]> {
-    return (await db.query<ChunkRow>(partitionsSql(olderThan))).rows;
+  async listChunks(db: Db, relation: string, olderThan?: Date): Promise<ChunkRow[]> {
+    return (await db.query<ChunkRow>(partitionsSql(olderThan, relation === 'events' ? 'events' : 'points')))
+      .rows;
   }
 
   async chunkTotals(db: Db, relation: string): Promise<ChunkTotals> {
@@ -186,7 +191,7 @@ export class PlainEngine implements StorageEngine {
   async listExpired(db: Db, target: RetentionTarget, cutoff: Date): Promise<ChunkRow[]> {
     if (target.rollup)
       return (await db.query<ChunkRow>(plainRollupExpired(target.name, target.rollup.bucket, cutoff))).rows;
-    return this.listChunks(db, 'points', cutoff);
+    return this.listChunks(db, target.name, cutoff);
   }
 
   async dropExpired(db: Db, target: RetentionTarget, cutoff: Date, chunks: ChunkRow[]): Promise<string[]> {
@@ -461,7 +466,7 @@ export class PlainEngine implements StorageEngine {
     return (await db.query<{ chunk: string }>(partitionsOverlapping(ranges))).rows.map((r) => r.chunk);
   }
 
-  rowPlacer(db: Db, config: StoreConfig): PartitionManager {
-    return new PartitionManager(db, config.chunkInterval.ms);
+  rowPlacer(db: Db, config: StoreConfig, table: 'points' | 'events' = 'points'): PartitionManager {
+    return new PartitionManager(db, config.chunkInterval.ms, table);
   }
 }

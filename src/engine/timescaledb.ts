@@ -25,7 +25,14 @@ import {
   type ChunkRow,
 } from '../db/sql/maintenance.js';
 import { latestReadings, pendingInvalidations, type SeriesFilter } from '../db/sql/query.js';
-import { POINTS, baseSteps, commonSteps, type InitOptions, type SchemaStep } from '../db/sql/schema.js';
+import {
+  POINTS,
+  baseSteps,
+  commonSteps,
+  eventSteps,
+  type InitOptions,
+  type SchemaStep,
+} from '../db/sql/schema.js';
 import {
   addCompressionPolicy,
   addRefreshPolicy,
@@ -35,6 +42,8 @@ import {
   compressChunk,
   compressionStep,
   caggCounterUpgradeSteps,
+  eventCompressionStep,
+  eventHypertableSteps,
   continuousAggregateSteps,
   createExtension,
   decompressChunk,
@@ -58,6 +67,7 @@ import { IotctlError } from '../errors.js';
 import {
   applyRetention,
   dbCutoff,
+  hasEventsTable,
   dropInBatches,
   policyValue,
   refreshStartOffset,
@@ -198,6 +208,9 @@ export class TimescaleEngine implements StorageEngine {
       ...hypertableSteps(this.version, opts.chunkInterval),
       ...commonSteps(),
       compressionStep(this.version),
+      ...eventHypertableSteps(this.version, opts.chunkInterval),
+      ...eventSteps(),
+      eventCompressionStep(this.version),
       ...continuousAggregateSteps(this.version, opts.rollups, opts.compressAfter, opts.counters ?? true),
     ];
   }
@@ -385,21 +398,38 @@ export class TimescaleEngine implements StorageEngine {
     // Before anything changes: a retention too short for the rollup refreshed from the target is refused.
     if (retention) await this.refreshStartOffsets(db, store, { target, ms: value.ms });
     if (existing && (await sameInterval(db, current, value.interval))) {
+      // A store that got its events table after the policy was set: the events get theirs now.
+      if ((await this.eventsFollow(db, kind, target)) && !(await this.findPolicy(db, store, kind, 'events')))
+        await db.query(this.policyStatement(kind as 'compression' | 'retention', 'events', value));
       if (retention) await this.syncRefreshPolicies(db, store);
       return { ...change, status: 'unchanged' };
     }
     const add = await this.addStatement(db, store, kind, target, value);
+    const events = await this.eventsFollow(db, kind, target);
     // One transaction: a failing add leaves the old policy in place.
     await db.transaction(async (tx) => {
       if (existing) await tx.query(this.removeStatement(kind, target));
       await tx.query(add);
+      if (events) {
+        await tx.query(this.removeStatement(kind, 'events'));
+        await tx.query(this.policyStatement(kind as 'compression' | 'retention', 'events', value));
+      }
     });
     if (retention) await this.syncRefreshPolicies(db, store);
     return { ...change, status: existing ? 'updated' : 'created' };
   }
 
+  /**
+   * The events follow the readings' compression and retention: a policy set on points is set on events too
+   * (their own TimescaleDB job, which the scheduler runs), where the store has the events table.
+   */
+  private async eventsFollow(db: Db, kind: PolicyKind, target: string): Promise<boolean> {
+    return kind !== 'refresh' && target === 'points' && (await hasEventsTable(db));
+  }
+
   async removePolicy(db: Db, store: Store, kind: PolicyKind, target: string): Promise<PolicyChange> {
     const existing = await this.findPolicy(db, store, kind, target);
+    if (await this.eventsFollow(db, kind, target)) await db.query(this.removeStatement(kind, 'events'));
     if (existing) {
       await db.query(this.removeStatement(kind, target));
       if (kind === 'retention') await this.syncRefreshPolicies(db, store);
@@ -420,6 +450,12 @@ export class TimescaleEngine implements StorageEngine {
 
   async runJob(db: Db, store: Store, job: JobInfo): Promise<unknown> {
     if (job.id === null) throw new Error(`job ${job.name} has no TimescaleDB job id`);
+    if (job.kind === 'retention' && job.after && job.target === 'events') {
+      // The events' retention follows the readings' (run with them by applyRetention): batches here too.
+      const cutoff = await dbCutoff(db, job.after);
+      const chunks = await this.listExpired(db, { name: 'events' }, cutoff);
+      return { cutoff, dropped: await this.dropExpired(db, { name: 'events' }, cutoff, chunks) };
+    }
     if (job.kind === 'retention' && job.after) {
       // The retention policy's own procedure drops every expired chunk in one transaction (53200 out of
       // shared memory past a few thousand compressed chunks): iotctl runs it in bounded batches instead.

@@ -222,8 +222,11 @@ export interface StorageEngine {
   // ---- ingest ----
   /** Chunks (partitions) of points overlapping any of these [from, to] ms ranges that hold uncompressed rows, newest first. */
   chunksOverlapping(db: Db, ranges: Array<[number, number]>): Promise<string[]>;
-  /** What ingest calls before writing rows at new times (plain mode creates partitions); null when not needed. */
-  rowPlacer(db: Db, config: StoreConfig): RowPlacer | null;
+  /**
+   * What ingest calls before writing rows of `table` (points by default, or the events) at new times (plain
+   * mode creates partitions); null when not needed.
+   */
+  rowPlacer(db: Db, config: StoreConfig, table?: 'points' | 'events'): RowPlacer | null;
   /**
    * The rollup ingest marks dirty itself, in the transaction that writes a batch older than its watermark
    * (engines without a staleness trigger: Citus); null where the database tracks late rows on its own.

@@ -27,13 +27,16 @@ export type RejectReason =
   | 'bad_json'
   | 'bad_tags'
   | 'csv_syntax'
-  | 'too_long';
+  | 'too_long'
+  | 'bad_payload';
 
 /**
  * Longest series fields, in UTF-8 bytes. Device id and metric together are one entry of the unique
  * (device_id, metric) index, which PostgreSQL caps at 2,704 bytes: a longer one would fail its batch.
  */
 export const SERIES_LIMITS = { device: 1024, metric: 1024, unit: 256, tags: 65_536 } as const;
+/** Longest event fields, in UTF-8 bytes: the value (a state, a log line), its level and its JSON payload. */
+export const EVENT_LIMITS = { value: 8192, level: 256, payload: 65_536 } as const;
 /** Text of at most this many UTF-16 units is at most 1,023 UTF-8 bytes (3 bytes a unit at most). */
 const SHORT = 341;
 /** Deepest nesting of a tags object (PostgreSQL's jsonb parser has a stack limit too). */
@@ -60,7 +63,19 @@ export interface MapOptions {
   nulls: string[];
   maxFutureMs: number;
   ranges: Map<string, { min: number; max: number }>;
+  /** --text-metrics: metrics (wide columns, keys) stored as events whatever their values look like. */
+  textMetrics?: string[];
+  /**
+   * Whether text and boolean values are stored as events (the store has an events table; set by ingest).
+   * Without it a text column is not a metric, a text value is rejected and a boolean is 1 or 0, as before
+   * the events table existed.
+   */
+  events?: boolean;
 }
+
+/** How a metric's values are stored, decided by its first non-null value (or by --text-metrics). */
+export const ValueKind = { Undecided: 0, Number: 1, Event: 2 } as const;
+export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
 
 export interface UnitDefaults {
   byMetric: Map<string, string>;
@@ -75,6 +90,17 @@ export interface MapSink {
     metric: string,
     us: number,
     value: number,
+    unit: string | null,
+    tags: string | null,
+  ): void;
+  /** A text or boolean value, stored in iotctl.events (only called when MapOptions.events is set). */
+  event(
+    device: string,
+    metric: string,
+    us: number,
+    value: string,
+    level: string | null,
+    payload: string | null,
     unit: string | null,
     tags: string | null,
   ): void;
@@ -154,8 +180,15 @@ export class Validator {
   /** --tag as JSON text, and the last input tags merged with it (long files repeat them row after row). */
   private readonly constTags?: string;
   private mergedTags = { from: '', to: '' };
+  /** Whether text and boolean values become events (see MapOptions.events). */
+  readonly events: boolean;
+  /** metric → how its values are stored, for long files and NDJSON (wide CSV columns decide in the mapper). */
+  private readonly kinds = new Map<string, ValueKind>();
+  private lastKind: { metric: string; kind: ValueKind } = { metric: '', kind: ValueKind.Undecided };
 
   constructor(readonly opts: MapOptions) {
+    this.events = opts.events === true;
+    if (this.events) for (const m of opts.textMetrics ?? []) this.kinds.set(m, ValueKind.Event);
     this.nullText = new Set(['', 'na', 'n/a', 'null', 'none', ...opts.nulls.map(norm)]);
     this.nullNumbers = opts.nulls.map((n) => Number(n.replace(',', '.'))).filter((n) => n === n && n !== 0);
     this.parseTime = makeTimeParser(opts.time);
@@ -257,8 +290,111 @@ export class Validator {
     return null;
   }
 
-  /** Validates one value and hands it to the sink. */
+  /** How `metric`'s values are stored so far (Undecided until its first non-null value). */
+  kindOf(metric: string): ValueKind {
+    const last = this.lastKind;
+    if (last.metric === metric) return last.kind;
+    const kind = this.kinds.get(metric) ?? ValueKind.Undecided;
+    if (kind !== ValueKind.Undecided) this.lastKind = { metric, kind };
+    return kind;
+  }
+
+  /** Records a metric's kind (its first non-null value decided it); bounded like the NDJSON key memory. */
+  decide(metric: string, kind: ValueKind): void {
+    if (this.kinds.size < MAX_KINDS) this.kinds.set(metric, kind);
+    this.lastKind = { metric, kind };
+  }
+
+  /** The kind a first non-null value gives its metric: text that is not a number, or a boolean, is an event. */
+  kindOfValue(valueIn: unknown): ValueKind {
+    if (typeof valueIn === 'boolean') return ValueKind.Event;
+    if (typeof valueIn === 'string' && this.number(valueIn) === 'bad_value') return ValueKind.Event;
+    return ValueKind.Number;
+  }
+
+  /**
+   * Validates one value and hands it to the sink as a reading or (with events on) an event, by the value: a
+   * number is a reading; text that is not a number, or a boolean, is an event, unless its metric has held a
+   * number in this input (then text is a rejected reading and a boolean 1 or 0, as without events);
+   * --text-metrics makes every value of a metric an event. (Wide CSV columns are judged whole: see csvMapper.)
+   */
   emit(
+    sink: MapSink,
+    device: string,
+    metric: string,
+    us: number,
+    valueIn: unknown,
+    unit: string | null,
+    tags: string | null,
+    escapes = false,
+    level: string | null = null,
+    payload: string | null = null,
+  ) {
+    if (this.events) {
+      const kind = this.kindOf(metric);
+      if (kind === ValueKind.Event)
+        return this.emitEvent(sink, device, metric, us, valueIn, unit, tags, escapes, level, payload);
+      if (kind === ValueKind.Undecided) {
+        if (typeof valueIn === 'boolean' || (typeof valueIn === 'string' && this.isText(valueIn)))
+          return this.emitEvent(sink, device, metric, us, valueIn, unit, tags, escapes, level, payload);
+        if (typeof valueIn === 'number' || (typeof valueIn === 'string' && !this.isNull(valueIn)))
+          this.decide(metric, ValueKind.Number);
+      }
+    }
+    this.emitNumber(sink, device, metric, us, valueIn, unit, tags, escapes);
+  }
+
+  /** Text that is neither a null marker nor a number (NaN and Infinity count as numbers: rejected readings). */
+  private isText(text: string): boolean {
+    return !this.isNull(text) && this.number(text) === 'bad_value';
+  }
+
+  /** Validates one event (text, a boolean, or a number in an event metric) and hands it to the sink. */
+  emitEvent(
+    sink: MapSink,
+    device: string,
+    metric: string,
+    us: number,
+    valueIn: unknown,
+    unit: string | null,
+    tags: string | null,
+    escapes = false,
+    level: string | null = null,
+    payload: string | null = null,
+  ) {
+    if (valueIn === null || valueIn === undefined) return sink.nulls(1);
+    let value: string;
+    if (typeof valueIn === 'string') {
+      if (this.isNull(valueIn)) return sink.nulls(1);
+      value = valueIn.trim();
+    } else if (typeof valueIn === 'boolean' || typeof valueIn === 'number') value = String(valueIn);
+    else return sink.reject('bad_value', `${shortName(metric)}: not a text value: ${short(valueIn)}`, 1);
+    if (this.units !== undefined && unit === null)
+      unit = this.units.byMetric.get(metric) ?? this.units.all ?? null;
+    if (this.constTags !== undefined) tags = this.withConstTags(tags, this.constTags);
+    if (
+      device.includes('\0') ||
+      metric.includes('\0') ||
+      value.includes('\0') ||
+      (level !== null && level.includes('\0')) ||
+      (unit !== null && unit.includes('\0')) ||
+      (tags !== null && hasNul(tags)) ||
+      (payload !== null && hasNul(payload))
+    ) {
+      return sink.reject('invalid_utf8', `${shortName(metric)}: a NUL character in the event`, 1);
+    }
+    const sp = this.seriesProblem(device, metric, unit, tags, escapes);
+    if (sp) return sink.reject(sp[0], `${shortName(metric)}: ${sp[1]}`, 1);
+    const vp =
+      textProblem('value', value, EVENT_LIMITS.value, escapes) ??
+      (level === null ? null : textProblem('level', level, EVENT_LIMITS.level, escapes)) ??
+      (payload === null ? null : payloadProblem(payload));
+    if (vp) return sink.reject(vp[0], `${shortName(metric)}: ${vp[1]}`, 1);
+    sink.event(device, metric, us, value, level, payload, unit, tags);
+  }
+
+  /** Validates one numeric value and hands it to the sink (the readings' path, unchanged by events). */
+  emitNumber(
     sink: MapSink,
     device: string,
     metric: string,
@@ -311,6 +447,16 @@ export class Validator {
     }
     sink.reading(device, metric, us, value, unit, tags);
   }
+}
+
+/** Metrics whose kind is remembered (a file of random metric names must not grow memory). */
+const MAX_KINDS = 100_000;
+
+/** A payload is stored as jsonb: an object, not too long, not nested too deep, valid Unicode. */
+function payloadProblem(payload: string): [RejectReason, string] | null {
+  const p = tagsProblem(payload);
+  if (p) return [p[0] === 'bad_tags' ? 'bad_payload' : p[0], p[1].replace(/tags/g, 'payload')];
+  return null;
 }
 
 const hasNul = (json: string) => json.includes('\0') || json.includes('\\u0000');

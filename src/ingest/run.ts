@@ -8,10 +8,12 @@ import { intervalText } from '../db/jobs.js';
 import { refreshSchedule } from '../db/sql/schema.js';
 import { loadStore, type Store } from '../db/store.js';
 import type { Db } from '../db/types.js';
-import { IotctlError } from '../errors.js';
+import { IotctlError, usageError } from '../errors.js';
 import { formatChoice, type FormatContext, type RecordReader } from './formats/index.js';
 import { analyseWritten } from './analyse.js';
 import { Loader } from './loader.js';
+import { EventLoader } from './events.js';
+import { eventsTableExists } from '../db/sql/events.js';
 import { Validator, type MapOptions, type MapSink } from './mapping.js';
 import type { InputRecord } from './parse.js';
 import { RejectsFile, type RejectLine } from './rejects.js';
@@ -59,7 +61,10 @@ export interface IngestSummary {
   files: string[];
   /** Readings read: one per row in long files, one per metric cell in wide files and Telegraf fields. */
   read: number;
+  /** Readings and events committed. */
   loaded: number;
+  /** Of `loaded`, the events (text and boolean values, stored in iotctl.events). */
+  events: number;
   updated: number;
   rejected: number;
   duplicates: number;
@@ -76,14 +81,25 @@ export interface IngestSummary {
 }
 
 const SHOWN_REJECTS = 5;
+/** Events per batch at most: they are staged through parameter arrays, not COPY. */
+const EVENT_BATCH = 10_000;
 
 export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
   // `-` reads file descriptor 0 unless the caller hands over its own stream.
   const specs = resolveInputs(opts.inputs, opts.rejectsPath, opts.stdin ? undefined : 0);
   const store = await loadStore(db);
+  // A store set up before the events table existed keeps reading text as before until `init` adds it.
+  const events = !!(await db.query<{ exists: boolean }>(eventsTableExists)).rows[0]?.exists;
+  const mapping: MapOptions = { ...opts.mapping, events };
+  if (!events && opts.mapping.textMetrics?.length) {
+    throw usageError(
+      '--text-metrics needs the events table, which this store does not have yet',
+      'run `iotctl init` once: it adds iotctl.events to an existing store',
+    );
+  }
   const rejects = opts.rejectsPath ? RejectsFile.open(opts.rejectsPath) : undefined;
-  const validator = new Validator(opts.mapping);
+  const validator = new Validator(mapping);
   const notice = opts.onNotice ?? (() => undefined);
   const stop = new AbortController();
   const loader = opts.dryRun
@@ -100,7 +116,26 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
           notice(`retrying a batch (attempt ${attempt + 1}): ${(err as Error).message}`, 'warning'),
         signal: stop.signal,
       });
-  const acc = { read: 0, rejected: 0, nulls: 0, valid: 0, rejects: {} as Record<string, number> };
+  const eventLoader = opts.dryRun
+    ? undefined
+    : new EventLoader(db, {
+        batchSize: Math.min(opts.batchSize, EVENT_BATCH),
+        flushIntervalMs: opts.flushIntervalMs,
+        onConflict: opts.onConflict,
+        retryTimeoutMs: opts.retryTimeoutMs,
+        partitions: store.engine.rowPlacer(db, store, 'events') ?? undefined,
+        onRetry: (err, attempt) =>
+          notice(`retrying a batch of events (attempt ${attempt + 1}): ${(err as Error).message}`, 'warning'),
+        signal: stop.signal,
+      });
+  const acc = {
+    read: 0,
+    rejected: 0,
+    nulls: 0,
+    valid: 0,
+    validEvents: 0,
+    rejects: {} as Record<string, number>,
+  };
   const totalBytes = specs.every((s) => s.size !== undefined)
     ? specs.reduce((n, s) => n + (s.size ?? 0), 0)
     : null;
@@ -146,6 +181,13 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
           if (loader) full = loader.add(device, metric, us, value, unit, tags) ?? full;
           else acc.valid++;
         },
+        event: (device, metric, us, value, level, payload, unit, tags) => {
+          acc.read++;
+          if (eventLoader) {
+            const wait = eventLoader.add(device, metric, us, value, level, payload, unit, tags);
+            if (wait) full = full ? Promise.all([full, wait]).then(() => undefined) : wait;
+          } else acc.validEvents++;
+        },
         nulls: (n) => {
           acc.read += n;
           acc.nulls += n;
@@ -172,7 +214,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
       };
       const choice = formatChoice(file, opts.inputFormat);
       const ctx: FormatContext = {
-        mapping: opts.mapping,
+        mapping,
         validator,
         columns: opts.columns,
         describe: (text) => notice(`${file}: ${text}`, 'detail'),
@@ -217,7 +259,13 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
           if (rejects) await rejects.drain();
           if (opts.onProgress && Date.now() - lastProgress > 200) {
             lastProgress = Date.now();
-            opts.onProgress({ read: acc.read, loaded: loader?.counts.loaded ?? 0, bytes, totalBytes, file });
+            opts.onProgress({
+              read: acc.read,
+              loaded: (loader?.counts.loaded ?? 0) + (eventLoader?.counts.loaded ?? 0),
+              bytes,
+              totalBytes,
+              file,
+            });
           }
         }
       };
@@ -246,6 +294,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
     // A rejects file that cannot be written (a full disk) stops the load before the last batches.
     await rejects?.close();
     await loader?.finish();
+    await eventLoader?.finish();
     if (loader && loader.counts.loaded > 0) {
       const a = await analyseWritten(db, store, loader.touched.ranges());
       notice(
@@ -258,6 +307,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
     if (hint) notice(hint, 'hint');
   } catch (err) {
     await loader?.stop();
+    await eventLoader?.stop();
     // A signal that cut a retry short: the batch was rolled back, and that is an ordinary interruption.
     const interrupted = err instanceof IotctlError && err.code === 'INTERRUPTED' && stopped === 'interrupted';
     if (!interrupted) {
@@ -275,17 +325,19 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
   function summary(): IngestSummary {
     const seconds = (Date.now() - started) / 1000;
     const c = loader?.counts ?? { loaded: acc.valid, updated: 0, duplicates: 0, batches: 0, retries: 0 };
+    const e = eventLoader?.counts ?? { loaded: acc.validEvents, updated: 0, duplicates: 0, batches: 0 };
     return {
       files: specs.map((s) => s.name),
       read: acc.read,
-      loaded: c.loaded,
-      updated: c.updated,
+      loaded: c.loaded + e.loaded,
+      events: e.loaded,
+      updated: c.updated + e.updated,
       rejected: acc.rejected,
-      duplicates: c.duplicates,
+      duplicates: c.duplicates + e.duplicates,
       nulls: acc.nulls,
       rejects: acc.rejects,
       rejectsFile: opts.rejectsPath ?? null,
-      batches: c.batches,
+      batches: c.batches + e.batches,
       retries: c.retries,
       seconds: Math.round(seconds * 1000) / 1000,
       rowsPerSecond: seconds > 0 ? Math.round(acc.read / seconds) : acc.read,

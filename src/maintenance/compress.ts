@@ -1,6 +1,7 @@
 // `iotctl compress`: the compression policy, and compressing or decompressing chunks now (TimescaleDB only).
 import type { ChunkRow } from '../db/sql/maintenance.js';
 import { loadStore, type Store } from '../db/store.js';
+import { hasEventsTable } from '../engine/common.js';
 import type { Db } from '../db/types.js';
 import { usageError } from '../errors.js';
 import { findPolicy, needsCompression } from './policies.js';
@@ -69,7 +70,7 @@ async function applyToChunks(
   }
   const after = opts.dryRun
     ? new Map<string, ChunkRow>()
-    : new Map((await store.engine.listChunks(db, 'points')).map((r) => [r.chunk, r]));
+    : new Map((await storeChunks(db, store)).map((r) => [r.chunk, r]));
   const changes = chunks.map((c): ChunkChange => {
     const bytesAfter = after.get(c.chunk)?.bytes ?? null;
     return {
@@ -98,6 +99,16 @@ async function applyToChunks(
   };
 }
 
+/**
+ * The chunks of the readings and of the events (compressed alike, under the readings' policy), the readings'
+ * first; with `olderThan` only those entirely older.
+ */
+async function storeChunks(db: Db, store: Store, olderThan?: Date): Promise<ChunkRow[]> {
+  const points = await store.engine.listChunks(db, 'points', olderThan);
+  if (!(await hasEventsTable(db))) return points;
+  return [...points, ...(await store.engine.listChunks(db, 'events', olderThan))];
+}
+
 /** Compresses every uncompressed chunk entirely older than --older-than (or the policy's age, or 7d). */
 export async function compressRun(
   db: Db,
@@ -109,7 +120,7 @@ export async function compressRun(
     (await findPolicy(db, store, 'compression', 'points'))?.after ??
     parseDuration(DEFAULT_COMPRESS_AFTER).interval;
   const cutoff = await dbCutoff(db, age);
-  const chunks = (await store.engine.listChunks(db, 'points', cutoff)).filter((c) => !c.compressed);
+  const chunks = (await storeChunks(db, store, cutoff)).filter((c) => !c.compressed);
   return applyToChunks(db, store, chunks, { ...opts, cutoff, compress: true });
 }
 
@@ -121,7 +132,7 @@ export async function compressUndo(
   if (!!opts.chunk === !!opts.newerThan)
     throw usageError('give exactly one of --chunk NAME or --newer-than DURATION');
   const store = await compressingStore(db);
-  const all = await store.engine.listChunks(db, 'points');
+  const all = await storeChunks(db, store);
   let chunks: ChunkRow[];
   let cutoff: Date | null = null;
   if (opts.chunk) {

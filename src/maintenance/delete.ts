@@ -7,14 +7,18 @@ import {
   deleteEmptySeries,
   deleteSeriesRows,
   emptySeriesOfShard,
+  deleteEvents,
   deleteReadings,
+  eventsToDelete,
   deleteRollupRows,
   readingsToDelete,
   type Span,
 } from '../db/sql/delete.js';
 import { orderedSeries, type SeriesFilter } from '../db/sql/query.js';
 import { loadStore } from '../db/store.js';
-import type { Db } from '../db/types.js';
+import type { Db, Sql } from '../db/types.js';
+import { EVENTS } from '../db/sql/schema.js';
+import { hasEventsTable } from '../engine/common.js';
 import type { Store } from '../engine/types.js';
 import { usageError } from '../errors.js';
 import { ceilToBucket, floorToBucket } from '../util/buckets.js';
@@ -35,6 +39,8 @@ export interface DeleteResult {
   /** Per series: readings deleted (or that would be), and whether the series is left with none. */
   series: Array<{ device: string; metric: string; readings: number; emptied: boolean }>;
   readings: number;
+  /** Events deleted with the readings (of the same series and range). */
+  events: number;
   /** Rows removed from each rollup (buckets the range covers completely); edge buckets are recomputed. */
   rollupRows: Record<string, number>;
   /** Series rows removed: no readings and no rollup rows left. Null on a dry run. */
@@ -91,6 +97,7 @@ export async function deleteReadingsOf(db: Db, opts: DeleteOptions): Promise<Del
     until: opts.until,
     series: [],
     readings: 0,
+    events: 0,
     rollupRows: Object.fromEntries(store.rollups.map((r) => [r.name, 0])),
     seriesRemoved: opts.dryRun ? null : 0,
   };
@@ -99,20 +106,28 @@ export async function deleteReadingsOf(db: Db, opts: DeleteOptions): Promise<Del
   const tables = new Map<string, string>();
   for (const r of store.rollups) tables.set(r.name, await store.engine.rollupStorage(db, r.name));
 
+  // The events of the series go with their readings (a series is emptied when it has neither left).
+  const events = await hasEventsTable(db);
   const work = async () => {
-    const counts = new Map(
-      (
-        await db.query<{ series_id: number; gone: number; total: number }>(readingsToDelete(ids, span))
-      ).rows.map((r) => [r.series_id, { gone: Number(r.gone), total: Number(r.total) }]),
-    );
+    const countsOf = async (sql: Sql) =>
+      new Map(
+        (await db.query<{ series_id: number; gone: number; total: number }>(sql)).rows.map((r) => [
+          r.series_id,
+          { gone: Number(r.gone), total: Number(r.total) },
+        ]),
+      );
+    const counts = await countsOf(readingsToDelete(ids, span));
+    const eventCounts = events ? await countsOf(eventsToDelete(ids, span)) : new Map();
     for (const s of selected) {
       const c = counts.get(s.id) ?? { gone: 0, total: 0 };
-      if (c.gone === 0 && !(c.total === 0 && !span.from && !span.to)) continue;
+      const e = eventCounts.get(s.id) ?? { gone: 0, total: 0 };
+      result.events += e.gone;
+      if (c.gone + e.gone === 0 && !(c.total + e.total === 0 && !span.from && !span.to)) continue;
       result.series.push({
         device: s.device,
         metric: s.metric,
         readings: c.gone,
-        emptied: c.gone === c.total,
+        emptied: c.gone === c.total && e.gone === e.total,
       });
       result.readings += c.gone;
     }
@@ -125,6 +140,7 @@ export async function deleteReadingsOf(db: Db, opts: DeleteOptions): Promise<Del
     }
     await db.transaction(async (tx) => {
       await tx.query(deleteReadings(ids, span));
+      if (events) await tx.query(deleteEvents(ids, span));
       for (const r of store.rollups) {
         const sql = deleteRollupRows(tables.get(r.name) as string, ids, coveredSpan(span, r.bucket.ms));
         result.rollupRows[r.name] = (await tx.query(sql)).rowCount;
@@ -146,7 +162,8 @@ export async function deleteReadingsOf(db: Db, opts: DeleteOptions): Promise<Del
       // Plain mode: what the deletion marked dirty; TimescaleDB: the refresh window, as maintain would.
       for (const r of store.rollups) await store.engine.refreshRollup(db, store, r, {});
     }
-    const rollupTables = [...tables.values()];
+    // A series that still has events is not empty.
+    const rollupTables = [...tables.values(), ...(events ? [EVENTS] : [])];
     const routed = await store.engine.seriesGroups(db, { ids });
     let removed: number;
     if (routed) {

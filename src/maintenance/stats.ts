@@ -1,6 +1,8 @@
-// `iotctl stats`: one row per chunk (or plain partition) with rows, bytes before and after compression
-// and the ratio, a totals row, and the size of each rollup.
+// `iotctl stats`: one row per chunk (or plain partition) of the readings, with rows, bytes before and after compression
+// and the ratio, a totals row, the events' chunks added up, and the size of each rollup.
 import type { EngineName } from '../engine/types.js';
+import { hasEventsTable } from '../engine/common.js';
+import type { ChunkRow } from '../db/sql/maintenance.js';
 import { loadStore } from '../db/store.js';
 import type { Db } from '../db/types.js';
 import { compressionRatio } from '../output/maintenance.js';
@@ -31,6 +33,8 @@ export interface StatsResult {
     ratio: number | null;
   };
   rollups: Array<{ name: string; bytes: number }>;
+  /** The events' chunks (iotctl.events) added up like `totals`; null in a store without the table. */
+  events: StatsResult['totals'] | null;
 }
 
 export const sortColumns = ['time', 'name', 'rows', 'before', 'after', 'ratio'] as const;
@@ -57,7 +61,8 @@ function sortKey(c: ChunkStats, by: SortColumn): number | string {
 export async function allStats(db: Db, sort: SortColumn): Promise<StatsResult> {
   const store = await loadStore(db);
   const rows = await store.engine.listChunks(db, 'points');
-  const chunks = rows.map((r): ChunkStats => ({
+  const eventRows = (await hasEventsTable(db)) ? await store.engine.listChunks(db, 'events') : null;
+  const toStats = (r: ChunkRow): ChunkStats => ({
     chunk: r.chunk,
     rangeStart: r.range_start,
     rangeEnd: r.range_end,
@@ -66,17 +71,10 @@ export async function allStats(db: Db, sort: SortColumn): Promise<StatsResult> {
     bytesBefore: r.bytes_before,
     bytesAfter: r.bytes,
     ratio: r.compressed ? compressionRatio(r.bytes_before, r.bytes) : null,
-  }));
-  const totalBefore = chunks.reduce((s, c) => s + c.bytesBefore, 0);
-  const totalAfter = chunks.reduce((s, c) => s + c.bytesAfter, 0);
-  const totals = {
-    chunks: chunks.length,
-    compressed: chunks.filter((c) => c.compressed).length,
-    rowsEstimate: chunks.reduce((s, c) => s + (c.rowsEstimate ?? 0), 0),
-    bytesBefore: totalBefore,
-    bytesAfter: totalAfter,
-    ratio: compressionRatio(totalBefore, totalAfter),
-  };
+  });
+  const chunks = rows.map(toStats);
+  const totals = totalsOf(chunks);
+  const events = eventRows ? totalsOf(eventRows.map(toStats)) : null;
 
   // Time ascends (oldest first); every other column descends (biggest first).
   const dir = sort === 'time' || sort === 'name' ? 1 : -1;
@@ -86,7 +84,20 @@ export async function allStats(db: Db, sort: SortColumn): Promise<StatsResult> {
     return (x < y ? -1 : x > y ? 1 : 0) * dir;
   });
   const rollups = await rollupSizes(db, store);
-  return { mode: store.mode, chunks, totals, rollups };
+  return { mode: store.mode, chunks, totals, rollups, events };
+}
+
+function totalsOf(chunks: ChunkStats[]): StatsResult['totals'] {
+  const before = chunks.reduce((s, c) => s + c.bytesBefore, 0);
+  const after = chunks.reduce((s, c) => s + c.bytesAfter, 0);
+  return {
+    chunks: chunks.length,
+    compressed: chunks.filter((c) => c.compressed).length,
+    rowsEstimate: chunks.reduce((s, c) => s + (c.rowsEstimate ?? 0), 0),
+    bytesBefore: before,
+    bytesAfter: after,
+    ratio: compressionRatio(before, after),
+  };
 }
 
 export const topOf = (all: StatsResult, top?: number): StatsResult =>

@@ -6,6 +6,7 @@ import { loadStore, type Store } from '../db/store.js';
 import type { Capabilities, Db, StorageSize } from '../db/types.js';
 import { IotctlError } from '../errors.js';
 import { listJobs } from './jobs.js';
+import { hasEventsTable } from '../engine/common.js';
 import { rollupSizes } from './rollups.js';
 
 export interface StatusResult {
@@ -20,7 +21,9 @@ export interface StatusResult {
   series: number;
   rowsEstimate: number;
   chunks: { total: number; compressed: number };
-  bytes: { points: number; rollups: Array<{ name: string; bytes: number }> };
+  bytes: { points: number; events: number; rollups: Array<{ name: string; bytes: number }> };
+  /** Events (text and boolean values, iotctl.events): rows estimated from the chunks, like rowsEstimate. */
+  eventsEstimate: number;
   /** The database's size, and the embedded data directory's on disk (with its WAL). */
   storage: StorageSize;
   jobs: JobInfo[];
@@ -34,10 +37,14 @@ export interface StatusResult {
  */
 async function storeSizes(db: Db, store: Store) {
   const totals = await store.engine.chunkTotals(db, 'points');
+  const events = (await hasEventsTable(db))
+    ? await store.engine.chunkTotals(db, 'events')
+    : { chunks: 0, compressed: 0, rowsEstimate: 0, bytes: 0 };
   return {
     chunks: { total: totals.chunks, compressed: totals.compressed },
     bytes: totals.bytes,
     rows: totals.rowsEstimate,
+    events,
     rollups: await rollupSizes(db, store),
   };
 }
@@ -66,7 +73,8 @@ export async function status(db: Db): Promise<StatusResult> {
       series: 0,
       rowsEstimate: 0,
       chunks: { total: 0, compressed: 0 },
-      bytes: { points: 0, rollups: [] },
+      bytes: { points: 0, events: 0, rollups: [] },
+      eventsEstimate: 0,
       jobs: [],
       healthy: false,
       problems: ['iotctl is not initialised here: run `iotctl init`'],
@@ -92,8 +100,10 @@ export async function status(db: Db): Promise<StatusResult> {
     series: series.rows[0]?.n ?? 0,
     rowsEstimate: Number(sizes.rows),
     chunks: sizes.chunks,
+    eventsEstimate: Number(sizes.events.rowsEstimate),
     bytes: {
       points: Number(sizes.bytes),
+      events: Number(sizes.events.bytes),
       rollups: sizes.rollups.map((r) => ({ name: r.name, bytes: Number(r.bytes) })),
     },
     jobs,

@@ -24,7 +24,9 @@ export async function printDelete(g: { format: Format; quiet: boolean }, r: Dele
     .map(([name, n]) => `${n.toLocaleString('en-US')} ${name}`)
     .join(', ');
   const verb = r.dryRun ? 'would delete' : 'deleted';
-  const removed = r.seriesRemoved ? `; ${r.seriesRemoved} series removed` : '';
+  const removed =
+    (r.events ? ` and ${r.events.toLocaleString('en-US')} events` : '') +
+    (r.seriesRemoved ? `; ${r.seriesRemoved} series removed` : '');
   const rollupText = rollups ? ` and rollup rows (${rollups}; buckets cut at an edge recomputed)` : '';
   await printLine(
     `${verb} ${r.readings.toLocaleString('en-US')} readings of ${r.series.length} series${rollupText}${removed}.${r.dryRun ? ' Run again with --yes to delete.' : ''}`,

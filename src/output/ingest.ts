@@ -10,6 +10,7 @@ function summaryRows(s: IngestSummary): Array<{ item: string; value: string | nu
     { item: 'read', value: s.read },
     { item: s.dryRun ? 'valid (dry run, nothing written)' : 'loaded', value: s.loaded },
   ];
+  if (s.events) rows.push({ item: '  of which events', value: s.events });
   if (s.updated) rows.push({ item: '  of which updated', value: s.updated });
   rows.push(
     { item: 'rejected', value: s.rejected },

@@ -62,6 +62,13 @@ export async function printStats(format: Format, result: StatsResult, all: Stats
   };
   if (result.chunks.length === 0) await printLine('no chunks yet');
   else await printLine(renderTable([...result.chunks, totalRow], columns));
+  if (result.events?.chunks) {
+    const e = result.events;
+    await printLine(
+      `events: ${e.chunks} chunks (${e.compressed} compressed), ~${e.rowsEstimate} rows, ${formatBytes(e.bytesAfter)}` +
+        (e.ratio ? ` (${e.ratio}x)` : ''),
+    );
+  }
   if (result.rollups.length) {
     await printLine(
       renderTable(result.rollups, [

@@ -49,6 +49,7 @@ export async function printStatus(format: Format, result: StatusResult): Promise
         ['rows (estimate)', String(result.rowsEstimate)],
         ['chunks', `${result.chunks.total} (${result.chunks.compressed} compressed)`],
         ['size', formatBytes(result.bytes.points)],
+        ['events (estimate)', `${result.eventsEstimate} (${formatBytes(result.bytes.events)})`],
         ...result.bytes.rollups.map((r): [string, string] => [`size ${r.name}`, formatBytes(r.bytes)]),
       );
     }

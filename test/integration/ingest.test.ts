@@ -71,6 +71,7 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
         'batches',
         'dryRun',
         'duplicates',
+        'events',
         'files',
         'loaded',
         'nulls',
@@ -115,9 +116,9 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect(await count()).toBe(before);
   });
 
-  it('loads a wide CSV: device from the station column, text columns left out, NA and empty cells skipped', async () => {
+  it('loads a wide CSV: device from the station column, text columns as events, NA and empty cells skipped', async () => {
     const s = await ingest(db, options([fx('wide.csv')]));
-    expect(s).toMatchObject({ read: 8, loaded: 6, nulls: 2, rejected: 0 });
+    expect(s).toMatchObject({ read: 12, loaded: 10, events: 4, nulls: 2, rejected: 0 });
     accounted(s);
     expect(await values('roof')).toEqual([
       ['2024-03-01T10:00:00.000Z', 'rh', 80, null],
@@ -250,7 +251,8 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
 
   it('without --rejects, a wide file rejecting every row shows its first five rejects, not one (they were counted in readings)', async () => {
     const notices: string[] = [];
-    // The UCI file read without --time: its "Time" column alone is no time, so every 13-metric row is rejected.
+    // The UCI file read without --time: its "Time" column alone is no time, so every row is rejected, each
+    // as 14 values (13 metrics and the Date column, text: events).
     const s = await ingest(
       db,
       options(
@@ -263,7 +265,7 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
       ),
     );
     accounted(s);
-    expect(s).toMatchObject({ read: 13 * 13, rejected: 13 * 13, rejects: { bad_time: 13 * 13 } });
+    expect(s).toMatchObject({ read: 13 * 14, rejected: 13 * 14, rejects: { bad_time: 13 * 14 } });
     const shown = notices.filter((m) => m.includes(': bad_time: '));
     expect(shown).toEqual(
       [2, 3, 4, 5, 6].map(
@@ -877,7 +879,7 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect(partials[0]).toMatchObject({ stopped: 'error' });
     expect(partials[0]!.loaded).toBe(await count('full-1'));
   });
-  it('wide NDJSON: text in the first object does not hide later numbers, nor turn later numbers into rejects', async () => {
+  it('wide NDJSON: text in the first object does not hide later numbers, nor turn later numbers into rejects (or events)', async () => {
     const file = path.join(tmp, 'wide-text-first.ndjson');
     const at = (m: number, device: string) => `"time":"2024-03-09T00:0${m}:00Z","device":"${device}"`;
     fs.writeFileSync(
@@ -893,7 +895,8 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     );
     const s = await ingest(db, options([file]));
     accounted(s);
-    expect(s).toMatchObject({ read: 10, loaded: 8, nulls: 1, rejected: 1, rejects: { missing_field: 1 } });
+    // rh "bad" is an event (text), the later 50 a reading.
+    expect(s).toMatchObject({ read: 10, loaded: 9, events: 1, nulls: 1, rejected: 0 });
     expect((await values('wt-1')).filter((r) => r[1] === 'hum').map((r) => r[2])).toEqual([40.1, 40.2, 40.3]);
     expect(await values('wt-2')).toEqual([['2024-03-09T00:01:00.000Z', 'rh', 50, null]]);
   });
@@ -932,17 +935,18 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
       ]);
     });
 
-    it('Beijing PRSA: year/month/day/hour columns, station as device, NA missing, wd left out', async () => {
+    it('Beijing PRSA: year/month/day/hour columns, station as device, NA missing, wd stored as events', async () => {
       const s = await ingest(
         db,
         options([fx('beijing-prsa.csv')], {}, { exclude: ['No'], time: { tz: 'Asia/Shanghai' } }),
       );
-      expect(s).toMatchObject({ read: 121, loaded: 118, nulls: 3, rejected: 0 });
+      // 11 rows × 11 numeric metrics + 11 wind directions (text: events).
+      expect(s).toMatchObject({ read: 132, loaded: 129, events: 11, nulls: 3, rejected: 0 });
       expect(await count('Changping')).toBe(33);
       const { rows } = await db.query<{ n: number }>(
         "SELECT count(DISTINCT metric)::int AS n FROM iotctl.series WHERE device_id = 'Aotizhongxin'",
       );
-      expect(rows[0]!.n).toBe(11);
+      expect(rows[0]!.n).toBe(12);
     });
 
     it('AMPds2 electricity: epoch seconds', async () => {

@@ -196,7 +196,15 @@ describe.each(targetKinds)('maintenance on the %s target', (kind) => {
     const listed = <J extends { job: string }>(jobs: J[]) => jobs.filter((j) => !ranEarly(j.job));
     const expected = (
       tsdb
-        ? ['refresh:rollup_1h', 'compression:rollup_1h', 'compression:points', 'retention:points']
+        ? // The events get the readings' compression and retention policies as jobs of their own.
+          [
+            'refresh:rollup_1h',
+            'compression:rollup_1h',
+            'compression:points',
+            'compression:events',
+            'retention:points',
+            'retention:events',
+          ]
         : compresses
           ? ['refresh:rollup_1h', 'compression:points', 'retention:points']
           : ['refresh:rollup_1h', 'retention:points']

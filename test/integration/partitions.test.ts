@@ -27,13 +27,13 @@ describe.each(['server', ...citusKinds] as TargetKind[])('native partitions on t
   it('concurrent creators of the same partitions both succeed, and every partition exists once', async () => {
     const store = await initTestStore(a, 'none');
     if (store.mode === 'timescaledb') return; // an external TimescaleDB server: hypertable chunks instead
-    const before = (await a.query(listPartitions)).rows.length;
+    const before = (await a.query(listPartitions())).rows.length;
     const times = Array.from({ length: 40 }, (_, i) => Date.UTC(2020, 0, 1) + i * HOUR);
     const [ca, cb] = await Promise.all([
       new PartitionManager(a, HOUR).ensureFor(times),
       new PartitionManager(b, HOUR).ensureFor(times),
     ]);
     expect(ca + cb).toBeGreaterThanOrEqual(40);
-    expect((await a.query(listPartitions)).rows.length).toBe(before + 40);
+    expect((await a.query(listPartitions())).rows.length).toBe(before + 40);
   });
 });

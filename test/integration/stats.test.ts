@@ -67,7 +67,7 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
 
   it('has a pinned JSON shape', async () => {
     const result = await stats(db, { sort: 'time' });
-    expect(Object.keys(result)).toEqual(['mode', 'chunks', 'totals', 'rollups']);
+    expect(Object.keys(result)).toEqual(['mode', 'chunks', 'totals', 'rollups', 'events']);
     expect(result.mode).toBe(engineOf(kind));
     expect(Object.keys(result.chunks[0]!)).toEqual([
       'chunk',
@@ -119,7 +119,7 @@ describe.each(targetKinds)('stats on the %s target', (kind) => {
       db.query = query;
     }
     const sizing = sent.filter((q) => q.text.includes('_timescaledb_catalog.chunk'));
-    expect(sizing.length).toBe(2); // the chunks' totals and the rollups'
+    expect(sizing.length).toBe(3); // the readings' chunks' totals, the events' and the rollups'
     for (const q of sizing) {
       expect(q.text).not.toMatch(/pg_total_relation_size\((pc\.oid|to_regclass)/);
       expect(q.values?.some((v) => typeof v === 'string' && v.startsWith('{"'))).toBe(true);

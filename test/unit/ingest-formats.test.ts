@@ -38,6 +38,7 @@ async function readFixture(file: string) {
   const counts = { readings: 0, rejects: 0, nulls: 0 };
   const sink: MapSink = {
     reading: () => counts.readings++,
+    event: () => counts.readings++,
     reject: (_r, _d, n) => (counts.rejects += n),
     nulls: (n) => (counts.nulls += n),
   };

@@ -9,9 +9,16 @@ import { mapOptions } from '../helpers/ingest.js';
 const opts = mapOptions;
 
 function recorder() {
-  const out = { readings: [] as unknown[][], rejects: [] as unknown[][], nulls: 0 };
+  const out = {
+    readings: [] as unknown[][],
+    events: [] as unknown[][],
+    rejects: [] as unknown[][],
+    nulls: 0,
+  };
   const sink: MapSink = {
     reading: (device, metric, us, value) => out.readings.push([device, metric, us, value]),
+    event: (device, metric, us, value, level, payload) =>
+      out.events.push([device, metric, us, value, level, payload]),
     reject: (reason, detail, count) => out.rejects.push([reason, detail, count]),
     nulls: (n) => (out.nulls += n),
   };
@@ -260,6 +267,7 @@ describe('ingest mapping and validation', () => {
     const got: Array<[string, string | null, string | null]> = [];
     const sink: MapSink = {
       reading: (_d, metric, _us, _v, unit, tags) => void got.push([metric, unit, tags]),
+      event: () => undefined,
       reject: () => undefined,
       nulls: () => undefined,
     };
@@ -274,5 +282,70 @@ describe('ingest mapping and validation', () => {
       ['p', 'x', '{"site":"own","zone":"z"}'],
       ['t', 'K', '{"site":"own","zone":"z"}'],
     ]);
+  });
+});
+
+describe('events: text and boolean values routed by metric', () => {
+  it('long CSV: text is an event, a number a reading; text in a metric that held a number is rejected', () => {
+    const v = new Validator(opts({ events: true }));
+    const { mapper } = csvMapper(['time', 'device_id', 'metric', 'value'], [], v.opts, v);
+    const { out, sink } = recorder();
+    const row = (m: string, val: string) => mapper(['2024-01-01T00:00:00Z', 'd', m, val], '', sink);
+    row('state', 'NA');
+    row('state', 'ON');
+    row('state', '1');
+    row('temp', '20');
+    row('temp', 'warm');
+    expect(out.events.map((e) => [e[1], e[3]])).toEqual([['state', 'ON']]);
+    expect(out.readings.map((r) => [r[1], r[3]])).toEqual([
+      ['state', 1],
+      ['temp', 20],
+    ]);
+    expect(out.rejects).toEqual([['bad_value', 'temp: not a number: warm', 1]]);
+    expect(out.nulls).toBe(1);
+  });
+
+  it('without the events table (events off) a boolean is 1 or 0 and text a rejected reading, as before', () => {
+    const v = new Validator(opts());
+    const nd = ndjsonMapper(v.opts, v);
+    const { out, sink } = recorder();
+    nd([], '{"time":"2024-01-01T00:00:00Z","device":"d","metric":"on","value":true}', sink);
+    nd([], '{"time":"2024-01-01T00:00:00Z","device":"d","metric":"s","value":"open"}', sink);
+    expect(out.readings.map((r) => [r[1], r[3]])).toEqual([['on', 1]]);
+    expect(out.events).toEqual([]);
+    expect(out.rejects.map((r) => r[0])).toEqual(['bad_value']);
+  });
+
+  it('wide CSV: --text-metrics makes a numeric-looking column events; a column of nulls waits for its first value', () => {
+    const v = new Validator(opts({ events: true, device: 'd', textMetrics: ['code'] }));
+    const { mapper, describe: how } = csvMapper(
+      ['time', 'code', 'mode', 'temp'],
+      ['2024-01-01T00:00:00Z', '7', '', '20'],
+      v.opts,
+      v,
+    );
+    expect(how).toMatch(/\(events: code\)$/);
+    const { out, sink } = recorder();
+    mapper(['2024-01-01T00:00:00Z', '7', '', '20'], '', sink);
+    mapper(['2024-01-01T00:01:00Z', '8', 'auto', '21'], '', sink);
+    mapper(['2024-01-01T00:02:00Z', '9', '3', 'x'], '', sink);
+    expect(out.events.map((e) => [e[1], e[3]])).toEqual([
+      ['code', '7'],
+      ['code', '8'],
+      ['mode', 'auto'],
+      ['code', '9'],
+      ['mode', '3'],
+    ]);
+    expect(out.readings.map((r) => r[3])).toEqual([20, 21]);
+    expect(out.rejects).toEqual([['bad_value', 'temp: not a number: x', 1]]);
+    expect(out.nulls).toBe(1);
+    expect(() =>
+      csvMapper(
+        ['time', 'a'],
+        ['2024-01-01T00:00:00Z', '1'],
+        { ...v.opts, textMetrics: ['b'] },
+        new Validator({ ...v.opts, textMetrics: ['b'] }),
+      ),
+    ).toThrow(/--text-metrics: no column 'b'/);
   });
 });

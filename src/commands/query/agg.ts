@@ -6,6 +6,8 @@ import { printAgg, printAggCsv, printWarnings } from '../../output/query.js';
 import { streamAgg, type AggOptions, type AggStream } from '../../query/agg.js';
 import { streamAggCsv } from '../../query/agg-csv.js';
 import { parseWindow } from '../../query/bucketfns.js';
+import { aggregateStates, selectsEventSeries } from '../../query/states.js';
+import { printStateAgg } from '../../output/events.js';
 import { functionsHelp, functionsList, parseFns } from '../../query/functions.js';
 import {
   addFilterOptions,
@@ -68,14 +70,22 @@ export function registerAgg(query: Command): void {
       };
       // CSV: the database writes the lines where it can (the same bytes, without rows in between); a chart
       // file needs the rows, so it keeps the row path.
-      await withDb(g, (db) =>
-        g.format === 'csv' && !chartFile
+      await withDb(g, async (db) => {
+        // An event metric (text states): counts and time in each state, not numeric aggregates.
+        if (await selectsEventSeries(db, opts.filter)) {
+          if (cmd.getOptionValueSource('fn') !== 'default' || o.explain || o.chart || o.window !== undefined)
+            log.warn(
+              '--fn, --window, --explain and --chart are for readings; an event metric gives counts and time per state',
+            );
+          return printStateAgg(g.format, await aggregateStates(db, opts));
+        }
+        return g.format === 'csv' && !chartFile
           ? streamAggCsv(db, opts, printRows, async (res) => {
               printWarnings(res.warnings);
               await printAggCsv(res, o.chart === true, !!o.explain);
             })
-          : streamAgg(db, opts, printRows),
-      );
+          : streamAgg(db, opts, printRows);
+      });
     });
   examples(agg, [
     'iotctl query agg --metric temperature --since 24h --every 1h',
@@ -84,5 +94,6 @@ export function registerAgg(query: Command): void {
     'iotctl query agg --metric temperature --since 2d --every 15m --fn avg,max --window 1h',
     'iotctl query agg --metric humidity --device d1,d2 --since 2026-01-05T00:00Z --until 2026-01-06 --every 5m --fn p95 --json',
     'iotctl query agg --metric temperature --since 7d --every 1h --fn avg,min,max --chart week.svg',
+    'iotctl query agg --metric door --device hall-1 --since 7d --every 1d   # an event metric: counts and time per state',
   ]);
 }

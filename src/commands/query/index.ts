@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerAgg } from './agg.js';
 import { registerCorr } from './corr.js';
+import { registerEvents } from './events.js';
 import { registerGaps } from './gaps.js';
 import { registerLatest } from './latest.js';
 import { registerProfile } from './profile.js';
@@ -11,13 +12,14 @@ export function registerQuery(program: Command): void {
   const query = program
     .command('query')
     .description(
-      'read readings: aggregates (agg), latest values, gaps, raw readings, profiles, correlations',
+      'read readings: aggregates (agg), latest values, gaps, raw readings, events, profiles, correlations',
     );
   for (const register of [
     registerAgg,
     registerLatest,
     registerGaps,
     registerRaw,
+    registerEvents,
     registerProfile,
     registerCorr,
   ])

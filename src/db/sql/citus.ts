@@ -5,7 +5,7 @@ import type { Sql } from '../types.js';
 import { SCHEMA, qualified } from './ident.js';
 import { ROLLUP_LOCK_KEY } from './plain.js';
 import { Params, latestReadingsVia, seriesConditions, type SeriesFilter } from './query.js';
-import { META, POINTS, SERIES, type SchemaStep } from './schema.js';
+import { EVENTS, META, POINTS, SERIES, type SchemaStep } from './schema.js';
 
 /**
  * Shards of points (and of every rollup, co-located with it). Citus's default of 32 cuts each daily partition
@@ -44,6 +44,20 @@ export function distributePointsStep(shardCount = CITUS_SHARD_COUNT): SchemaStep
   };
 }
 
+/** The events' shards live beside the readings' of the same series. */
+export function distributeEventsStep(): SchemaStep {
+  return {
+    object: `distribution of ${EVENTS} (by series_id, co-located with ${POINTS})`,
+    exists: distributedExists(EVENTS),
+    statements: [
+      {
+        text: "SELECT create_distributed_table($1, 'series_id', colocate_with => $2)",
+        values: [EVENTS, POINTS],
+      },
+    ],
+  };
+}
+
 /** A rollup's shards live beside the shards of points they are computed from: refreshes run on the workers. */
 export function distributeRollupStep(rollup: string): SchemaStep {
   const table = qualified(rollup);
@@ -73,7 +87,7 @@ const SHARD_ESTIMATES = `SELECT coalesce(json_agg(json_build_object('shard', c.r
  * shards' own estimates (reltuples on the node holding each, NULL where no shard of the partition has been
  * analysed); a columnar partition counts as compressed.
  */
-export function citusPartitions(olderThan?: Date): Sql {
+export function citusPartitions(olderThan?: Date, parent: 'points' | 'events' = 'points'): Sql {
   return {
     text: `WITH sizes AS (
   SELECT s.logicalrelid AS relid, sum(z.size)::bigint AS bytes
@@ -103,7 +117,7 @@ SELECT * FROM (
     LEFT JOIN pg_am am ON am.oid = c.relam
     LEFT JOIN sizes z ON z.relid = c.oid
     LEFT JOIN estimates w ON w.relid = c.oid
-   WHERE n.nspname = '${SCHEMA}' AND p.relname = 'points'
+   WHERE n.nspname = '${SCHEMA}' AND p.relname = '${parent}'
 ) parts${olderThan ? ' WHERE range_end <= $1::timestamptz' : ''}
  ORDER BY range_start`,
     values: olderThan ? [olderThan] : [],
@@ -121,7 +135,7 @@ export function citusRollupSizes(rollups: string[]): Sql {
 
 function partitionOf(chunk: string): string {
   const [schema, name] = chunk.split('.');
-  if (schema !== SCHEMA || !name || !/^points_p[0-9_]+$/.test(name))
+  if (schema !== SCHEMA || !name || !/^(points|events)_p[0-9_]+$/.test(name))
     throw new Error(`not an iotctl partition: ${chunk}`);
   return qualified(name);
 }

@@ -2,7 +2,7 @@
 // covers completely, and the series rows left with nothing.
 import type { Sql } from '../types.js';
 import { Params } from './query.js';
-import { POINTS, SERIES } from './schema.js';
+import { EVENTS, POINTS, SERIES } from './schema.js';
 
 export interface Span {
   from: Date | null;
@@ -17,18 +17,27 @@ function timeWhere(column: string, span: Span, p: Params): string {
 }
 
 /** Per series: the readings in the span and all its readings. */
-export function readingsToDelete(ids: number[], span: Span): Sql {
+export function readingsToDelete(ids: number[], span: Span, table = POINTS): Sql {
   const p = new Params();
   const idList = p.add(ids, '::int[]');
   const inSpan = timeWhere('time', span, p).replace(/^ AND /, '');
   const text = `SELECT series_id, count(*) FILTER (WHERE ${inSpan || 'true'})::bigint AS gone, count(*)::bigint AS total
-  FROM ${POINTS} WHERE series_id = ANY(${idList}) GROUP BY series_id`;
+  FROM ${table} WHERE series_id = ANY(${idList}) GROUP BY series_id`;
   return { text, values: p.values };
 }
 
-export function deleteReadings(ids: number[], span: Span): Sql {
+/** Per series: its events in the span and all its events (iotctl.events, beside the readings). */
+export function eventsToDelete(ids: number[], span: Span): Sql {
+  return readingsToDelete(ids, span, EVENTS);
+}
+
+export function deleteEvents(ids: number[], span: Span): Sql {
+  return deleteReadings(ids, span, EVENTS);
+}
+
+export function deleteReadings(ids: number[], span: Span, table = POINTS): Sql {
   const p = new Params();
-  const text = `DELETE FROM ${POINTS} WHERE series_id = ANY(${p.add(ids, '::int[]')})${timeWhere('time', span, p)}`;
+  const text = `DELETE FROM ${table} WHERE series_id = ANY(${p.add(ids, '::int[]')})${timeWhere('time', span, p)}`;
   return { text, values: p.values };
 }
 

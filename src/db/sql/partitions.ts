@@ -1,5 +1,5 @@
-// Plain PostgreSQL mode: native range partitions of iotctl.points, one per chunk interval, aligned to the epoch.
-import { POINTS } from './schema.js';
+// Plain PostgreSQL mode: native range partitions of iotctl.points (and of iotctl.events), one per chunk
+// interval, aligned to the epoch.
 import { SCHEMA } from './ident.js';
 import type { Sql } from '../types.js';
 
@@ -10,16 +10,23 @@ export function partitionStart(timeMs: number, intervalMs: number): number {
   return Math.floor(timeMs / intervalMs) * intervalMs;
 }
 
-export function partitionName(startMs: number): string {
+/** The partitioned tables: the readings and the events, partitioned alike. */
+export type PartitionedTable = 'points' | 'events';
+
+export function partitionName(startMs: number, parent: PartitionedTable = 'points'): string {
   const iso = new Date(startMs).toISOString(); // 2026-11-22T00:00:00.000Z
-  return `points_p${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 13)}${iso.slice(14, 16)}`;
+  return `${parent}_p${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 13)}${iso.slice(14, 16)}`;
 }
 
-export function createPartition(startMs: number, intervalMs: number): Sql {
+export function createPartition(
+  startMs: number,
+  intervalMs: number,
+  parent: PartitionedTable = 'points',
+): Sql {
   const from = new Date(startMs).toISOString();
   const to = new Date(startMs + intervalMs).toISOString();
   return {
-    text: `CREATE TABLE IF NOT EXISTS ${SCHEMA}.${partitionName(startMs)} PARTITION OF ${POINTS} FOR VALUES FROM ('${from}') TO ('${to}')`,
+    text: `CREATE TABLE IF NOT EXISTS ${SCHEMA}.${partitionName(startMs, parent)} PARTITION OF ${SCHEMA}.${parent} FOR VALUES FROM ('${from}') TO ('${to}')`,
   };
 }
 
@@ -28,7 +35,7 @@ export function createPartition(startMs: number, intervalMs: number): Sql {
  * (chunk, range_start, range_end, compressed, rows_estimate, bytes_before, bytes); with `olderThan`, only
  * those entirely older than it. The one catalog query for partition bounds.
  */
-export function partitionsSql(olderThan?: Date): Sql {
+export function partitionsSql(olderThan?: Date, parent: PartitionedTable = 'points'): Sql {
   return {
     text: `SELECT * FROM (
   SELECT n.nspname || '.' || c.relname AS chunk,
@@ -42,12 +49,12 @@ export function partitionsSql(olderThan?: Date): Sql {
     JOIN pg_class c ON c.oid = i.inhrelid
     JOIN pg_class p ON p.oid = i.inhparent
     JOIN pg_namespace n ON n.oid = p.relnamespace
-   WHERE n.nspname = '${SCHEMA}' AND p.relname = 'points'
+   WHERE n.nspname = '${SCHEMA}' AND p.relname = '${parent}'
 ) parts${olderThan ? ' WHERE range_end <= $1::timestamptz' : ''}
  ORDER BY range_start`,
     values: olderThan ? [olderThan] : [],
   };
 }
 
-/** Every partition of iotctl.points, oldest first. */
-export const listPartitions: Sql = partitionsSql();
+/** Every partition of iotctl.points (or iotctl.events), oldest first. */
+export const listPartitions = (parent: PartitionedTable = 'points'): Sql => partitionsSql(undefined, parent);

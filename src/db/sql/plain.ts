@@ -5,6 +5,8 @@ import type { Duration } from '../../util/duration.js';
 import type { Sql } from '../types.js';
 import { literal, qualified } from './ident.js';
 import {
+  EVENTS,
+  EVENTS_COLUMNS,
   META,
   POINTS,
   POINTS_COLUMNS,
@@ -35,6 +37,17 @@ const COUNTER_TABLE_COLUMNS = `
   first double precision,
   last double precision,
   increase double precision,`;
+
+/** The events, partitioned like points (same interval; partitions created as events arrive). */
+export function partitionedEventsStep(chunkInterval: Duration): SchemaStep {
+  return {
+    object: `table ${EVENTS} (partitioned by time, ${chunkInterval.text} partitions)`,
+    exists: regclassExists(EVENTS),
+    statements: [
+      { text: `CREATE TABLE IF NOT EXISTS ${EVENTS} ${EVENTS_COLUMNS} PARTITION BY RANGE (time)` },
+    ],
+  };
+}
 
 /** Rollups, finest first: tables of the continuous aggregates' shape that maintain / rollup refresh fill. */
 export function rollupTableSteps(rollups: Duration[], counters = true): SchemaStep[] {

@@ -15,6 +15,9 @@ export const META = qualified('meta');
 export const POLICIES = qualified('policies');
 export const JOB_RUNS = qualified('job_runs');
 export const POINTS_INDEX = 'points_series_time_uq';
+export const EVENTS = qualified('events');
+export const EVENT_LOG = qualified('event_log');
+export const EVENTS_INDEX = 'events_series_time_uq';
 
 export interface InitOptions {
   chunkInterval: Duration;
@@ -139,6 +142,38 @@ $$`,
       statements: [
         {
           text: `CREATE AGGREGATE ${COUNTER_AGG}(float8, float8, float8) (SFUNC = ${step}, STYPE = float8[])`,
+        },
+      ],
+    },
+  ];
+}
+
+/**
+ * Text and boolean values (a door `open`, a pump `ON`, a wind direction, a log line): one row per series and
+ * time like points, with the series shared with the readings, an optional level (log lines) and a JSON
+ * payload. Stored beside points, never in it: points stays a narrow numeric table.
+ */
+export const EVENTS_COLUMNS =
+  '(time timestamptz NOT NULL, series_id integer NOT NULL, value text NOT NULL, level text, payload jsonb)';
+
+/** The events' unique index and the view that reads them with their series (after the events table). */
+export function eventSteps(): SchemaStep[] {
+  return [
+    {
+      object: `index ${SCHEMA}.${EVENTS_INDEX} (series_id, time DESC)`,
+      exists: regclassExists(`${SCHEMA}.${EVENTS_INDEX}`),
+      statements: [
+        { text: `CREATE UNIQUE INDEX IF NOT EXISTS ${EVENTS_INDEX} ON ${EVENTS} (series_id, time DESC)` },
+      ],
+    },
+    {
+      object: `view ${EVENT_LOG}`,
+      exists: regclassExists(EVENT_LOG),
+      statements: [
+        {
+          text: `CREATE OR REPLACE VIEW ${EVENT_LOG} AS
+SELECT e.time, s.device_id, s.metric, e.value, e.level, e.payload, s.unit, s.tags
+FROM ${EVENTS} e JOIN ${SERIES} s ON s.id = e.series_id`,
         },
       ],
     },

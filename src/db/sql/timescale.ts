@@ -5,6 +5,8 @@ import type { Duration } from '../../util/duration.js';
 import type { Sql } from '../types.js';
 import { SCHEMA, literal, qualified } from './ident.js';
 import {
+  EVENTS,
+  EVENTS_COLUMNS,
   POINTS,
   POINTS_COLUMNS,
   counterColumns,
@@ -205,6 +207,38 @@ export function hypertableSteps(v: TsdbVersion, chunkInterval: Duration): Schema
       statements: [createHypertable(v, POINTS, 'time', chunkInterval.interval)],
     },
   ];
+}
+
+/** The events as a hypertable of the readings' chunk interval, compressed like them (one segment per series). */
+export function eventHypertableSteps(v: TsdbVersion, chunkInterval: Duration): SchemaStep[] {
+  return [
+    {
+      object: `table ${EVENTS}`,
+      exists: regclassExists(EVENTS),
+      statements: [{ text: `CREATE TABLE IF NOT EXISTS ${EVENTS} ${EVENTS_COLUMNS}` }],
+    },
+    {
+      object: `hypertable ${EVENTS} (chunks of ${chunkInterval.text})`,
+      exists: {
+        text: `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
+                  WHERE hypertable_schema = $1 AND hypertable_name = 'events') AS exists`,
+        values: [SCHEMA],
+      },
+      statements: [createHypertable(v, EVENTS, 'time', chunkInterval.interval)],
+    },
+  ];
+}
+
+export function eventCompressionStep(v: TsdbVersion): SchemaStep {
+  return {
+    object: `compression on ${EVENTS} (segment by series_id, order by time DESC)`,
+    exists: {
+      text: `SELECT coalesce((SELECT compression_enabled FROM timescaledb_information.hypertables
+                 WHERE hypertable_schema = $1 AND hypertable_name = 'events'), false) AS exists`,
+      values: [SCHEMA],
+    },
+    statements: [enableCompression(v, EVENTS, 'series_id', 'time DESC')],
+  };
 }
 
 /** Compression settings on points: one segment per series, newest first inside it. */

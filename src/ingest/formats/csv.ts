@@ -9,6 +9,7 @@ import {
   type RecordMapper,
   type RejectReason,
   type Validator,
+  ValueKind,
 } from '../mapping.js';
 import { csvRecords } from '../parse.js';
 import { COMPONENT_NAMES, componentTime } from '../time.js';
@@ -181,29 +182,46 @@ export function csvMapper(
   }
 
   const reserved = new Set<number>([...time.columns, deviceIdx]);
+  const textMetrics = v.events ? (opts.textMetrics ?? []) : [];
+  const columnOf = (m: string, flag: string) => {
+    const i = header.indexOf(m);
+    if (i < 0)
+      throw usageError(
+        `${flag}: no column '${m}'`,
+        `the columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`,
+      );
+    return i;
+  };
+  const textIdx = new Set(textMetrics.map((m) => columnOf(m, '--text-metrics')));
   let metricIdx: number[];
   if (opts.metrics) {
-    metricIdx = opts.metrics.map((m) => {
-      const i = header.indexOf(m);
-      if (i < 0)
-        throw usageError(
-          `--metrics: no column '${m}'`,
-          `the columns are ${header.map((h) => JSON.stringify(h)).join(', ')}`,
-        );
-      return i;
-    });
+    metricIdx = opts.metrics.map((m) => columnOf(m, '--metrics'));
+    for (const i of textIdx) if (!metricIdx.includes(i)) metricIdx.push(i);
   } else {
     const excluded = new Set(opts.exclude);
-    // Unnamed columns (an index column, trailing separators) and text columns are not metrics.
+    // Unnamed columns (an index column, trailing separators) are not metrics; nor are text columns when the
+    // store has no events table.
     metricIdx = header
       .map((_, i) => i)
       .filter((i) => !reserved.has(i) && header[i]!.trim() !== '' && !excluded.has(header[i]!))
       .filter((i) => {
+        if (v.events) return true;
         const cell = firstRow[i] ?? '';
         return v.isNull(cell) || typeof v.number(cell) === 'number';
       });
   }
   if (metricIdx.length === 0) throw usageError('no metric columns found', 'name them with --metrics a,b,c');
+  // Each column is judged by its first non-null value (here the first row's, or later): a number makes it a
+  // metric, text or a boolean word makes it events; --metrics columns are metrics, --text-metrics events.
+  const kinds = new Uint8Array(metricIdx.length);
+  metricIdx.forEach((i, k) => {
+    if (textIdx.has(i)) kinds[k] = ValueKind.Event;
+    else if (!v.events || opts.metrics) kinds[k] = ValueKind.Number;
+    else {
+      const cell = firstRow[i] ?? '';
+      kinds[k] = v.isNull(cell) ? ValueKind.Undecided : v.kindOfValue(cell);
+    }
+  });
   const columnNames = metricIdx.map((i) => header[i]!.trim());
   if (opts.metric !== undefined && metricIdx.length > 1) {
     throw usageError(
@@ -228,14 +246,29 @@ export function csvMapper(
     if (tp) return sink.reject(tp[0], tp[1], n);
     const device = constDevice ?? (f[deviceIdx] as string).trim();
     if (device === '') return sink.reject('missing_field', 'no device', n);
-    for (let k = 0; k < n; k++)
-      v.emit(sink, device, metricNames[k]!, us as number, f[metricIdx[k]!] as string, null, null);
+    for (let k = 0; k < n; k++) {
+      const cell = f[metricIdx[k]!] as string;
+      let kind = kinds[k];
+      if (kind === ValueKind.Undecided) {
+        if (v.isNull(cell)) {
+          sink.nulls(1);
+          continue;
+        }
+        kinds[k] = kind = v.kindOfValue(cell);
+      }
+      if (kind === ValueKind.Number)
+        v.emitNumber(sink, device, metricNames[k]!, us as number, cell, null, null);
+      else v.emitEvent(sink, device, metricNames[k]!, us as number, cell, null, null);
+    }
   };
+  const eventNames = metricNames.filter((_, k) => kinds[k] === ValueKind.Event);
   return {
     mapper,
     readingsPerRow: n,
     timeFrom,
-    describe: `wide format: time=${time.columns.map((i) => header[i]).join('+')}, device=${constDevice ?? deviceCol}, metrics=${metricNames.join(',')}`,
+    describe:
+      `wide format: time=${time.columns.map((i) => header[i]).join('+')}, device=${constDevice ?? deviceCol}, metrics=${metricNames.join(',')}` +
+      (eventNames.length ? ` (events: ${eventNames.join(',')})` : ''),
   };
 }
 

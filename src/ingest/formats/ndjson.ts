@@ -85,6 +85,11 @@ export function tagsJson(tags: object): string | undefined {
   }
 }
 
+/** Keys that hold a log line's level (events only). */
+const LEVEL_KEYS = ['level', 'severity', 'log_level', 'loglevel'];
+/** The key of an event's JSON payload object (events only). */
+const PAYLOAD_KEY = 'payload';
+
 /** Stop remembering metric keys past this many (a file of random keys must not grow memory). */
 const MAX_METRIC_KEYS = 100_000;
 
@@ -102,6 +107,7 @@ export function ndjsonMapper(
   const metricsWanted = opts.metrics;
   const metricKeys = new Set<string>();
   const tagsKey = opts.map.tags ?? 'tags';
+  const events = v.events;
   // Objects of one shape share a plan (which key is the time, device, ...), so aliases are looked up once.
   const plans = new Map<string, ReturnType<typeof makePlan>>();
   const makePlan = (keys: string[]) => {
@@ -117,6 +123,9 @@ export function ndjsonMapper(
     const valueKey = mapped('value');
     const long = !opts.wide && metricKey !== undefined && valueKey !== undefined;
     const unitKey = mapped('unit');
+    // A log line's level (text) and payload object go with the events of its object (with events on); a
+    // numeric `level` (a tank's) stays a metric.
+    const levelKey = events ? keys.find((k) => LEVEL_KEYS.includes(k.toLowerCase())) : undefined;
     // Keys that can hold readings: not the time, device or unit, not --exclude, not inside the tags.
     const valueKeys = keys.filter(
       (k) =>
@@ -125,9 +134,10 @@ export function ndjsonMapper(
         k !== unitKey &&
         !excluded.has(k) &&
         !k.startsWith(tagsKey + '.') &&
-        !k.startsWith('labels.'),
+        !k.startsWith('labels.') &&
+        !(events && (k === PAYLOAD_KEY || k.startsWith(PAYLOAD_KEY + '.'))),
     );
-    return { tKey, deviceKey, metricKey, valueKey, unitKey, long, valueKeys };
+    return { tKey, deviceKey, metricKey, valueKey, unitKey, levelKey, long, valueKeys };
   };
   return (_f, raw, sink) => {
     const o = parseObjectLine(raw, sink);
@@ -145,8 +155,11 @@ export function ndjsonMapper(
       plans.set(signature, plan);
       if (plan.tKey !== undefined) timeSource(`key ${JSON.stringify(plan.tKey)}`);
     }
-    const { tKey, deviceKey, metricKey, valueKey, unitKey, long } = plan;
-    const cells = long ? [] : (metricsWanted ?? plan.valueKeys.filter((k) => isCell(k, flat[k])));
+    const { tKey, deviceKey, metricKey, valueKey, unitKey, levelKey, long } = plan;
+    const textLevel = levelKey !== undefined && typeof flat[levelKey] === 'string' ? levelKey : undefined;
+    const cells = long
+      ? []
+      : (metricsWanted ?? plan.valueKeys.filter((k) => k !== textLevel && isCell(k, flat[k])));
     const count = long ? 1 : Math.max(1, cells.length);
     if (tKey === undefined || flat[tKey] === undefined) return sink.reject('missing_field', 'no time', count);
     const tt = timeText(flat[tKey]);
@@ -162,6 +175,21 @@ export function ndjsonMapper(
         '--metric names the metric of objects with one value; drop it, or choose a key with --wide --metrics KEY',
       );
     }
+    let level: string | null = null;
+    let payload: string | null = null;
+    if (events) {
+      const lv = levelKey === undefined ? undefined : flat[levelKey];
+      if (typeof lv === 'string') level = lv;
+      const pl = o[PAYLOAD_KEY];
+      if (pl !== undefined && pl !== null) {
+        if (typeof pl !== 'object' || Array.isArray(pl))
+          return sink.reject('bad_payload', 'payload is not a JSON object', count);
+        const text = tagsJson(pl);
+        if (text === undefined)
+          return sink.reject('bad_payload', `payload nested deeper than ${MAX_DEPTH} levels`, count);
+        payload = text;
+      }
+    }
     if (long) {
       const metric = flat[metricKey!];
       if (metric === undefined || metric === null || String(metric).trim() === '')
@@ -172,7 +200,18 @@ export function ndjsonMapper(
       if (tags === undefined)
         return sink.reject('bad_tags', `tags nested deeper than ${MAX_DEPTH} levels`, 1);
       const esc = hasSurrogateEscape(raw);
-      return v.emit(sink, String(device), String(metric), us as number, flat[valueKey!], unit, tags, esc);
+      return v.emit(
+        sink,
+        String(device),
+        String(metric),
+        us as number,
+        flat[valueKey!],
+        unit,
+        tags,
+        esc,
+        level,
+        payload,
+      );
     }
     if (cells.length === 0) return sink.reject('missing_field', 'no numeric fields', 1);
     const esc = hasSurrogateEscape(raw);
@@ -183,9 +222,11 @@ export function ndjsonMapper(
           'choose one with --metrics KEY, or drop --metric: each key is then a metric named after it',
         );
       }
-      return v.emit(sink, String(device), opts.metric, us as number, flat[cells[0]!], null, null, esc);
+      const only = flat[cells[0]!];
+      return v.emit(sink, String(device), opts.metric, us as number, only, null, null, esc, level, payload);
     }
-    for (const k of cells) v.emit(sink, String(device), k, us as number, flat[k], null, null, esc);
+    for (const k of cells)
+      v.emit(sink, String(device), k, us as number, flat[k], null, null, esc, level, payload);
   };
 
   /** Whether a wide object's key holds a reading (see above); a number or null makes the key a metric. */
@@ -194,6 +235,8 @@ export function ndjsonMapper(
       if (metricKeys.size < MAX_METRIC_KEYS) metricKeys.add(k);
       return true;
     }
+    // With events on, text and booleans are values too: events, or rejects in a key that held a number.
+    if (events && (typeof val === 'string' || typeof val === 'boolean')) return true;
     return typeof val === 'string' && (metricKeys.has(k) || v.isNull(val));
   }
 }
