@@ -5,7 +5,7 @@ import { usageError } from '../errors.js';
 import { writeExport, type ExportFormat } from '../output/export.js';
 import { log } from '../output/log.js';
 import { addFilterOptions, parseFilter, type FilterFlags } from '../query/options.js';
-import { exportReadings } from '../query/export.js';
+import { eventsLeftOut, exportReadings } from '../query/export.js';
 import { parseTime } from '../query/time.js';
 import { examples, globalOptions, withDb } from './common.js';
 
@@ -30,12 +30,18 @@ export function registerExport(program: Command): void {
         throw usageError(`--since (${since.toISOString()}) must be before --until (${until.toISOString()})`);
       }
       const filter = parseFilter(o);
-      const done = await withDb(g, (db) =>
-        writeExport(exportReadings(db, { filter, range: { since, until } }), format),
-      );
+      const opts = { filter, range: { since, until } };
+      const { done, left } = await withDb(g, async (db) => ({
+        done: await writeExport(exportReadings(db, opts), format),
+        left: await eventsLeftOut(db, opts),
+      }));
       log.info(
         `exported ${done.readings.toLocaleString('en-US')} readings of ${done.series.toLocaleString('en-US')} series`,
       );
+      if (left.events > 0)
+        log.warn(
+          `export writes readings only: ${left.events.toLocaleString('en-US')} event${left.events === 1 ? '' : 's'} of ${left.series.toLocaleString('en-US')} series in the selection are not in it; iotctl query events --format ndjson lists them`,
+        );
     });
   examples(cmd, [
     'iotctl export > backup.csv                                   # everything; iotctl ingest backup.csv reads it back',

@@ -108,4 +108,38 @@ describe.each(targetKinds)('iotctl export on the %s target', (kind) => {
     const bad = await runCli(['export', '--db', a.spec, '--output-format', 'xml']);
     expect(bad.code).toBe(2);
   });
+
+  it('events left out of an export are counted on stderr, not dropped silently', async () => {
+    const t = await fresh();
+    const input = path.join(tmp, `events-${kind}.ndjson`);
+    fs.writeFileSync(
+      input,
+      [
+        '{"time":"2026-11-30T10:00:00Z","device_id":"door-1","metric":"state","value":"open"}',
+        '{"time":"2026-11-30T10:05:00Z","device_id":"door-1","metric":"state","value":"closed"}',
+        '{"time":"2026-11-30T10:06:00Z","device_id":"pump-1","metric":"status","value":true}',
+        '{"time":"2026-11-30T10:00:00Z","device_id":"door-1","metric":"temp","value":20.5}',
+      ].join('\n') + '\n',
+    );
+    const ing = await runCli(['ingest', '--db', t.spec, input, '--json']);
+    expect(ing.code, ing.stderr).toBe(0);
+    const all = await runCli(['export', '--db', t.spec]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout.trimEnd().split('\n')).toHaveLength(2);
+    expect(all.stderr).toContain(
+      'export writes readings only: 3 events of 2 series in the selection are not in it',
+    );
+    const door = await runCli([
+      'export',
+      '--db',
+      t.spec,
+      '--device',
+      'door-1',
+      '--since',
+      '2026-11-30T10:01Z',
+    ]);
+    expect(door.stderr).toContain('1 event of 1 series');
+    const readingsOnly = await runCli(['export', '--db', t.spec, '--metric', 'temp']);
+    expect(readingsOnly.stderr).not.toContain('events');
+  });
 });

@@ -118,3 +118,19 @@ SELECT sel.id, sel.device_id AS device, sel.metric, c.time, c.value
  ORDER BY sel.device_id, sel.metric`;
   return { text, values: p.values };
 }
+
+/**
+ * How many events (and of how many series) the selected series hold in [from, to) (null: open), for
+ * `export`, which writes readings only and says what it left out.
+ */
+export function eventsCount(filter: SeriesFilter, range: { from: Date | null; to: Date | null }): Sql {
+  const p = new Params();
+  const sel = selectSeries(filter, p);
+  const where: string[] = [];
+  if (range.from) where.push(`e.time >= ${p.add(range.from, '::timestamptz')}`);
+  if (range.to) where.push(`e.time < ${p.add(range.to, '::timestamptz')}`);
+  const text = `WITH ${sel}
+SELECT count(*)::bigint AS events, count(DISTINCT e.series_id)::int AS series
+  FROM ${EVENTS} e JOIN sel ON sel.id = e.series_id${where.length ? `\n WHERE ${where.join(' AND ')}` : ''}`;
+  return { text, values: p.values };
+}
