@@ -17,5 +17,6 @@ export async function printSeries(format: RowFormat, rows: SeriesInfo[]): Promis
       format: (v, row) => `${row.readingsExact ? '' : '~'}${(v as number).toLocaleString('en-US')}`,
     },
     ...(format === 'csv' ? [{ key: 'readingsExact' as const }] : []),
+    { key: 'events', align: 'right', format: (v) => (v as number).toLocaleString('en-US') },
   ]);
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rollupRefresh } from '../../src/maintenance/rollups.js';
 import type { Db } from '../../src/db/types.js';
 import { listSeries } from '../../src/query/series.js';
+import { loadStore } from '../../src/db/store.js';
 import { ensureDaysBack, initTestStore } from '../helpers/store.js';
 import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 
@@ -93,6 +94,30 @@ describe.each(targetKinds)('iotctl series on the %s target', (kind) => {
       ['hall-1'],
     );
     expect(await listSeries(db, { metric: 'nosuch' })).toEqual([]);
+  });
+
+  it('a series of events lists them: their count, first and last (it showed 0 readings and no times)', async () => {
+    await db.query(`INSERT INTO iotctl.series (device_id, metric) VALUES ('door-1', 'state')`);
+    // Plain mode and Citus create events partitions as events arrive (ingest does it).
+    const store = await loadStore(db);
+    await store.engine.rowPlacer(db, store, 'events')?.ensureFor([Date.now() - 3 * HOUR, Date.now()]);
+    await db.query(
+      `INSERT INTO iotctl.events (time, series_id, value)
+       SELECT t, s.id, CASE WHEN k % 2 = 0 THEN 'open' ELSE 'closed' END FROM iotctl.series s,
+              unnest(ARRAY[now() - interval '3 hours', now() - interval '2 hours', now() - interval '1 hour']) WITH ORDINALITY u(t, k)
+        WHERE s.device_id = 'door-1'`,
+    );
+    const truth = (
+      await db.query<{ n: number; first: Date; last: Date }>(
+        `SELECT count(*)::int AS n, min(time) AS first, max(time) AS last FROM iotctl.events`,
+      )
+    ).rows[0]!;
+    const [door] = await listSeries(db, { devices: ['door-1'] });
+    expect(door).toMatchObject({ metric: 'state', readings: 0, events: 3 });
+    expect(door!.first).toEqual(new Date(truth.first));
+    expect(door!.last).toEqual(new Date(truth.last));
+    const temp = (await listSeries(db, { devices: ['hall-1'] })).find((x) => x.metric === 'temperature');
+    expect(temp?.events).toBe(0);
   });
 });
 
