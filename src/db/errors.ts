@@ -168,9 +168,15 @@ export function mapDbError(err: unknown, target: Target): IotctlError {
       cause: err,
     });
   }
-  if (code.startsWith('08') || /Connection terminated|connection ended|server closed/i.test(raw)) {
-    // A Citus coordinator relays the loss of its own connection to a worker: that worker is the one lost.
-    const worker = citusWorkerNamed(err);
+  // A Citus coordinator relays the loss of its connection to a worker (08xxx naming the remote node, or the
+  // worker's backend terminated: 57P01-57P03 `while executing command on host:port`): that worker is named.
+  const worker = citusWorkerNamed(err);
+  const workerGone = worker !== null && ['57P01', '57P02', '57P03'].includes(code);
+  if (
+    code.startsWith('08') ||
+    workerGone ||
+    /Connection terminated|connection ended|server closed/i.test(raw)
+  ) {
     const lost = worker ? `the Citus worker ${worker} (through ${where})` : where;
     return new IotctlError('CONNECTION', `lost connection to ${lost}: ${raw}`, { cause: err });
   }
