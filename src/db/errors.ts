@@ -53,6 +53,19 @@ export function isWorkerTransientError(err: unknown): boolean {
   );
 }
 
+/**
+ * The worker (host:port) a Citus coordinator names in an error it relays from one: "connection to the remote
+ * node [user@]host:port failed", or the `while executing command on host:port` context. Null for any other.
+ */
+export function citusWorkerNamed(err: unknown): string | null {
+  const e = (err ?? {}) as PgLikeError & { where?: string };
+  const named =
+    /(?:remote node (?:[^@\s]+@)?|connection marked as essential: |connections to the node )(\[[^\]]+\]:\d+|[^\s:,]+:\d+)/.exec(
+      e.message ?? '',
+    ) ?? /while executing command on (\[[^\]]+\]:\d+|[^\s:,]+:\d+)/.exec(e.where ?? '');
+  return named ? named[1]! : null;
+}
+
 const WRITES =
   /\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|CREATE|ALTER|DROP|GRANT|REVOKE|COPY|CALL|NOTIFY)\b|\bFOR\s+(NO\s+KEY\s+)?SHARE\b/i;
 const CHANGING_CALLS =
@@ -155,8 +168,17 @@ export function mapDbError(err: unknown, target: Target): IotctlError {
       cause: err,
     });
   }
-  if (code.startsWith('08') || /Connection terminated|connection ended|server closed/i.test(raw)) {
-    return new IotctlError('CONNECTION', `lost connection to ${where}: ${raw}`, { cause: err });
+  // A Citus coordinator relays the loss of its connection to a worker (08xxx naming the remote node, or the
+  // worker's backend terminated: 57P01-57P03 `while executing command on host:port`): that worker is named.
+  const worker = citusWorkerNamed(err);
+  const workerGone = worker !== null && ['57P01', '57P02', '57P03'].includes(code);
+  if (
+    code.startsWith('08') ||
+    workerGone ||
+    /Connection terminated|connection ended|server closed/i.test(raw)
+  ) {
+    const lost = worker ? `the Citus worker ${worker} (through ${where})` : where;
+    return new IotctlError('CONNECTION', `lost connection to ${lost}: ${raw}`, { cause: err });
   }
   if (code === '42P01' && /iotctl\./.test(raw)) {
     return new IotctlError('NOT_INITIALISED', `iotctl is not initialised on ${where}`, {

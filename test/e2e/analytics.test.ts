@@ -1,15 +1,15 @@
 // The pinned output of `iotctl query profile` and `iotctl query corr` as a subprocess: JSON shapes, the
-// table, CSV and NDJSON. On the PostgreSQL server and a Citus cluster where one is given (the data functions
+// table, CSV and NDJSON. On every server target (the data functions
 // are checked on every target in test/integration/query-analytics.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { citusKinds, makeTarget, type TargetKind, type TestTarget } from '../helpers/targets.js';
+import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { addSeries, at, initStore, refreshRollups } from '../integration/query-data.js';
 
 const END = 2 * 1440;
 const wave = (i: string) => `(20 + 3 * sin(${i} / 150.0) + sin(${i} / 37.0))`;
 
-describe.each(['server', ...citusKinds] as TargetKind[])(
+describe.each(targetKinds.filter((k) => k !== 'embedded'))(
   'iotctl query profile and corr as a subprocess on the %s target',
   (kind) => {
     let target: TestTarget;

@@ -19,7 +19,7 @@ const lines = (svg: SvgNode) => byClass(svg, 'path', 'line');
 const legend = (svg: SvgNode) =>
   byClass(svg, 'g', 'entry').map((e) => e.children.find((c) => c.tag === 'text')?.text);
 
-describe.each(targetKinds.filter((k) => k !== 'citus'))('--chart out.svg on the %s target', (kind) => {
+describe.each(targetKinds)('--chart out.svg on the %s target', (kind) => {
   let target: TestTarget;
   let dir: string;
   const cli = (...args: string[]) => runCli([...args, '--db', target.spec]);

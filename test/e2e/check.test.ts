@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/connect.js';
 import { runCli } from '../helpers/cli.js';
-import { freshServerDatabase, tempDataDir } from '../helpers/targets.js';
+import { makeTarget, targetKinds, tempDataDir } from '../helpers/targets.js';
 
 const checkKeys = [
   'target',
@@ -115,19 +115,22 @@ describe('iotctl check', () => {
     ]);
   });
 
-  it('a healthy server database: exit 0', async () => {
-    const db = await freshServerDatabase();
-    try {
-      expect((await runCli(['init', '--db', db.url, '-q'])).code).toBe(0);
-      expect((await runCli(['ingest', '--db', db.url, '-q', csv])).code).toBe(0);
-      const r = await runCli(['check', '--db', db.url, '--json']);
-      expect(r.code).toBe(0);
-      const result = JSON.parse(r.stdout);
-      expect(Object.keys(result)).toEqual(checkKeys);
-      expect(result).toMatchObject({ targetKind: 'server', damaged: [], healthy: true });
-      expect(result.rows).toBeGreaterThanOrEqual(60_000);
-    } finally {
-      await db.drop();
-    }
-  });
+  it.each(targetKinds.filter((k) => k !== 'embedded'))(
+    'a healthy database on the %s target: exit 0',
+    async (kind) => {
+      const db = await makeTarget(kind);
+      try {
+        expect((await runCli(['init', '--db', db.spec, '-q'])).code).toBe(0);
+        expect((await runCli(['ingest', '--db', db.spec, '-q', csv])).code).toBe(0);
+        const r = await runCli(['check', '--db', db.spec, '--json']);
+        expect(r.code).toBe(0);
+        const result = JSON.parse(r.stdout);
+        expect(Object.keys(result)).toEqual(checkKeys);
+        expect(result).toMatchObject({ targetKind: 'server', damaged: [], healthy: true });
+        expect(result.rows).toBeGreaterThanOrEqual(60_000);
+      } finally {
+        await db.cleanup();
+      }
+    },
+  );
 });

@@ -1,11 +1,11 @@
-// iotctl forecast as a subprocess on the server target (and a Citus cluster where one is given): the pinned
+// iotctl forecast as a subprocess on every server target (PostgreSQL, TimescaleDB, Citus where given): the pinned
 // JSON shape, NDJSON and CSV, a usage error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { citusKinds, makeTarget, type TargetKind, type TestTarget } from '../helpers/targets.js';
+import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 import { addSeries, at, initStore } from '../integration/query-data.js';
 
-describe.each(['server', ...citusKinds] as TargetKind[])(
+describe.each(targetKinds.filter((k) => k !== 'embedded'))(
   'iotctl forecast as a subprocess on the %s target',
   (kind) => {
     let target: TestTarget;

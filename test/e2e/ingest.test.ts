@@ -6,11 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
-import { makeTarget, type TestTarget } from '../helpers/targets.js';
+import { makeTarget, targetKinds, type TestTarget } from '../helpers/targets.js';
 
 const FIX = path.resolve(import.meta.dirname, '../../fixtures/ingest');
 
-describe.each(['embedded', 'server'] as const)('iotctl ingest (%s)', (kind) => {
+describe.each(targetKinds)('iotctl ingest (%s)', (kind) => {
   let target: TestTarget;
   let tmp: string;
   const cli = (args: string[], input?: string) => runCli(['--db', target.spec, ...args], { input });

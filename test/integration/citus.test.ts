@@ -325,6 +325,41 @@ describe.runIf(citusKinds.length > 0)(
       expect(written.map((c: { chunk: string }) => c.chunk)).toEqual(['iotctl.points_p20231228_0000']);
     });
 
+    it('a lost connection to a worker inside a transaction names the worker, not the coordinator', async () => {
+      expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + DAY / 4), '--quiet')).code).toBe(
+        0,
+      );
+      const worker = await one<{ url: string; node: string }>(
+        db,
+        "SELECT format('postgres://postgres@%s:%s/', nodename, nodeport) AS url, format('%s:%s', nodename, nodeport) AS node FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary' ORDER BY groupid LIMIT 1",
+      );
+      const { default: pg } = await import('pg');
+      const killer = new pg.Client({
+        connectionString: withDatabase(worker.url, new URL(target.spec).pathname.slice(1)),
+      });
+      await killer.connect();
+      try {
+        const failed = db.transaction(async (tx) => {
+          // The coordinator keeps its connections to the workers for the transaction: cut them, then read.
+          await tx.query('SELECT count(*) FROM iotctl.points');
+          await killer.query(
+            'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+          );
+          await tx.query('SELECT count(*) FROM iotctl.points');
+        });
+        await expect(failed).rejects.toMatchObject({
+          code: 'CONNECTION',
+          message: expect.stringMatching(
+            new RegExp(
+              `^lost connection to the Citus worker ${worker.node.replace(/\./g, '\\.')} \\(through postgres://`,
+            ),
+          ),
+        });
+      } finally {
+        await killer.end();
+      }
+    });
+
     it('a read that a worker fails mid-statement (its backend terminated) is run again, and says so', async () => {
       expect((await cli('ingest', readingsCsv(dir, 'a.csv', START, START + DAY / 2), '--quiet')).code).toBe(
         0,

@@ -26,11 +26,14 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms 
 describe.runIf(onScheduler)('the TimescaleDB scheduler on a real server', () => {
   let target: TestTarget;
   let db: Db;
-  const jobId = async (proc: string) =>
+  // By the job's table too: init compresses the rollups like the readings, so there is more than one
+  // compression policy (the rollup's listed under the view's name).
+  const jobId = async (proc: string, table: string) =>
     (
       await db.query<{ id: number }>(
-        `SELECT job_id AS id FROM timescaledb_information.jobs WHERE proc_name = $1 AND hypertable_schema = 'iotctl'`,
-        [proc],
+        `SELECT job_id AS id FROM timescaledb_information.jobs
+          WHERE proc_name = $1 AND hypertable_schema = 'iotctl' AND hypertable_name = $2`,
+        [proc, table],
       )
     ).rows[0]!.id;
   /** Lets the scheduler run a job now, then every `every`. */
@@ -52,7 +55,7 @@ describe.runIf(onScheduler)('the TimescaleDB scheduler on a real server', () => 
   });
 
   it('a policy run by the background worker fills job_stats, and iotctl jobs shows that run', async () => {
-    const id = await jobId('policy_refresh_continuous_aggregate');
+    const id = await jobId('policy_refresh_continuous_aggregate', 'rollup_1h');
     await runSoon(id);
     const run = await waitFor('the scheduler to run the refresh policy', async () => {
       const j = (await jobs(db)).find((x) => x.id === id);
@@ -75,10 +78,11 @@ describe.runIf(onScheduler)('the TimescaleDB scheduler on a real server', () => 
       await tx.query(store.engine.policyStatement('compression', 'points', parseDuration('7d')));
       await tx.query(
         `SELECT alter_job(job_id, config => jsonb_build_object('hypertable_id', config->'hypertable_id'))
-           FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_schema = 'iotctl'`,
+           FROM timescaledb_information.jobs
+          WHERE proc_name = 'policy_compression' AND hypertable_schema = 'iotctl' AND hypertable_name = 'points'`,
       );
     });
-    const id = await jobId('policy_compression');
+    const id = await jobId('policy_compression', 'points');
     try {
       await runSoon(id);
       const failed = await waitFor('the scheduler to fail the compression policy', async () => {

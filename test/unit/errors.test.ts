@@ -115,6 +115,40 @@ describe('database error mapping', () => {
     expect(isRetryable(notWorker[2])).toBe(false);
   });
 
+  it('a lost connection to a Citus worker names the worker, not the coordinator', () => {
+    const coordinator = resolveTarget({ db: 'postgres://postgres@10.0.0.1:5440/iot', env: {} });
+    const lost = mapDbError(
+      pgError(
+        '08006',
+        'connection to the remote node postgres@127.0.0.1:5441 failed with the following error: connection not open',
+      ),
+      coordinator,
+    );
+    expect(lost.code).toBe('CONNECTION');
+    expect(lost.message).toBe(
+      'lost connection to the Citus worker 127.0.0.1:5441 (through postgres://postgres@10.0.0.1:5440/iot): ' +
+        'connection to the remote node postgres@127.0.0.1:5441 failed with the following error: connection not open',
+    );
+    // The worker's backend terminated while the coordinator's transaction held its connection.
+    const terminated = mapDbError(
+      pgError(
+        '57P01',
+        'terminating connection due to administrator command',
+        'while executing command on 127.0.0.1:5442',
+      ),
+      coordinator,
+    );
+    expect(terminated).toMatchObject({ code: 'CONNECTION', exitCode: 3 });
+    expect(terminated.message).toBe(
+      'lost connection to the Citus worker 127.0.0.1:5442 (through postgres://postgres@10.0.0.1:5440/iot): ' +
+        'terminating connection due to administrator command',
+    );
+    // The coordinator's own connection lost: the coordinator is named.
+    expect(mapDbError(pgError('08006', 'Connection terminated unexpectedly'), coordinator).message).toBe(
+      'lost connection to postgres://postgres@10.0.0.1:5440/iot: Connection terminated unexpectedly',
+    );
+  });
+
   it('repeats only statements that read', () => {
     for (const text of [
       'SELECT count(*) FROM iotctl.points',
