@@ -189,44 +189,40 @@ const jobExists = (proc: string, table: string): Sql => ({
   values: [proc, SCHEMA, table],
 });
 
-/** points as a hypertable of `chunkInterval` chunks. */
-export function hypertableSteps(v: TsdbVersion, chunkInterval: Duration): SchemaStep[] {
+/** `table` (iotctl.`name`, with `columns`) as a hypertable of `chunkInterval` chunks. */
+function tableHypertableSteps(
+  v: TsdbVersion,
+  table: string,
+  name: string,
+  columns: string,
+  chunkInterval: Duration,
+): SchemaStep[] {
   return [
     {
-      object: `table ${POINTS}`,
-      exists: regclassExists(POINTS),
-      statements: [{ text: `CREATE TABLE IF NOT EXISTS ${POINTS} ${POINTS_COLUMNS}` }],
+      object: `table ${table}`,
+      exists: regclassExists(table),
+      statements: [{ text: `CREATE TABLE IF NOT EXISTS ${table} ${columns}` }],
     },
     {
-      object: `hypertable ${POINTS} (chunks of ${chunkInterval.text})`,
+      object: `hypertable ${table} (chunks of ${chunkInterval.text})`,
       exists: {
         text: `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
-                  WHERE hypertable_schema = $1 AND hypertable_name = 'points') AS exists`,
+                  WHERE hypertable_schema = $1 AND hypertable_name = '${name}') AS exists`,
         values: [SCHEMA],
       },
-      statements: [createHypertable(v, POINTS, 'time', chunkInterval.interval)],
+      statements: [createHypertable(v, table, 'time', chunkInterval.interval)],
     },
   ];
 }
 
+/** points as a hypertable of `chunkInterval` chunks. */
+export function hypertableSteps(v: TsdbVersion, chunkInterval: Duration): SchemaStep[] {
+  return tableHypertableSteps(v, POINTS, 'points', POINTS_COLUMNS, chunkInterval);
+}
+
 /** The events as a hypertable of the readings' chunk interval, compressed like them (one segment per series). */
 export function eventHypertableSteps(v: TsdbVersion, chunkInterval: Duration): SchemaStep[] {
-  return [
-    {
-      object: `table ${EVENTS}`,
-      exists: regclassExists(EVENTS),
-      statements: [{ text: `CREATE TABLE IF NOT EXISTS ${EVENTS} ${EVENTS_COLUMNS}` }],
-    },
-    {
-      object: `hypertable ${EVENTS} (chunks of ${chunkInterval.text})`,
-      exists: {
-        text: `SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
-                  WHERE hypertable_schema = $1 AND hypertable_name = 'events') AS exists`,
-        values: [SCHEMA],
-      },
-      statements: [createHypertable(v, EVENTS, 'time', chunkInterval.interval)],
-    },
-  ];
+  return tableHypertableSteps(v, EVENTS, 'events', EVENTS_COLUMNS, chunkInterval);
 }
 
 export function eventCompressionStep(v: TsdbVersion): SchemaStep {
