@@ -149,12 +149,31 @@ async function timescaleServer(server) {
     report('tsdb: psql \\copy (hypertable + seed index)', indexed);
     const bare = psqlCopyHypertable(await server.database('psql_noidx'), '');
     report('tsdb: psql \\copy (hypertable, no index)', bare);
-    const csv = iotctl(await server.database('csv'), [csvPath, ...extra]);
+    // WAL written during each load (the server's whole WAL: nothing else should run on it meanwhile).
+    const lsn = (url) =>
+      spawnSync(psqlBin, [url, '-Atc', 'SELECT pg_current_wal_lsn()'], { encoding: 'utf8' }).stdout.trim();
+    const walMb = (url, from) =>
+      Number(
+        spawnSync(psqlBin, [url, '-Atc', `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${from}')`], {
+          encoding: 'utf8',
+        }).stdout,
+      ) / 1e6;
+    const withWal = async (name, args) => {
+      const url = await server.database(name);
+      const from = lsn(url);
+      const r = iotctl(url, args);
+      return { ...r, walMb: walMb(url, from) };
+    };
+    const csv = await withWal('csv', [csvPath, ...extra]);
     report('tsdb: iotctl ingest CSV', csv);
+    // The same without bulk ranges: every batch COPYed into points, the unique index kept up row by row.
+    const direct = await withWal('csv_direct', [csvPath, '--no-bulk', ...extra]);
+    report('tsdb: iotctl ingest CSV --no-bulk', direct);
     const nd = iotctl(await server.database('ndjson'), [ndjsonPath, ...extra]);
     report('tsdb: iotctl ingest NDJSON', nd);
     process.stdout.write(
-      `  iotctl CSV / psql indexed = ${(csv.rate / indexed.rate).toFixed(2)}x; / psql no index = ${(csv.rate / bare.rate).toFixed(2)}x; NDJSON / CSV = ${(nd.rate / csv.rate).toFixed(2)}x\n`,
+      `  iotctl CSV / psql indexed = ${(csv.rate / indexed.rate).toFixed(2)}x; / psql no index = ${(csv.rate / bare.rate).toFixed(2)}x; NDJSON / CSV = ${(nd.rate / csv.rate).toFixed(2)}x\n` +
+        `  bulk / --no-bulk = ${(csv.rate / direct.rate).toFixed(2)}x; WAL ${csv.walMb.toFixed(0)} MB vs ${direct.walMb.toFixed(0)} MB\n`,
     );
   } finally {
     await server.stop();

@@ -5,7 +5,7 @@ import type { OnConflict } from '../db/sql/ingest.js';
 import { IotctlError, usageError } from '../errors.js';
 import { formatByName, formatHelp, formatNames, orList } from '../ingest/formats/index.js';
 import { parseMap, parseMaxErrors, parseRanges, parseTags, parseUnits } from '../ingest/options.js';
-import { ingest, type IngestOptions, type IngestSummary } from '../ingest/run.js';
+import { BULK_CONNECTIONS, ingest, type IngestOptions, type IngestSummary } from '../ingest/run.js';
 import type { EpochUnit } from '../ingest/time.js';
 import { ingestSpinner, printIngestNotice, printIngestSummary } from '../output/ingest.js';
 import { parseDuration } from '../util/duration.js';
@@ -43,6 +43,7 @@ interface IngestFlags {
   workers: number;
   retryTimeout: string;
   dryRun?: boolean;
+  bulk?: boolean;
 }
 
 function ingestOptionsFrom(inputs: string[], o: IngestFlags): IngestOptions {
@@ -81,6 +82,7 @@ function ingestOptionsFrom(inputs: string[], o: IngestFlags): IngestOptions {
     rejectsPath: o.rejects,
     maxErrors: o.maxErrors ? parseMaxErrors(o.maxErrors) : undefined,
     dryRun: !!o.dryRun,
+    bulk: o.bulk !== false,
   };
 }
 
@@ -168,6 +170,10 @@ export function registerIngest(program: Command): void {
     .option('--batch-size <n>', 'readings per transaction', parseIntOption('--batch-size'), 50000)
     .option('--flush-interval <duration>', 'commit a partial batch after this long (slow stdin)', '1s')
     .option('--workers <n>', 'concurrent transactions on a server', parseIntOption('--workers'), 2)
+    .option(
+      '--no-bulk',
+      'TimescaleDB server: write every batch into points, also in time ranges that have no chunk yet',
+    )
     .option('--retry-timeout <duration>', 'retry transient server errors for this long', '60s')
     .option('--dry-run', 'read and validate everything, write nothing')
     .action(async (inputs: string[], o: IngestFlags, command: Command) => {
@@ -186,7 +192,7 @@ export function registerIngest(program: Command): void {
         };
         const run = { ...opts, signal: aborter.signal, onFatal, onNotice: printIngestNotice };
         summary = await withDb(g, (db) => ingest(db, { ...run, onProgress: spinner?.update }), {
-          poolSize: opts.workers + 1,
+          poolSize: opts.workers + 1 + (opts.bulk ? BULK_CONNECTIONS : 0),
         });
       } finally {
         spinner?.stop();

@@ -141,6 +141,10 @@ export class PlainEngine implements StorageEngine {
     return null;
   }
 
+  async bulkChunkInterval(_db: Db): Promise<null> {
+    return null;
+  }
+
   lateDataRollup(_config: StoreConfig): string | null {
     // The staleness trigger (plain) or TimescaleDB's invalidation log tracks late rows.
     return null;

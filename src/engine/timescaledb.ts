@@ -1,5 +1,6 @@
 // The TimescaleDB engine: points as a hypertable, rollups as hierarchical real-time continuous aggregates,
 // compression, and policies as TimescaleDB jobs run by its scheduler (or by `maintain` through run_job).
+import { attachChunkAvailable, pointsChunkInterval } from '../db/sql/attach.js';
 import {
   byRunOrder,
   intervalText,
@@ -613,5 +614,20 @@ export class TimescaleEngine implements StorageEngine {
 
   rowPlacer(): null {
     return null;
+  }
+
+  /**
+   * A server only: a bulk range holds a connection of its own for its whole transaction, and the embedded
+   * database has one. attach_chunk arrived in 2.21.
+   */
+  async bulkChunkInterval(db: Db): Promise<number | null> {
+    if (db.target.kind !== 'server') return null;
+    const v = this.version;
+    if (v.major < 2 || (v.major === 2 && v.minor < 21)) return null;
+    const available = (await db.query<{ available: boolean }>(attachChunkAvailable)).rows[0]?.available;
+    if (!available) return null;
+    const row = (await db.query<{ interval_us: string }>(pointsChunkInterval)).rows[0];
+    const us = row ? Number(row.interval_us) : 0;
+    return us > 0 ? us : null;
   }
 }

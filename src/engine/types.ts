@@ -232,4 +232,9 @@ export interface StorageEngine {
    * (engines without a staleness trigger: Citus); null where the database tracks late rows on its own.
    */
   lateDataRollup(config: StoreConfig): string | null;
+  /**
+   * The chunk interval (µs) when ingest can load a range that has no chunk yet into a table of its own and attach
+   * it as the chunk (TimescaleDB 2.21+ on a server); null where every batch goes straight into points.
+   */
+  bulkChunkInterval(db: Db): Promise<number | null>;
 }

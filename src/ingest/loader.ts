@@ -16,6 +16,7 @@ import { isUniqueViolation, isWorkerTransientError } from '../db/errors.js';
 import { lockRollupsShared, markDirtyBelowWatermark } from '../db/sql/citus.js';
 import type { Db, Queryable } from '../db/types.js';
 import { IotctlError } from '../errors.js';
+import { BulkRanges, type BulkOptions, type BulkRange } from './bulk.js';
 import type { Reading } from './mapping.js';
 
 export interface LoaderOptions {
@@ -28,6 +29,11 @@ export interface LoaderOptions {
   partitions?: RowPlacer;
   /** The rollup each batch marks dirty in its own transaction when it is older than its watermark (Citus). */
   lateDataRollup?: string;
+  /**
+   * TimescaleDB on a server: chunk ranges with no chunk yet are loaded in bulk and attached (src/ingest/bulk.ts).
+   * Used with --on-conflict skip only.
+   */
+  bulk?: BulkOptions;
   onRetry?: (err: unknown, attempt: number) => void;
   /** Ends a retry wait at once (SIGINT must not sit out --retry-timeout). */
   signal?: AbortSignal;
@@ -39,6 +45,8 @@ export interface LoaderCounts {
   duplicates: number;
   batches: number;
   retries: number;
+  /** Chunk ranges loaded in bulk and attached as chunks. */
+  attachedChunks: number;
 }
 
 /** Waits `ms`; false when `signal` was aborted first. */
@@ -197,7 +205,17 @@ export class Loader {
   oldestUs: number | undefined;
   /** The time ranges of the batches handed to the database, for analysing the chunks they wrote to. */
   readonly touched = new TouchedRanges();
-  readonly counts: LoaderCounts = { loaded: 0, updated: 0, duplicates: 0, batches: 0, retries: 0 };
+  readonly counts: LoaderCounts = {
+    loaded: 0,
+    updated: 0,
+    duplicates: 0,
+    batches: 0,
+    retries: 0,
+    attachedChunks: 0,
+  };
+  private readonly bulk: BulkRanges | undefined;
+  /** A bulk range closes after this long without a batch, so that a paused input's readings become visible. */
+  private readonly bulkIdleMs: number;
   private batch: Batch | null = null;
   /** device → metric → series id. */
   private readonly series = new Map<string, Map<string, number>>();
@@ -210,6 +228,23 @@ export class Loader {
     private readonly db: Db,
     private readonly opts: LoaderOptions,
   ) {
+    this.bulkIdleMs = Math.max(5 * opts.flushIntervalMs, 5000);
+    this.bulk =
+      opts.bulk && opts.onConflict === 'skip'
+        ? new BulkRanges(
+            db,
+            opts.bulk,
+            (range, result) => {
+              this.counts.batches += range.batches;
+              this.counts.loaded += result.loaded;
+              this.counts.duplicates += result.duplicates;
+              if (result.attached) this.counts.attachedChunks++;
+            },
+            (err) => {
+              this.failure ??= err;
+            },
+          )
+        : undefined;
     // Slow inputs (tail -F | iotctl ingest -) still become queryable about --flush-interval after arrival.
     this.timer = setInterval(
       () => {
@@ -217,6 +252,11 @@ export class Loader {
         // unhandled rejection.
         if (this.batch && Date.now() - this.batch.started >= opts.flushIntervalMs)
           this.flush().catch(() => undefined);
+        // Closed in the dispatch chain, never while a batch is being routed to the ranges.
+        if (this.bulk?.hasIdle(this.bulkIdleMs)) {
+          const bulk = this.bulk;
+          this.chain = this.chain.then(() => bulk.closeIdle(this.bulkIdleMs));
+        }
       },
       Math.max(20, Math.floor(opts.flushIntervalMs / 4)),
     );
@@ -286,6 +326,7 @@ export class Loader {
     clearInterval(this.timer);
     await this.flush().catch(() => undefined);
     while (this.inFlight.size) await Promise.all([...this.inFlight]);
+    if (this.bulk && !this.failure) await this.bulk.closeAll().catch((err) => (this.failure ??= err));
     if (this.failure) throw this.failure;
   }
 
@@ -293,7 +334,9 @@ export class Loader {
   stop(): Promise<void> {
     clearInterval(this.timer);
     this.batch = null;
-    return Promise.all([this.chain, ...this.inFlight]).then(() => undefined);
+    return Promise.all([this.chain, ...this.inFlight])
+      .then(() => this.bulk?.abortAll())
+      .then(() => undefined);
   }
 
   /** Gives the batch's new series their ids (one upsert) and replaces the placeholders. */
@@ -339,6 +382,26 @@ export class Loader {
       if (next >= 0 && sid[next] === sid[i] && us[next] === us[i]) continue;
       order[kept++] = i;
     }
+    let inBatchDuplicates = n - kept;
+    if (this.bulk && kept) {
+      // The whole batch's span: the chunks analysed after the load include the attached ones.
+      let from = Infinity;
+      let to = -Infinity;
+      for (let k = 0; k < kept; k++) {
+        const t = us[order[k]!]!;
+        if (t < from) from = t;
+        if (t > to) to = t;
+      }
+      this.touched.add(from, to);
+      const rest = await this.routeBulk(this.bulk, b, order, kept);
+      if (rest < kept) {
+        // Counted here once: the normal write below (if any rows are left for it) counts none.
+        this.counts.duplicates += inBatchDuplicates;
+        inBatchDuplicates = 0;
+        kept = rest;
+        if (kept === 0) return;
+      }
+    }
     let place: (() => Promise<void>) | undefined;
     if (this.opts.partitions) {
       const partitions = this.opts.partitions;
@@ -361,7 +424,93 @@ export class Loader {
       if (t > newest) newest = t;
     }
     if (kept) this.touched.add(oldest, newest);
-    const job: Promise<void> = this.writePlaced(payload, kept, n - kept, place, kept ? oldest : undefined)
+    const job: Promise<void> = this.writePlaced(
+      payload,
+      kept,
+      inBatchDuplicates,
+      place,
+      kept ? oldest : undefined,
+    )
+      .catch((err) => {
+        this.failure ??= err;
+      })
+      .finally(() => this.inFlight.delete(job));
+    this.inFlight.add(job);
+  }
+
+  /**
+   * Hands the batch's rows of bulk ranges to them (one payload per range, in the batch's order) and compacts the
+   * rest at the front of `order`; returns how many rows are left for the normal path.
+   */
+  private async routeBulk(bulk: BulkRanges, b: Batch, order: Uint32Array, kept: number): Promise<number> {
+    const { us } = b;
+    const perRange = new Map<number, number>();
+    // Runs of one range (most batches lie within one) cost one map update each.
+    let runStart = NaN;
+    let runRows = 0;
+    for (let k = 0; k < kept; k++) {
+      const start = bulk.rangeOf(us[order[k]!]!);
+      if (start === runStart) {
+        runRows++;
+        continue;
+      }
+      if (runRows) perRange.set(runStart, (perRange.get(runStart) ?? 0) + runRows);
+      runStart = start;
+      runRows = 1;
+    }
+    if (runRows) perRange.set(runStart, (perRange.get(runStart) ?? 0) + runRows);
+    // Oldest range first: with one range open at a time, time-ordered input closes a day as the next one opens.
+    const taken = new Map<number, BulkRange>();
+    for (const start of [...perRange.keys()].sort((x, y) => x - y)) {
+      const range = await bulk.take(start, perRange.get(start)!);
+      if (range) taken.set(start, range);
+    }
+    if (taken.size === 0) return kept;
+    if (taken.size === 1 && perRange.size === 1) {
+      // The whole batch goes to one range: `order` is its payload as it is.
+      const [start, range] = [...taken][0]!;
+      await this.sendBulk(range, b, order.subarray(0, perRange.get(start)!));
+      return 0;
+    }
+    const rows = new Map<number, Uint32Array>();
+    const filled = new Map<number, number>();
+    for (const [start] of taken) {
+      rows.set(start, new Uint32Array(perRange.get(start)!));
+      filled.set(start, 0);
+    }
+    let rest = 0;
+    for (let k = 0; k < kept; k++) {
+      const i = order[k]!;
+      const start = bulk.rangeOf(us[i]!);
+      const sub = rows.get(start);
+      if (!sub) {
+        order[rest++] = i;
+        continue;
+      }
+      const f = filled.get(start)!;
+      sub[f] = i;
+      filled.set(start, f + 1);
+    }
+    for (const [start, range] of taken) await this.sendBulk(range, b, rows.get(start)!);
+    return rest;
+  }
+
+  /** Sends one range its rows of the batch (`sub`: indexes into the batch), as a job in flight. */
+  private async sendBulk(range: BulkRange, b: Batch, sub: Uint32Array): Promise<void> {
+    const { sid, us, value } = b;
+    let first = sub[0]!;
+    let last = sub[0]!;
+    for (let k = 1; k < sub.length; k++) {
+      const i = sub[k]!;
+      if (us[i]! < us[first]!) first = i;
+      if (us[i]! > us[last]!) last = i;
+    }
+    this.oldestUs = Math.min(this.oldestUs ?? us[first]!, us[first]!);
+    const payload = encodeCopyBinary(sid, us, value, sub, sub.length);
+    while (this.inFlight.size >= this.opts.workers) await Promise.race(this.inFlight);
+    if (this.failure) return;
+    const job: Promise<void> = range
+      .send(payload, sub.length, { sid: sid[first]!, us: us[first]! }, { sid: sid[last]!, us: us[last]! })
       .catch((err) => {
         this.failure ??= err;
       })

@@ -33,6 +33,11 @@ export interface IngestOptions {
   workers: number;
   onConflict: OnConflict;
   retryTimeoutMs: number;
+  /**
+   * Load chunk ranges that have no chunk yet in bulk and attach them (TimescaleDB on a server, --on-conflict
+   * skip; src/ingest/bulk.ts). Off unless asked for: the CLI asks unless --no-bulk.
+   */
+  bulk?: boolean;
   rejectsPath?: string;
   maxErrors?: { count?: number; percent?: number };
   dryRun: boolean;
@@ -83,6 +88,12 @@ export interface IngestSummary {
 const SHOWN_REJECTS = 5;
 /** Events per batch at most: they are staged through parameter arrays, not COPY. */
 const EVENT_BATCH = 10_000;
+/** Rows of one chunk range a batch must bring before the range is loaded in bulk (fewer: the normal path). */
+export const BULK_MIN_ROWS = 10_000;
+/** Bulk ranges open at once; each holds a connection, and a closing one holds its own while it attaches. */
+export const BULK_OPEN_RANGES = 2;
+/** Connections ingest needs beyond --workers + 1: the open bulk ranges and one being attached. */
+export const BULK_CONNECTIONS = BULK_OPEN_RANGES + 1;
 
 export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
@@ -102,6 +113,8 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
   const validator = new Validator(mapping);
   const notice = opts.onNotice ?? (() => undefined);
   const stop = new AbortController();
+  const bulkUs =
+    opts.bulk && !opts.dryRun && opts.onConflict === 'skip' ? await store.engine.bulkChunkInterval(db) : null;
   const loader = opts.dryRun
     ? undefined
     : new Loader(db, {
@@ -112,6 +125,7 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         retryTimeoutMs: opts.retryTimeoutMs,
         partitions: store.engine.rowPlacer(db, store) ?? undefined,
         lateDataRollup: store.engine.lateDataRollup(store) ?? undefined,
+        bulk: bulkUs ? { intervalUs: bulkUs, minRows: BULK_MIN_ROWS, maxOpen: BULK_OPEN_RANGES } : undefined,
         onRetry: (err, attempt) =>
           notice(`retrying a batch (attempt ${attempt + 1}): ${(err as Error).message}`, 'warning'),
         signal: stop.signal,
@@ -295,6 +309,9 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
     await rejects?.close();
     await loader?.finish();
     await eventLoader?.finish();
+    if (loader && loader.counts.attachedChunks > 0) {
+      notice(`loaded ${loader.counts.attachedChunks} new chunk(s) in bulk and attached them`, 'detail');
+    }
     if (loader && loader.counts.loaded > 0) {
       const a = await analyseWritten(db, store, loader.touched.ranges());
       notice(
