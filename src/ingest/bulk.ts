@@ -70,6 +70,9 @@ export class BulkRange {
     first: { sid: number; us: number },
     last: { sid: number; us: number },
   ): Promise<void> {
+    // Rows queued behind the end would never be written, and the load would wait for them forever.
+    if (this.closed)
+      return Promise.reject(new Error(`internal error: rows sent to the closed bulk range ${this.name}`));
     this.lastUsed = Date.now();
     this.rows += rows;
     this.batches++;

@@ -459,39 +459,33 @@ export class Loader {
       runRows = 1;
     }
     if (runRows) perRange.set(runStart, (perRange.get(runStart) ?? 0) + runRows);
-    // Oldest range first: with one range open at a time, time-ordered input closes a day as the next one opens.
-    const taken = new Map<number, BulkRange>();
-    for (const start of [...perRange.keys()].sort((x, y) => x - y)) {
+    // Oldest range first, each range's rows sent as soon as it is taken: taking a later range may close an
+    // earlier one (at most maxOpen are open), and a range must have its rows before it closes.
+    const starts = [...perRange.keys()].sort((x, y) => x - y);
+    const taken = new Set<number>();
+    for (const start of starts) {
       const range = await bulk.take(start, perRange.get(start)!);
-      if (range) taken.set(start, range);
+      if (!range) continue;
+      taken.add(start);
+      if (starts.length === 1) {
+        // The whole batch goes to one range: `order` is its payload as it is.
+        await this.sendBulk(range, b, order.subarray(0, kept));
+        return 0;
+      }
+      const sub = new Uint32Array(perRange.get(start)!);
+      let f = 0;
+      for (let k = 0; k < kept; k++) {
+        const i = order[k]!;
+        if (bulk.rangeOf(us[i]!) === start) sub[f++] = i;
+      }
+      await this.sendBulk(range, b, sub);
     }
     if (taken.size === 0) return kept;
-    if (taken.size === 1 && perRange.size === 1) {
-      // The whole batch goes to one range: `order` is its payload as it is.
-      const [start, range] = [...taken][0]!;
-      await this.sendBulk(range, b, order.subarray(0, perRange.get(start)!));
-      return 0;
-    }
-    const rows = new Map<number, Uint32Array>();
-    const filled = new Map<number, number>();
-    for (const [start] of taken) {
-      rows.set(start, new Uint32Array(perRange.get(start)!));
-      filled.set(start, 0);
-    }
     let rest = 0;
     for (let k = 0; k < kept; k++) {
       const i = order[k]!;
-      const start = bulk.rangeOf(us[i]!);
-      const sub = rows.get(start);
-      if (!sub) {
-        order[rest++] = i;
-        continue;
-      }
-      const f = filled.get(start)!;
-      sub[f] = i;
-      filled.set(start, f + 1);
+      if (!taken.has(bulk.rangeOf(us[i]!))) order[rest++] = i;
     }
-    for (const [start, range] of taken) await this.sendBulk(range, b, rows.get(start)!);
     return rest;
   }
 

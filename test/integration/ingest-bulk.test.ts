@@ -109,6 +109,22 @@ describe.skipIf(!tsdbServer)('bulk ranges on a TimescaleDB server', () => {
     expect(again).toMatchObject({ read: 295_000, loaded: 0, duplicates: 295_000 });
   });
 
+  it('a batch with rows of more new ranges than can be open at once loads them all (it hung: a range was closed before its rows were sent)', async () => {
+    // 40 series every 4 minutes, 14,400 readings a day: a 50,000-reading batch holds three days and a bit (at
+    // most two ranges are open at once).
+    const file = writeCsv('three-days.csv', 150_000, { stepS: 240, devices: 20, from: START + 30 * DAY });
+    const bulkDb = await open();
+    const normalDb = await open();
+    const bulk = await ingest(bulkDb, bulkOptions([file], { batchSize: 50_000 }));
+    const normal = await ingest(normalDb, bulkOptions([file], { batchSize: 50_000, bulk: false }));
+    expect(bulk).toMatchObject({ read: 150_000, loaded: 150_000, duplicates: 0 });
+    expect(normal).toMatchObject({ read: 150_000, loaded: 150_000, duplicates: 0 });
+    expect(
+      (await chunkNames(bulkDb)).filter((n) => n.startsWith('points_bulk_')).length,
+    ).toBeGreaterThanOrEqual(3);
+    expect(await stored(bulkDb)).toEqual(await stored(normalDb));
+  }, 120_000);
+
   it('counts readings repeated in later batches of a bulk range as duplicates and keeps the first, as the normal path does', async () => {
     // Two files: the second repeats the first half of the first with other values; loaded as one ingest, the
     // repeats meet the first ones in the same bulk range's table.
