@@ -153,24 +153,65 @@ export function encodeCopyBinary(
   count: number,
 ): Buffer {
   const buf = Buffer.allocUnsafe(COPY_SIGNATURE.length + 8 + count * TUPLE_BYTES + 2);
+  // A DataView: about 7x faster than Buffer's writeInt32BE family, which checks every offset (bench/ingest-batch.js).
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
   let o = COPY_SIGNATURE.copy(buf, 0);
-  o = buf.writeInt32BE(0, o);
-  o = buf.writeInt32BE(0, o);
+  dv.setInt32(o, 0);
+  dv.setInt32(o + 4, 0);
+  o += 8;
   for (let k = 0; k < count; k++) {
     const i = order[k] as number;
     const t = us[i]! - PG_EPOCH_US;
     const hi = Math.floor(t / 4294967296);
-    o = buf.writeInt16BE(3, o);
-    o = buf.writeInt32BE(8, o);
-    o = buf.writeInt32BE(hi, o);
-    o = buf.writeUInt32BE(t - hi * 4294967296, o);
-    o = buf.writeInt32BE(4, o);
-    o = buf.writeInt32BE(sid[i]!, o);
-    o = buf.writeInt32BE(8, o);
-    o = buf.writeDoubleBE(value[i]!, o);
+    dv.setInt16(o, 3);
+    dv.setInt32(o + 2, 8);
+    dv.setInt32(o + 6, hi);
+    dv.setUint32(o + 10, t - hi * 4294967296);
+    dv.setInt32(o + 14, 4);
+    dv.setInt32(o + 18, sid[i]!);
+    dv.setInt32(o + 22, 8);
+    dv.setFloat64(o + 26, value[i]!);
+    o += TUPLE_BYTES;
   }
-  buf.writeInt16BE(-1, o);
+  dv.setInt16(o, -1);
   return buf;
+}
+
+/**
+ * The batch's rows ordered by (series, time), ties in input order. Series ids are small dense integers, so a
+ * counting sort by series keeps input order within each series, and a series whose readings arrive in time
+ * order (the usual case) needs nothing more; one that goes back in time is sorted on its own. Far sparser ids
+ * fall back to a comparison sort. Both give the same order (test/unit/ingest-sql.test.ts).
+ */
+export function sortBySeriesTime(sid: Int32Array, us: Float64Array, n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  if (n === 0) return order;
+  let min = sid[0]!;
+  let max = sid[0]!;
+  for (let i = 1; i < n; i++) {
+    const s = sid[i]!;
+    if (s < min) min = s;
+    else if (s > max) max = s;
+  }
+  const byTime = (x: number, y: number) => us[x]! - us[y]! || x - y;
+  if (max - min > 4 * n + 1024) {
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((x, y) => sid[x]! - sid[y]! || byTime(x, y));
+    return order;
+  }
+  const next = new Uint32Array(max - min + 2);
+  for (let i = 0; i < n; i++) next[sid[i]! - min + 1]!++;
+  for (let s = 1; s < next.length; s++) next[s]! += next[s - 1]!;
+  for (let i = 0; i < n; i++) order[next[sid[i]! - min]!++] = i;
+  for (let k = 0; k < n;) {
+    const s = sid[order[k]!];
+    let e = k + 1;
+    let sorted = true;
+    for (; e < n && sid[order[e]!] === s; e++) if (us[order[e]!]! < us[order[e - 1]!]!) sorted = false;
+    if (!sorted) order.subarray(k, e).sort(byTime);
+    k = e;
+  }
+  return order;
 }
 
 /**
@@ -372,9 +413,7 @@ export class Loader {
     const { sid, us, n } = b;
     // Sorted by (series, time), a batch touches each index page once (the issue measured ~1.5x faster).
     // Ties keep input order, so the last reading of a (series, time) is the one kept.
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((x, y) => sid[x]! - sid[y]! || us[x]! - us[y]! || x - y);
+    const order = sortBySeriesTime(sid, us, n);
     let kept = 0;
     for (let k = 0; k < n; k++) {
       const i = order[k]!;

@@ -173,6 +173,8 @@ const END_US = 253_402_300_800_000_000;
 export class Validator {
   private readonly nullText: Set<string>;
   private readonly nullNumbers: number[];
+  /** No null marker starts with a digit (and none is a number): a value starting with one is not null. */
+  private readonly digitFree: boolean;
   readonly parseTime: TimeParser;
   /** The --max-future cutoff, moved on with the clock when a time passes it (a stdin ingest runs for days). */
   private latestUs: number;
@@ -191,6 +193,7 @@ export class Validator {
     if (this.events) for (const m of opts.textMetrics ?? []) this.kinds.set(m, ValueKind.Event);
     this.nullText = new Set(['', 'na', 'n/a', 'null', 'none', ...opts.nulls.map(norm)]);
     this.nullNumbers = opts.nulls.map((n) => Number(n.replace(',', '.'))).filter((n) => n === n && n !== 0);
+    this.digitFree = this.nullNumbers.length === 0 && ![...this.nullText].some((t) => /^\d/.test(t));
     this.parseTime = makeTimeParser(opts.time);
     this.latestUs = (Date.now() + opts.maxFutureMs) * 1000;
     if (opts.units && (opts.units.byMetric.size > 0 || opts.units.all !== undefined)) this.units = opts.units;
@@ -214,6 +217,9 @@ export class Validator {
   }
 
   isNull(text: string): boolean {
+    // Most values start with a digit: no marker does unless --null gave one, so those need no lookup.
+    const c = text.charCodeAt(0);
+    if (c >= 48 && c <= 57 && this.digitFree) return false;
     const t = text.trim();
     if (this.nullText.has(t.toLowerCase())) return true;
     if (this.nullNumbers.length === 0) return false;

@@ -40,6 +40,13 @@ describe('ingest mapping and validation', () => {
     for (const t of ['', ' ', 'NA', 'null', '-200', '-200,0']) expect(v.isNull(t), t).toBe(true);
     expect(v.isNull('0')).toBe(false);
     expect(v.isNull('-20')).toBe(false);
+    // Values starting with a digit skip the marker lookup unless a marker starts with one too.
+    const plain = new Validator(opts());
+    for (const t of ['12.5', '0', '7e3']) expect(plain.isNull(t), t).toBe(false);
+    expect(plain.isNull('NA')).toBe(true);
+    const digits = new Validator(opts({ nulls: ['9x9', '9999'] }));
+    for (const t of ['9x9', '9X9 ', '9999', '9999.0']) expect(digits.isNull(t), t).toBe(true);
+    expect(digits.isNull('99')).toBe(false);
   });
 
   it('maps header aliases and --map in long files', () => {

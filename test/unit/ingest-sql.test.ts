@@ -7,7 +7,7 @@ import {
   insertFromStage,
   upsertSeries,
 } from '../../src/db/sql/ingest.js';
-import { encodeCopyBinary } from '../../src/ingest/loader.js';
+import { encodeCopyBinary, sortBySeriesTime } from '../../src/ingest/loader.js';
 
 const INSERT_FROM_STAGE =
   'INSERT INTO iotctl.points AS p (time, series_id, value) SELECT time, series_id, value FROM iotctl_ingest_stage';
@@ -76,5 +76,29 @@ JOIN iotctl.points p ON p.series_id = s.series_id AND p.time = s.time`,
     expect(tuple()).toEqual([-946_684_800_000_000n, 9, -2]);
     expect(tuple()).toEqual([1n, 7, 1.5]);
     expect(buf.readInt16BE(o)).toBe(-1);
+  });
+
+  it('orders a batch by (series, time), ties in input order, exactly as a comparison sort does', () => {
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const reference = (sid: Int32Array, us: Float64Array, n: number) =>
+      Array.from({ length: n }, (_, i) => i).sort((x, y) => sid[x]! - sid[y]! || us[x]! - us[y]! || x - y);
+    const cases: Array<[string, (i: number) => [number, number]]> = [
+      // time-major input, every series in time order (the counting sort's fast case)
+      ['time-major', (i) => [1 + (i % 30), 1000 + Math.floor(i / 30)]],
+      // series going back in time, with repeated (series, time) pairs
+      ['shuffled with repeats', () => [1 + Math.floor(rand() * 20), Math.floor(rand() * 50)]],
+      // ids too sparse for counting: the comparison sort
+      ['sparse ids', (i) => [1 + Math.floor(rand() * 2e9), 5 - (i % 3)]],
+      ['one series', (i) => [42, i % 2 ? i : -i]],
+    ];
+    for (const [name, gen] of cases) {
+      for (const n of [0, 1, 2, 500, 5000]) {
+        const sid = new Int32Array(n);
+        const us = new Float64Array(n);
+        for (let i = 0; i < n; i++) [sid[i], us[i]] = gen(i);
+        expect(Array.from(sortBySeriesTime(sid, us, n)), `${name}, ${n} rows`).toEqual(reference(sid, us, n));
+      }
+    }
   });
 });
