@@ -291,5 +291,7 @@ export class BulkRanges {
     const ranges = [...this.open.values()];
     this.open.clear();
     await Promise.all(ranges.map((r) => r.abort()));
+    // Ranges already being attached finish (or fail) before the load reports its end.
+    await this.settle().catch(() => undefined);
   }
 }
