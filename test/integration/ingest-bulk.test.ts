@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { encodeCopyBinary } from '../../src/ingest/loader.js';
 import { BulkRange } from '../../src/ingest/bulk.js';
+import { openDb } from '../../src/db/connect.js';
 import { ingest, type IngestOptions } from '../../src/ingest/run.js';
 import type { Db } from '../../src/db/types.js';
 import { ingestOptions } from '../helpers/ingest.js';
@@ -165,6 +166,30 @@ describe.skipIf(!tsdbServer)('bulk ranges on a TimescaleDB server', () => {
     const later = writeCsv('later.csv', 40_000, { from: START + 10 * DAY, stepS: 60 });
     await ingest(db, bulkOptions([later], { onConflict: 'update' }));
     expect((await chunkNames(db)).some((n) => n.startsWith('points_bulk_'))).toBe(false);
+  });
+
+  it('a role that does not own points writes through the normal path: chunks it attached would not be maintainable', async () => {
+    const db = await open();
+    const url = targets[targets.length - 1]!.spec;
+    const role = `iotctl_writer_${Math.random().toString(36).slice(2, 8)}`;
+    await db.exec(`CREATE ROLE ${role} NOLOGIN;
+      GRANT USAGE, CREATE ON SCHEMA iotctl TO ${role};
+      GRANT ALL ON ALL TABLES IN SCHEMA iotctl TO ${role};
+      GRANT ALL ON ALL SEQUENCES IN SCHEMA iotctl TO ${role};`);
+    const u = new URL(url);
+    u.searchParams.set('options', `-c role=${role}`);
+    const writer = await openDb({ db: u.toString() });
+    try {
+      expect(
+        (await writer.query<{ current_user: string }>('SELECT current_user')).rows[0]!.current_user,
+      ).toBe(role);
+      const file = writeCsv('writer.csv', 40_000, { stepS: 60, from: START + 40 * DAY });
+      expect(await ingest(writer, bulkOptions([file]))).toMatchObject({ read: 40_000, loaded: 40_000 });
+      expect((await chunkNames(db)).some((n) => n.startsWith('points_bulk_'))).toBe(false);
+    } finally {
+      await writer.close();
+      await db.exec(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
   });
 
   it('inserts a range whose chunk appeared while it was open (another ingest) instead of attaching it', async () => {

@@ -27,9 +27,11 @@ describe('bulk range SQL', () => {
     expect(() => bulkTableName(0, 'x; drop')).toThrow(/invalid SQL identifier/);
   });
 
-  it('probes for attach_chunk and a single fixed time dimension', () => {
+  it('probes for attach_chunk, the role owning points, and a single fixed time dimension', () => {
     expect(attachChunkAvailable.text).toBe(
-      "SELECT to_regprocedure('attach_chunk(regclass, regclass, jsonb)') IS NOT NULL AS available",
+      `SELECT to_regprocedure('attach_chunk(regclass, regclass, jsonb)') IS NOT NULL
+  AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = 'iotctl.points'::regclass), 'USAGE')
+  AND has_schema_privilege('iotctl', 'CREATE') AS available`,
     );
     expect(pointsChunkInterval.text).toBe(
       `SELECT (extract(epoch FROM max(time_interval)) * 1000000)::bigint AS interval_us, count(*)::int AS dimensions

@@ -5,9 +5,16 @@ import type { Sql } from '../types.js';
 import { SCHEMA, ident, qualified } from './ident.js';
 import { POINTS } from './schema.js';
 
-/** Whether attach_chunk(regclass, regclass, jsonb) exists (TimescaleDB 2.21+ with the community license). */
+/**
+ * Whether attach_chunk(regclass, regclass, jsonb) exists (TimescaleDB 2.21+ with the community license) and this
+ * role may use it as ingest does: it owns points (directly or through a role it inherits), so the chunks it
+ * attaches are owned as TimescaleDB's own are and maintenance can compress and drop them, and it may create
+ * tables in the schema. An ingest-only role (INSERT on points) writes every batch into points instead.
+ */
 export const attachChunkAvailable: Sql = {
-  text: `SELECT to_regprocedure('attach_chunk(regclass, regclass, jsonb)') IS NOT NULL AS available`,
+  text: `SELECT to_regprocedure('attach_chunk(regclass, regclass, jsonb)') IS NOT NULL
+  AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = '${POINTS}'::regclass), 'USAGE')
+  AND has_schema_privilege('${SCHEMA}', 'CREATE') AS available`,
   values: [],
 };
 
