@@ -13,6 +13,7 @@ import { BulkRange } from '../../src/ingest/bulk.js';
 import { openDb } from '../../src/db/connect.js';
 import { ingest, type IngestOptions } from '../../src/ingest/run.js';
 import type { Db } from '../../src/db/types.js';
+import { runCli } from '../helpers/cli.js';
 import { ingestOptions } from '../helpers/ingest.js';
 import { initTestStore } from '../helpers/store.js';
 import { makeTarget, type TestTarget } from '../helpers/targets.js';
@@ -125,6 +126,23 @@ describe.skipIf(!tsdbServer)('bulk ranges on a TimescaleDB server', () => {
     ).toBeGreaterThanOrEqual(3);
     expect(await stored(bulkDb)).toEqual(await stored(normalDb));
   }, 120_000);
+
+  it('the CLI loads in bulk by default and --no-bulk writes every batch into points; --verbose says so', async () => {
+    const file = writeCsv('cli.csv', 40_000, { stepS: 60, from: START + 50 * DAY });
+    const bulkDb = await open();
+    const bulkUrl = targets[targets.length - 1]!.spec;
+    const normalDb = await open();
+    const normalUrl = targets[targets.length - 1]!.spec;
+    const bulk = await runCli(['ingest', '--db', bulkUrl, '--verbose', file]);
+    expect(bulk.code).toBe(0);
+    expect(bulk.stderr).toContain('loaded 1 new chunk(s) in bulk and attached them');
+    const normal = await runCli(['ingest', '--db', normalUrl, '--verbose', '--no-bulk', file]);
+    expect(normal.code).toBe(0);
+    expect(normal.stderr).not.toContain('in bulk');
+    expect((await chunkNames(bulkDb))[0]).toMatch(/^points_bulk_/);
+    expect((await chunkNames(normalDb))[0]).toMatch(/^_hyper_/);
+    expect(await stored(bulkDb)).toEqual(await stored(normalDb));
+  });
 
   it('counts readings repeated in later batches of a bulk range as duplicates and keeps the first, as the normal path does', async () => {
     // Two files: the second repeats the first half of the first with other values; loaded as one ingest, the
