@@ -214,6 +214,18 @@ export function sortBySeriesTime(sid: Int32Array, us: Float64Array, n: number): 
   return order;
 }
 
+/** The positions (in `order`, the first `count`) of the earliest and the latest reading. */
+function extremes(us: Float64Array, order: ArrayLike<number>, count: number): [number, number] {
+  let first = 0;
+  let last = 0;
+  for (let k = 1; k < count; k++) {
+    const t = us[order[k]!]!;
+    if (t < us[order[first]!]!) first = k;
+    if (t > us[order[last]!]!) last = k;
+  }
+  return [first, last];
+}
+
 /**
  * Time ranges (µs) that batches wrote to, merged where they overlap; past MAX_RANGES they collapse into one
  * (a long stream of scattered batches), which can only widen what is analysed.
@@ -424,14 +436,8 @@ export class Loader {
     let inBatchDuplicates = n - kept;
     if (this.bulk && kept) {
       // The whole batch's span: the chunks analysed after the load include the attached ones.
-      let from = Infinity;
-      let to = -Infinity;
-      for (let k = 0; k < kept; k++) {
-        const t = us[order[k]!]!;
-        if (t < from) from = t;
-        if (t > to) to = t;
-      }
-      this.touched.add(from, to);
+      const [first, last] = extremes(us, order, kept);
+      this.touched.add(us[order[first]!]!, us[order[last]!]!);
       const rest = await this.routeBulk(this.bulk, b, order, kept);
       if (rest < kept) {
         // Counted here once: the normal write below (if any rows are left for it) counts none.
@@ -455,14 +461,9 @@ export class Loader {
     const payload = encodeCopyBinary(sid, us, b.value, order, kept);
     while (this.inFlight.size >= this.opts.workers) await Promise.race(this.inFlight);
     if (this.failure) return;
-    let oldest = Infinity;
-    let newest = -Infinity;
-    for (let k = 0; k < kept; k++) {
-      const t = us[order[k]!]!;
-      if (t < oldest) oldest = t;
-      if (t > newest) newest = t;
-    }
-    if (kept) this.touched.add(oldest, newest);
+    const [first, last] = extremes(us, order, kept);
+    const oldest = us[order[first]!]!;
+    if (kept) this.touched.add(oldest, us[order[last]!]!);
     const job: Promise<void> = this.writePlaced(
       payload,
       kept,
@@ -531,13 +532,9 @@ export class Loader {
   /** Sends one range its rows of the batch (`sub`: indexes into the batch), as a job in flight. */
   private async sendBulk(range: BulkRange, b: Batch, sub: Uint32Array): Promise<void> {
     const { sid, us, value } = b;
-    let first = sub[0]!;
-    let last = sub[0]!;
-    for (let k = 1; k < sub.length; k++) {
-      const i = sub[k]!;
-      if (us[i]! < us[first]!) first = i;
-      if (us[i]! > us[last]!) last = i;
-    }
+    const [f, l] = extremes(us, sub, sub.length);
+    const first = sub[f]!;
+    const last = sub[l]!;
     this.oldestUs = Math.min(this.oldestUs ?? us[first]!, us[first]!);
     const payload = encodeCopyBinary(sid, us, value, sub, sub.length);
     while (this.inFlight.size >= this.opts.workers) await Promise.race(this.inFlight);
