@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import {
   attachChunk,
   bulkTableName,
+  bulkTransactionSettings,
   chunksInRange,
   copyBulk,
   createBulkTable,
@@ -109,6 +110,7 @@ export class BulkRange {
 
   private async run(tx: Tx): Promise<BulkRangeResult> {
     try {
+      for (const setting of bulkTransactionSettings) await tx.query(setting);
       await tx.query(createBulkTable(this.name));
       for (;;) {
         const item = await this.next();

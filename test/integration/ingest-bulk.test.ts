@@ -210,6 +210,41 @@ describe.skipIf(!tsdbServer)('bulk ranges on a TimescaleDB server', () => {
     }
   });
 
+  it('a range idle longer than the idle_in_transaction_session_timeout of the server survives (the server ended it)', async () => {
+    const db = await open();
+    const u = new URL(targets[targets.length - 1]!.spec);
+    u.searchParams.set('options', '-c idle_in_transaction_session_timeout=300 -c statement_timeout=300');
+    const strict = await openDb({ db: u.toString() });
+    try {
+      const sid = (
+        await strict.query<{ id: number }>(
+          "INSERT INTO iotctl.series (device_id, metric) VALUES ('idle', 'temperature') RETURNING id",
+        )
+      ).rows[0]!.id;
+      const startUs = (START + 60 * DAY) * 1000;
+      const payload = (from: number, n: number) => {
+        const us = Float64Array.from({ length: n }, (_, i) => startUs + (from + i) * 60_000_000);
+        const order = Uint32Array.from({ length: n }, (_, i) => i);
+        return {
+          buf: encodeCopyBinary(new Int32Array(n).fill(sid), us, new Float64Array(n).fill(1), order, n),
+          first: { sid, us: us[0]! },
+          last: { sid, us: us[n - 1]! },
+        };
+      };
+      const range = new BulkRange(strict, startUs, startUs + DAY * 1000);
+      const a = payload(0, 500);
+      await range.send(a.buf, 500, a.first, a.last);
+      await new Promise((r) => setTimeout(r, 1000));
+      const b = payload(500, 500);
+      await range.send(b.buf, 500, b.first, b.last);
+      expect(await range.close()).toEqual({ loaded: 1000, duplicates: 0, attached: true });
+    } finally {
+      await strict.close();
+    }
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM iotctl.points');
+    expect(rows[0]!.n).toBe(1000);
+  });
+
   it('inserts a range whose chunk appeared while it was open (another ingest) instead of attaching it', async () => {
     const db = await open();
     const sid = (

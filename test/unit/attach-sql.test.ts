@@ -4,6 +4,7 @@ import {
   attachChunk,
   attachChunkAvailable,
   bulkTableName,
+  bulkTransactionSettings,
   chunksInRange,
   copyBulk,
   createBulkTable,
@@ -39,6 +40,13 @@ FROM timescaledb_information.dimensions
 WHERE hypertable_schema = 'iotctl' AND hypertable_name = 'points'
 HAVING count(*) = 1 AND max(time_interval) IS NOT NULL AND bool_and(column_name = 'time')`,
     );
+  });
+
+  it('lifts the idle-in-transaction and statement timeouts for the transaction of a range only', () => {
+    expect(bulkTransactionSettings.map((s) => s.text)).toEqual([
+      'SET LOCAL idle_in_transaction_session_timeout = 0',
+      'SET LOCAL statement_timeout = 0',
+    ]);
   });
 
   it('builds the statements of one range, from its table to the attach', () => {

@@ -39,6 +39,16 @@ export function bulkTableName(startUs: number, suffix: string): string {
   return ident(`points_bulk_${stamp}_${suffix}`);
 }
 
+/**
+ * First in a range's transaction. It sits idle between its batches while the client reads on (or fills another
+ * range), and its attach builds a whole chunk's index: a server's idle-in-transaction or statement timeout,
+ * meant for forgotten sessions and runaway queries, would end it and fail the load every time it is re-run.
+ */
+export const bulkTransactionSettings: Sql[] = [
+  { text: 'SET LOCAL idle_in_transaction_session_timeout = 0', values: [] },
+  { text: 'SET LOCAL statement_timeout = 0', values: [] },
+];
+
 /** The range's table: points' columns, no index (attach_chunk adds the hypertable's). */
 export function createBulkTable(name: string): Sql {
   return { text: `CREATE TABLE ${qualified(name)} (LIKE ${POINTS} INCLUDING DEFAULTS)`, values: [] };
