@@ -48,6 +48,7 @@ import {
   continuousAggregateSteps,
   createExtension,
   decompressChunk,
+  hasAttachChunk,
   hypertableSteps,
   refreshContinuousAggregate,
   removeCompressionPolicy,
@@ -618,12 +619,10 @@ export class TimescaleEngine implements StorageEngine {
 
   /**
    * A server only: a bulk range holds a connection of its own for its whole transaction, and the embedded
-   * database has one. attach_chunk arrived in 2.21.
+   * database has one.
    */
   async bulkChunkInterval(db: Db): Promise<number | null> {
-    if (db.target.kind !== 'server') return null;
-    const v = this.version;
-    if (v.major < 2 || (v.major === 2 && v.minor < 21)) return null;
+    if (db.target.kind !== 'server' || !hasAttachChunk(this.version)) return null;
     const available = (await db.query<{ available: boolean }>(attachChunkAvailable)).rows[0]?.available;
     if (!available) return null;
     const row = (await db.query<{ interval_us: string }>(pointsChunkInterval)).rows[0];

@@ -113,8 +113,8 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
   const validator = new Validator(mapping);
   const notice = opts.onNotice ?? (() => undefined);
   const stop = new AbortController();
-  const bulkUs =
-    opts.bulk && !opts.dryRun && opts.onConflict === 'skip' ? await store.engine.bulkChunkInterval(db) : null;
+  // The loader uses bulk ranges with --on-conflict skip only (its duplicate handling is skip's).
+  const bulkUs = opts.bulk && !opts.dryRun ? await store.engine.bulkChunkInterval(db) : null;
   const loader = opts.dryRun
     ? undefined
     : new Loader(db, {

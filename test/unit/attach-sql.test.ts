@@ -35,7 +35,7 @@ describe('bulk range SQL', () => {
   AND has_schema_privilege('iotctl', 'CREATE') AS available`,
     );
     expect(pointsChunkInterval.text).toBe(
-      `SELECT (extract(epoch FROM max(time_interval)) * 1000000)::bigint AS interval_us, count(*)::int AS dimensions
+      `SELECT (extract(epoch FROM max(time_interval)) * 1000000)::bigint AS interval_us
 FROM timescaledb_information.dimensions
 WHERE hypertable_schema = 'iotctl' AND hypertable_name = 'points'
 HAVING count(*) = 1 AND max(time_interval) IS NOT NULL AND bool_and(column_name = 'time')`,

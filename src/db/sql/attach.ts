@@ -6,7 +6,7 @@ import { SCHEMA, ident, qualified } from './ident.js';
 import { POINTS } from './schema.js';
 
 /**
- * Whether attach_chunk(regclass, regclass, jsonb) exists (TimescaleDB 2.21+ with the community license) and this
+ * Whether attach_chunk(regclass, regclass, jsonb) exists (the community license: the version check is hasAttachChunk) and this
  * role may use it as ingest does: it owns points (directly or through a role it inherits), so the chunks it
  * attaches are owned as TimescaleDB's own are and maintenance can compress and drop them, and it may create
  * tables in the schema. An ingest-only role (INSERT on points) writes every batch into points instead.
@@ -23,7 +23,7 @@ export const attachChunkAvailable: Sql = {
  * interval (what iotctl creates); no row otherwise, and then nothing is attached.
  */
 export const pointsChunkInterval: Sql = {
-  text: `SELECT (extract(epoch FROM max(time_interval)) * 1000000)::bigint AS interval_us, count(*)::int AS dimensions
+  text: `SELECT (extract(epoch FROM max(time_interval)) * 1000000)::bigint AS interval_us
 FROM timescaledb_information.dimensions
 WHERE hypertable_schema = '${SCHEMA}' AND hypertable_name = 'points'
 HAVING count(*) = 1 AND max(time_interval) IS NOT NULL AND bool_and(column_name = 'time')`,

@@ -153,6 +153,8 @@ export function runJob(jobId: number): Sql {
 
 /** From 2.28 a manual refresh commits every 10 buckets by default (buckets_per_batch in its options). */
 export const batchesManualRefresh = (v: TsdbVersion) => atLeast(v, 2, 28);
+/** attach_chunk / detach_chunk (ingest's bulk ranges) from 2.21. */
+export const hasAttachChunk = (v: TsdbVersion) => atLeast(v, 2, 21);
 
 /**
  * Refresh of a continuous aggregate; must run outside a transaction block (as its own statement). One batch:
