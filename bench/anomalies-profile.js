@@ -10,9 +10,9 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { withDefaults } from '../dist/anomalies/detect.js';
 import { anomalyMethod } from '../dist/anomalies/methods/index.js';
-import { readSlices, split } from '../dist/anomalies/stream.js';
+import { packedRow, readSlices, split } from '../dist/anomalies/stream.js';
 import { openDb } from '../dist/db/connect.js';
-import { readingsSlice, readingsSliceBase64 } from '../dist/db/sql/anomalies.js';
+import { packedBase64, readingsSlice } from '../dist/db/sql/anomalies.js';
 import { parseDuration } from '../dist/util/duration.js';
 
 const url = process.env.PROFILE_DATABASE_URL;
@@ -83,7 +83,7 @@ try {
   const sized = (a, b) => {
     const q = readingsSlice(ids, new Date(a), new Date(b));
     return {
-      text: `SELECT n, length(ids) + length(times) + length(vals) AS bytes FROM (${q.text}) s`,
+      text: `SELECT n, length(readings) AS bytes FROM (${q.text}) s`,
       values: q.values,
     };
   };
@@ -96,17 +96,21 @@ try {
   console.log(
     `server packs the slices (sizes only, one at a time): ${secs(server)}  ${ratio(server)}  (${bounds.length} slices, ${(bytes / 1e6).toFixed(0)} MB, ${readings.toLocaleString('en-US')} readings)`,
   );
-  const fetchOnly = await median(async () => {
-    for (const [a, b] of bounds) await db.query(readingsSliceBase64(ids, new Date(a), new Date(b)));
+  const fetchText = await median(async () => {
+    for (const [a, b] of bounds) await db.query(packedBase64(readingsSlice(ids, new Date(a), new Date(b))));
   });
-  console.log(`fetch the rows (base64 text), one at a time:         ${secs(fetchOnly)}  ${ratio(fetchOnly)}`);
+  console.log(`fetch the rows as base64 text, one at a time:        ${secs(fetchText)}  ${ratio(fetchText)}`);
+  const fetchCopy = await median(async () => {
+    for (const [a, b] of bounds) await packedRow(db, readingsSlice(ids, new Date(a), new Date(b)));
+  });
+  console.log(`fetch them as COPY binary (what a server uses):      ${secs(fetchCopy)}  ${ratio(fetchCopy)}`);
   const raw = [];
   for (const [a, b] of bounds)
     raw.push((await db.query(readingsSlice(ids, new Date(a), new Date(b)))).rows[0]);
   const decode = await median(async () => {
-    for (const r of raw) split(r.ids, r.times, r.vals);
+    for (const r of raw) split(r.readings);
   });
-  console.log(`decode them (base64 to bytes, split by series):      ${secs(decode)}  ${ratio(decode)}`);
+  console.log(`split them by series, in time order:                 ${secs(decode)}  ${ratio(decode)}`);
   raw.length = 0;
   const read = await median(async () => {
     for await (const slice of readSlices(db, ids, since, until)) void slice;

@@ -1,11 +1,12 @@
 // Reads the readings to score: the selected series with where each one's history starts, then every
 // reading from there to --until in time slices, per series in time order. A slice is one statement that
-// returns one row with the series ids, times and values of its readings packed as bytea and sent as base64
-// text, so the cost per reading is 20 bytes (27 characters), not a row; slices grow or shrink towards
-// SLICE_TARGET readings, and on a server the next slice is read while the current one is scored.
-import { anomalySeries, readingsSliceBase64 } from '../db/sql/anomalies.js';
+// returns one row with the series id, time and value of each of its readings packed as bytea, 20 bytes
+// a reading and no row each: on a server through COPY binary (the bytes as they are), on the embedded
+// database as base64 text. Slices grow or shrink towards SLICE_TARGET readings, and on a server the next
+// slice is read while the current one is scored.
+import { anomalySeries, packedBase64, packedCopy, readingsSlice } from '../db/sql/anomalies.js';
 import type { Params, SeriesFilter } from '../db/sql/query.js';
-import type { Db } from '../db/types.js';
+import type { Db, Sql } from '../db/types.js';
 import type { StorageEngine } from '../engine/types.js';
 import { perSeriesRows } from '../query/selection.js';
 import type { TimeRange } from '../query/time.js';
@@ -87,10 +88,10 @@ export async function* readSlices(
     const a = next;
     const b = Math.min(until, a + sliceMs);
     next = b;
-    return fetchSlice(db, ids, a, b, opts.candidates).then(({ count, series }) => ({
+    return packedRow(db, readingsSlice(ids, new Date(a), new Date(b), opts.candidates)).then((r) => ({
       span: b - a,
-      count,
-      series,
+      count: r.n,
+      series: r.n && r.readings ? split(r.readings) : [],
     }));
   };
   while (next < until || inFlight.length) {
@@ -104,40 +105,81 @@ export async function* readSlices(
   }
 }
 
-async function fetchSlice(
-  db: Db,
-  ids: number[],
-  from: number,
-  to: number,
-  candidates?: (p: Params) => string,
-): Promise<{ count: number; series: SeriesSlice[] }> {
-  const { rows } = await db.query<{
-    n: number;
-    ids: string | null;
-    times: string | null;
-    vals: string | null;
-  }>(readingsSliceBase64(ids, new Date(from), new Date(to), candidates));
-  const r = rows[0];
-  const bytes = (b64: string) => Buffer.from(b64, 'base64');
-  const series = r?.n && r.ids && r.times && r.vals ? split(bytes(r.ids), bytes(r.times), bytes(r.vals)) : [];
-  return { count: r?.n ?? 0, series };
+/** Targets known to have no streaming COPY (embedded): their slices come as base64 text. */
+const noCopy = new WeakSet<Db>();
+
+interface PackedRow {
+  n: number;
+  readings: Buffer | null;
 }
 
 /**
- * Unpacks int4send / timestamptz_send / float8send bytes (big-endian), splits them by series and puts
- * each series in time order (a no-op when the server read them in order; parallel workers interleave).
+ * The one row of a readingsSlice statement, its packed readings as bytes (null where nothing was packed):
+ * on a server through COPY binary, elsewhere as base64 text.
  */
-export function split(idBytes: Uint8Array, timeBytes: Uint8Array, valueBytes: Uint8Array): SeriesSlice[] {
-  const n = valueBytes.length / 8;
-  const iv = new DataView(idBytes.buffer, idBytes.byteOffset, idBytes.byteLength);
-  const tv = new DataView(timeBytes.buffer, timeBytes.byteOffset, timeBytes.byteLength);
-  const vv = new DataView(valueBytes.buffer, valueBytes.byteOffset, valueBytes.byteLength);
+export async function packedRow(db: Db, q: Sql): Promise<PackedRow> {
+  if (!noCopy.has(db)) {
+    const raw = await db.transaction(async (tx) => {
+      if (!tx.copyTo) return null;
+      // Two slices are in flight at once, each on a core: parallel workers would only add the cost of
+      // combining their partial strings (2.1 s against 2.7 s for 10 M readings on 2 cores).
+      await tx.query('SET LOCAL max_parallel_workers_per_gather = 0');
+      const chunks: Buffer[] = [];
+      for await (const chunk of tx.copyTo(packedCopy(q))) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    });
+    if (raw) {
+      const [n, readings] = copyBinaryRow(raw, 2);
+      return { n: n ? n.readInt32BE(0) : 0, readings: readings ?? null };
+    }
+    noCopy.add(db);
+  }
+  const { rows } = await db.query<{ n: number; readings: string | null }>(packedBase64(q));
+  const r = rows[0];
+  return { n: r?.n ?? 0, readings: r?.readings ? Buffer.from(r.readings, 'base64') : null };
+}
+
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/**
+ * The fields of the single row of a COPY ... (FORMAT binary) output: the signature, flags and header
+ * extension, one tuple of `fields` fields (each a length, -1 for NULL, and its bytes), and the trailer.
+ */
+export function copyBinaryRow(buf: Buffer, fields: number): Array<Buffer | null> {
+  if (buf.length < 19 || !buf.subarray(0, 11).equals(COPY_SIGNATURE))
+    throw new Error('not COPY binary output');
+  let at = 15 + 4 + buf.readInt32BE(15);
+  const count = buf.readInt16BE(at);
+  if (count !== fields) throw new Error(`COPY binary row with ${count} fields, expected ${fields}`);
+  at += 2;
+  const out: Array<Buffer | null> = [];
+  for (let i = 0; i < fields; i++) {
+    const len = buf.readInt32BE(at);
+    at += 4;
+    if (len < 0) out.push(null);
+    else {
+      out.push(buf.subarray(at, at + len));
+      at += len;
+    }
+  }
+  if (buf.readInt16BE(at) !== -1) throw new Error('COPY binary output with more than one row');
+  return out;
+}
+
+/**
+ * Unpacks readingsSlice's readings (int4send, timestamptz_send and float8send of each, big-endian, 20
+ * bytes), splits them by series and puts each series in time order (a no-op when the server read them in
+ * order; parallel workers interleave).
+ */
+export function split(packed: Uint8Array): SeriesSlice[] {
+  const n = packed.byteLength / 20;
+  const dv = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
   // Count per series first, so each gets typed arrays of its exact size.
   const index = new Map<number, number>();
   const counts: number[] = [];
   const slot = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const id = iv.getInt32(4 * i);
+    const id = dv.getInt32(20 * i);
     let k = index.get(id);
     if (k === undefined) {
       k = counts.length;
@@ -157,8 +199,8 @@ export function split(idBytes: Uint8Array, timeBytes: Uint8Array, valueBytes: Ui
     const k = slot[i] as number;
     const s = out[k] as SeriesSlice;
     const j = fill[k]!++;
-    s.times[j] = (tv.getInt32(8 * i) * 4_294_967_296 + tv.getUint32(8 * i + 4)) / 1000 + PG_EPOCH_MS;
-    s.values[j] = vv.getFloat64(8 * i);
+    s.times[j] = (dv.getInt32(20 * i + 4) * 4_294_967_296 + dv.getUint32(20 * i + 8)) / 1000 + PG_EPOCH_MS;
+    s.values[j] = dv.getFloat64(20 * i + 12);
   }
   for (const s of out) inTimeOrder(s);
   return out;

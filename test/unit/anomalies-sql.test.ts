@@ -63,11 +63,10 @@ SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
     expect(q.values).toEqual(['temp', since, until]);
   });
 
-  it('readingsSlice: one row, series ids, times and values packed in the same order', () => {
+  it('readingsSlice: one row, the series id, time and value of each reading packed together', () => {
     const q = readingsSlice([3, 5], since, until);
-    expect(q.text).toBe(`SELECT count(*)::int AS n, string_agg(int4send(r.series_id), ''::bytea) AS ids,
-       string_agg(timestamptz_send(r.time), ''::bytea) AS times,
-       string_agg(float8send(r.value), ''::bytea) AS vals
+    expect(q.text).toBe(`SELECT count(*)::int AS n,
+       string_agg(int4send(r.series_id) || timestamptz_send(r.time) || float8send(r.value), ''::bytea) AS readings
   FROM iotctl.points r
  WHERE r.series_id = ANY($1::int[]) AND r.time >= $2::timestamptz AND r.time < $3::timestamptz`);
     expect(q.values).toEqual([[3, 5], since, until]);
@@ -75,10 +74,8 @@ SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
 
   it('readingsSlice with candidates: counts every reading, packs only the candidates', () => {
     const q = readingsSlice([3], since, until, (p) => `r.value > ${p.add(40, '::float8')}`);
-    expect(q.text)
-      .toBe(`SELECT count(*)::int AS n, string_agg(int4send(r.series_id), ''::bytea) FILTER (WHERE r.value > $4::float8) AS ids,
-       string_agg(timestamptz_send(r.time), ''::bytea) FILTER (WHERE r.value > $4::float8) AS times,
-       string_agg(float8send(r.value), ''::bytea) FILTER (WHERE r.value > $4::float8) AS vals
+    expect(q.text).toBe(`SELECT count(*)::int AS n,
+       string_agg(int4send(r.series_id) || timestamptz_send(r.time) || float8send(r.value), ''::bytea) FILTER (WHERE r.value > $4::float8) AS readings
   FROM iotctl.points r
  WHERE r.series_id = ANY($1::int[]) AND r.time >= $2::timestamptz AND r.time < $3::timestamptz`);
     expect(q.values).toEqual([[3], since, until, 40]);
@@ -87,21 +84,19 @@ SELECT h.id, h.device_id AS device, h.metric, h.unit, h.history_from,
 
 describe('split', () => {
   /** What int4send, timestamptz_send and float8send return: big-endian; microseconds since 2000-01-01. */
-  function pack(readings: Array<[number, string, number]>): [Uint8Array, Uint8Array, Uint8Array] {
-    const ids = Buffer.alloc(4 * readings.length);
-    const t = Buffer.alloc(8 * readings.length);
-    const v = Buffer.alloc(8 * readings.length);
+  function pack(readings: Array<[number, string, number]>): Buffer {
+    const b = Buffer.alloc(20 * readings.length);
     readings.forEach(([id, iso, value], i) => {
-      ids.writeInt32BE(id, 4 * i);
-      t.writeBigInt64BE(BigInt(Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000n, 8 * i);
-      v.writeDoubleBE(value, 8 * i);
+      b.writeInt32BE(id, 20 * i);
+      b.writeBigInt64BE(BigInt(Date.parse(iso) - Date.UTC(2000, 0, 1)) * 1000n, 20 * i + 4);
+      b.writeDoubleBE(value, 20 * i + 12);
     });
-    return [ids, t, v];
+    return b;
   }
 
   it('unpacks the readings, splits them by series and merges the runs parallel workers read in', () => {
     // Series 7 comes in two runs (two workers); series 2 in order; 1999 is before the PostgreSQL epoch.
-    const [ids, t, v] = pack([
+    const packed = pack([
       [7, '2026-01-05T06:00:02Z', 3.5],
       [2, '2026-01-05T06:00:00Z', 20],
       [7, '2026-01-05T06:00:04Z', 4],
@@ -109,10 +104,10 @@ describe('split', () => {
       [2, '2026-01-05T06:00:01Z', 21],
       [7, '2026-01-05T06:00:03Z', -1],
     ]);
-    // Views into larger buffers, as the drivers hand them out.
-    const shifted = new Uint8Array(t.length + 3);
-    shifted.set(t, 3);
-    const out = split(ids, shifted.subarray(3), v);
+    // A view into a larger buffer, as the drivers hand them out.
+    const shifted = new Uint8Array(packed.length + 3);
+    shifted.set(packed, 3);
+    const out = split(shifted.subarray(3));
     const iso = (ms: number) => new Date(ms).toISOString();
     expect(out.map((s) => [s.id, [...s.times].map(iso), [...s.values]])).toEqual([
       [
