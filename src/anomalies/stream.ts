@@ -169,7 +169,7 @@ export function copyBinaryRow(buf: Buffer, fields: number): Array<Buffer | null>
 /**
  * Unpacks readingsSlice's readings (int4send, timestamptz_send and float8send of each, big-endian, 20
  * bytes), splits them by series and puts each series in time order (a no-op when the server read them in
- * order; parallel workers interleave).
+ * time order; rows stored out of order, or parallel workers, leave runs to merge).
  */
 export function split(packed: Uint8Array): SeriesSlice[] {
   const n = packed.byteLength / 20;

@@ -74,7 +74,7 @@ export function readingsSlice(
 }
 
 /**
- * readingsSlice as COPY binary, for a server: the packed columns travel as their bytes, with no encoding
+ * readingsSlice as COPY binary, for a server: the packed readings travel as their bytes, with no encoding
  * on the server and no decoding in iotctl (pg returns every field of a query's rows as text). COPY takes
  * no parameters, so they are written in as literals.
  */
@@ -83,7 +83,7 @@ export function packedCopy(q: Sql): string {
 }
 
 /**
- * readingsSlice with its packed columns sent as base64 text, for a target that cannot stream COPY
+ * readingsSlice with its packed readings sent as base64 text, for a target that cannot stream COPY
  * (embedded). A bytea column travels as hex text, two characters a byte, and decoding that string costs
  * the client more than scoring a reading with most methods; base64 is four characters for three bytes.
  */
