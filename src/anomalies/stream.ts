@@ -4,6 +4,7 @@
 // a reading and no row each: on a server through COPY binary (the bytes as they are), on the embedded
 // database as base64 text. Slices grow or shrink towards SLICE_TARGET readings, and on a server the next
 // slice is read while the current one is scored.
+import { copyBinaryRow } from '../db/copy-binary.js';
 import { anomalySeries, packedBase64, packedCopy, readingsSlice } from '../db/sql/anomalies.js';
 import type { Params, SeriesFilter } from '../db/sql/query.js';
 import type { Db, Sql } from '../db/types.js';
@@ -137,33 +138,6 @@ export async function packedRow(db: Db, q: Sql): Promise<PackedRow> {
   const { rows } = await db.query<{ n: number; readings: string | null }>(packedBase64(q));
   const r = rows[0];
   return { n: r?.n ?? 0, readings: r?.readings ? Buffer.from(r.readings, 'base64') : null };
-}
-
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-
-/**
- * The fields of the single row of a COPY ... (FORMAT binary) output: the signature, flags and header
- * extension, one tuple of `fields` fields (each a length, -1 for NULL, and its bytes), and the trailer.
- */
-export function copyBinaryRow(buf: Buffer, fields: number): Array<Buffer | null> {
-  if (buf.length < 19 || !buf.subarray(0, 11).equals(COPY_SIGNATURE))
-    throw new Error('not COPY binary output');
-  let at = 15 + 4 + buf.readInt32BE(15);
-  const count = buf.readInt16BE(at);
-  if (count !== fields) throw new Error(`COPY binary row with ${count} fields, expected ${fields}`);
-  at += 2;
-  const out: Array<Buffer | null> = [];
-  for (let i = 0; i < fields; i++) {
-    const len = buf.readInt32BE(at);
-    at += 4;
-    if (len < 0) out.push(null);
-    else {
-      out.push(buf.subarray(at, at + len));
-      at += len;
-    }
-  }
-  if (buf.readInt16BE(at) !== -1) throw new Error('COPY binary output with more than one row');
-  return out;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   upsertSeries,
   type OnConflict,
 } from '../db/sql/ingest.js';
+import { COPY_SIGNATURE } from '../db/copy-binary.js';
 import { isUniqueViolation, isWorkerTransientError } from '../db/errors.js';
 import { lockRollupsShared, markDirtyBelowWatermark } from '../db/sql/citus.js';
 import type { Db, Queryable } from '../db/types.js';
@@ -141,7 +142,6 @@ class Batch {
 
 /** PostgreSQL's binary timestamps count microseconds from 2000-01-01. */
 const PG_EPOCH_US = 946_684_800_000_000;
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const TUPLE_BYTES = 2 + (4 + 8) + (4 + 4) + (4 + 8);
 
 /** Encodes rows (in `order`) as COPY binary: (time timestamptz, series_id int4, value float8). */

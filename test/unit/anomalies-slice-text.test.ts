@@ -2,7 +2,8 @@
 // (their bytes as they are) or as base64 text elsewhere, which the client turns back into the bytes
 // split() unpacks.
 import { describe, expect, it } from 'vitest';
-import { copyBinaryRow, split } from '../../src/anomalies/stream.js';
+import { split } from '../../src/anomalies/stream.js';
+import { copyBinaryRow } from '../../src/db/copy-binary.js';
 import { packedBase64, packedCopy, readingsSlice } from '../../src/db/sql/anomalies.js';
 
 const since = new Date('2026-01-01T00:00:00Z');
