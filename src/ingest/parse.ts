@@ -13,6 +13,28 @@ export interface InputRecord {
   error?: string;
   /** The line's bytes, when they are not valid UTF-8 (`raw` then shows U+FFFD in their place). */
   bytes?: Buffer;
+  /** CSV: the delimiter, when the record is one line with no quote (splitting `raw` at it gives the fields). */
+  sep?: string;
+}
+
+/**
+ * A CSV record of one line with no quote. Its fields are split when first asked for: the long format's
+ * fast path (formats/csv.ts) reads most rows straight from `raw`, and the split was a quarter of the CPU
+ * of a 5M-row load.
+ */
+class PlainCsvLine implements InputRecord {
+  bytes?: Buffer;
+  private split: string[] | undefined;
+
+  constructor(
+    readonly line: number,
+    readonly raw: string,
+    readonly sep: string,
+  ) {}
+
+  get fields(): string[] {
+    return (this.split ??= this.raw.split(this.sep));
+  }
 }
 
 /** Picks the delimiter that splits the first line into the most fields (outside quotes). */
@@ -139,11 +161,18 @@ export function csvRecordStream(delimiter: string): Transform {
       );
     }
     if (at === 1) raw = raw.replace(/^\uFEFF/, '');
-    if (raw.includes('"') && endsInsideQuotes(raw, delimiter)) {
+    if (!raw.includes('"')) return pushPlain(at, raw, bytes);
+    if (endsInsideQuotes(raw, delimiter)) {
       open = { start: at, first: raw, firstBytes: bytes, lines: [], bytes: raw.length };
       return;
     }
     push(at, raw, bytes);
+  };
+  const pushPlain = (at: number, raw: string, bytes: Buffer | undefined) => {
+    if (raw.trim() === '') return;
+    const rec = new PlainCsvLine(at, raw, delimiter);
+    if (bytes) rec.bytes = bytes;
+    out.push(rec);
   };
   /** The open quote is stray: reject its line, read the lines it held again. */
   const reopen = () => {

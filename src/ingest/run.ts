@@ -245,7 +245,17 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         if (chosen) reader = baseReader;
         return baseReader;
       };
-      const handle = async (rec: InputRecord): Promise<boolean> => {
+      /** Whether to go on after a record (and its batch, when it filled one, has been handed on). */
+      const goOn = (): boolean => {
+        if (tooManyErrors()) {
+          stopped = 'max_errors';
+          return false;
+        }
+        return !stop.signal.aborted;
+      };
+      // Synchronous unless the record filled a batch: an async call per record cost about 0.1 µs a row
+      // (a promise and a microtask each), 7% of a 5M-row load's CPU.
+      const handle = (rec: InputRecord): boolean | Promise<boolean> => {
         line = rec.line;
         raw = rec.raw;
         rawBytes = rec.bytes;
@@ -259,17 +269,16 @@ export async function ingest(db: Db, opts: IngestOptions): Promise<IngestSummary
         if (full) {
           const wait = full;
           full = undefined;
-          await wait;
+          return wait.then(goOn);
         }
-        if (tooManyErrors()) {
-          stopped = 'max_errors';
-          return false;
-        }
-        return !stop.signal.aborted;
+        return goOn();
       };
       const consume = async (source: AsyncIterable<InputRecord[]>) => {
         for await (const chunk of source) {
-          for (const rec of chunk) if (!(await handle(rec))) return;
+          for (const rec of chunk) {
+            const next = handle(rec);
+            if (!(next === true || (next !== false && (await next)))) return;
+          }
           if (rejects) await rejects.drain();
           if (opts.onProgress && Date.now() - lastProgress > 200) {
             lastProgress = Date.now();

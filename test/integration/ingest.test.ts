@@ -910,6 +910,32 @@ describe.each(targetKinds)('ingest on the %s target', (kind) => {
     expect(s).toMatchObject({ read: 2, loaded: 2, rejected: 0 });
     expect(await count('cr-1')).toBe(2);
   });
+  it('a load of many batches stores every reading as read: batches reuse their columns and COPY buffers', async () => {
+    // 12 series every 10 s; each value says which row it was (series + 12 x step), so a buffer reused while its
+    // COPY was still being sent would store another batch's values (or lose rows to the unique index).
+    const from = Date.UTC(2023, 5, 1);
+    const rows = 30_000;
+    const lines = ['time,device_id,metric,value'];
+    for (let n = 0; n < rows; n++) {
+      const series = n % 12;
+      const time = new Date(from + Math.floor(n / 12) * 10_000).toISOString();
+      lines.push(`${time},reuse-${series >> 1},${series & 1 ? 'b' : 'a'},${n}`);
+    }
+    const file = path.join(tmp, 'reuse.csv');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const s = await ingest(db, options([file], { batchSize: 2000, workers: 2 }));
+    expect(s).toMatchObject({ read: rows, loaded: rows, duplicates: 0, rejected: 0, batches: 15 });
+    const { rows: got } = await db.query<{ n: number; wrong: number }>(
+      `SELECT count(*)::int AS n,
+              count(*) FILTER (WHERE p.value <> round(extract(epoch FROM p.time - $1::timestamptz) / 10) * 12
+                + substr(s.device_id, 7)::int * 2 + (s.metric = 'b')::int)::int AS wrong
+         FROM iotctl.points p JOIN iotctl.series s ON s.id = p.series_id
+        WHERE s.device_id LIKE 'reuse-%'`,
+      [new Date(from)],
+    );
+    expect(got[0]).toEqual({ n: rows, wrong: 0 });
+  });
+
   describe('the four public sample data sets (committed excerpts) load with their documented options', () => {
     it('UCI Air Quality: ; separated, Date + Time columns, decimal commas, -200 missing, separator-only lines', async () => {
       const s = await ingest(

@@ -6,6 +6,7 @@ import {
   findColumn,
   norm,
   type MapOptions,
+  type MapSink,
   type RecordMapper,
   type RejectReason,
   type Validator,
@@ -107,7 +108,13 @@ export function csvMapper(
   firstRow: string[],
   opts: MapOptions,
   v: Validator,
-): { mapper: RecordMapper; describe: string; readingsPerRow: number; timeFrom: string } {
+): {
+  mapper: RecordMapper;
+  fast?: FastPath;
+  describe: string;
+  readingsPerRow: number;
+  timeFrom: string;
+} {
   const time = timeReader(header, opts, v);
   const timeNames = time.columns.map((i) => header[i] as string);
   const timeFrom = `${timeNames.length > 1 ? 'columns' : 'column'} ${quoted(timeNames)}`;
@@ -173,8 +180,12 @@ export function csvMapper(
       const unit = ui >= 0 && (f[ui] as string).trim() !== '' ? (f[ui] as string).trim() : null;
       v.emit(sink, device, metric, us as number, f[vi] as string, unit, tags);
     };
+    const tc = time.columns[0]!;
+    const fastable =
+      ui < 0 && ti < 0 && time.columns.length === 1 && new Set([tc, deviceIdx, mi, vi]).size === 4;
     return {
       mapper,
+      fast: fastable ? longFastPath(width, tc, deviceIdx, mi, vi, mapper, v) : undefined,
       readingsPerRow: 1,
       timeFrom,
       describe: `long format: time=${time.columns.map((i) => header[i]).join('+')}, device=${constDevice ?? deviceCol}, metric=${metricCol}, value=${valueCol}`,
@@ -272,6 +283,121 @@ export function csvMapper(
   };
 }
 
+/** Series a fast path remembers at most (then it starts again: memory stays bounded). */
+const MAX_FAST_SERIES = 100_000;
+
+/**
+ * The long format's fast path, for lines with no quote: most rows of a long file repeat a series (device and
+ * metric) and a time already seen, so the row is read straight from its text (the fields' positions, the
+ * series by the text of its device and metric fields, the time by comparison with the last one) instead of
+ * split into strings. It answers only for the ordinary row: the number of fields the header has, no U+FFFD, a
+ * series the mapper already stored a reading of from the same text, a time already found fine or one the
+ * validator finds fine now, a value plainNumberIn accepts. Every other row takes the mapper, which rejects,
+ * counts or stores it as before (and teaches the fast path its series): the fast path never rejects.
+ * test/unit/ingest-fast-path.test.ts checks that both paths give the same sink calls on lines built to differ.
+ */
+export interface FastPath {
+  /** Maps a line that has no quote when it is an ordinary row; false (nothing done) otherwise. */
+  line(raw: string, sep: string, sink: MapSink): boolean;
+  /** Maps a row through the mapper; a reading it stores teaches `line` the row's series. */
+  learn(fields: string[], raw: string, sep: string | undefined, sink: MapSink): void;
+}
+
+/** `deviceCol` is -1 with a constant --device. */
+function longFastPath(
+  width: number,
+  timeCol: number,
+  deviceCol: number,
+  metricCol: number,
+  valueCol: number,
+  mapper: RecordMapper,
+  v: Validator,
+): FastPath {
+  type Series = { device: string; metric: string; unit: string | null; tags: string | null };
+  // The text of a row's device field → of its metric field → what the mapper stored. Two short keys cost less
+  // than one long one (a string of 13 characters or more is sliced, not copied, and hashes slower), and long
+  // files usually repeat a device on consecutive rows (several metrics at one time): measured 48 ns a row
+  // against 86 ns for one key of both fields.
+  let seen = new Map<string, Map<string, Series>>();
+  let size = 0;
+  let lastDevice = '\u0000';
+  let lastMetrics: Map<string, Series> | undefined;
+  const starts = new Int32Array(width);
+  const ends = new Int32Array(width);
+  // The last time text read that the validator found fine (its verdict cannot change: the --max-future
+  // cutoff only moves on), and its value.
+  let lastTime = '';
+  let lastUs = 0;
+  let target: MapSink;
+  let got: Series | undefined;
+  const learning: MapSink = {
+    reading: (device, metric, us, value, unit, tags) => {
+      got = { device, metric, unit, tags };
+      target.reading(device, metric, us, value, unit, tags);
+    },
+    event: (...args) => target.event(...args),
+    reject: (reason, detail, count) => target.reject(reason, detail, count),
+    nulls: (count) => target.nulls(count),
+  };
+  return {
+    line(raw, sep, sink) {
+      let at = 0;
+      for (let k = 0; k < width - 1; k++) {
+        const c = raw.indexOf(sep, at);
+        if (c < 0) return false;
+        starts[k] = at;
+        ends[k] = c;
+        at = c + sep.length;
+      }
+      if (raw.indexOf(sep, at) >= 0 || raw.includes('\uFFFD')) return false;
+      starts[width - 1] = at;
+      ends[width - 1] = raw.length;
+      if (deviceCol >= 0) {
+        const device = raw.slice(starts[deviceCol]!, ends[deviceCol]!);
+        if (device !== lastDevice) {
+          lastDevice = device;
+          lastMetrics = seen.get(device);
+        }
+      }
+      const series = lastMetrics?.get(raw.slice(starts[metricCol]!, ends[metricCol]!));
+      if (series === undefined) return false;
+      // A slice and === (63 ns a row with the field positions) beat startsWith (116 ns) here.
+      const text = raw.slice(starts[timeCol]!, ends[timeCol]!);
+      let us = lastUs;
+      if (text !== lastTime) {
+        const read = v.parseTime(text);
+        if (v.timeProblem(read, text)) return false;
+        us = read as number;
+        lastTime = text;
+        lastUs = us;
+      }
+      const value = v.plainNumberIn(raw, starts[valueCol]!, ends[valueCol]!, series.metric);
+      if (value === undefined) return false;
+      sink.reading(series.device, series.metric, us, value, series.unit, series.tags);
+      return true;
+    },
+    learn(fields, raw, sep, sink) {
+      if (sep === undefined || fields.length !== width) return mapper(fields, raw, sink);
+      target = sink;
+      got = undefined;
+      mapper(fields, raw, learning);
+      if (got === undefined) return;
+      if (size >= MAX_FAST_SERIES) {
+        seen = new Map();
+        size = 0;
+      }
+      const device = deviceCol >= 0 ? fields[deviceCol]! : '';
+      let metrics = seen.get(device);
+      if (!metrics) seen.set(device, (metrics = new Map()));
+      if (!metrics.has(fields[metricCol]!)) size++;
+      metrics.set(fields[metricCol]!, got);
+      // The next line looks its device up again.
+      lastDevice = '\u0000';
+      lastMetrics = deviceCol >= 0 ? undefined : metrics;
+    },
+  };
+}
+
 function isJsonObject(text: string): boolean {
   try {
     const o = JSON.parse(text);
@@ -290,11 +416,13 @@ export const csv: InputFormat = {
   reader(ctx) {
     let header = ctx.columns;
     let mapper: RecordMapper | undefined;
+    let fast: FastPath | undefined;
     // A whole-row reject stands for as many readings as the row carries (one per metric column when wide).
     let readingsPerRow = 1;
     return {
       read(rec, sink) {
         if (rec.error) return sink.reject('csv_syntax', rec.error, readingsPerRow);
+        if (fast && rec.sep !== undefined && fast.line(rec.raw, rec.sep, sink)) return;
         const fields = rec.fields as string[];
         if (!header) {
           header = fields;
@@ -305,11 +433,13 @@ export const csv: InputFormat = {
         if (!mapper) {
           const built = csvMapper(header, fields, ctx.mapping, ctx.validator);
           mapper = built.mapper;
+          fast = built.fast;
           readingsPerRow = built.readingsPerRow;
           ctx.describe(built.describe);
           ctx.timeSource(built.timeFrom);
         }
-        mapper(fields, rec.raw, sink);
+        if (fast) fast.learn(fields, rec.raw, rec.sep, sink);
+        else mapper(fields, rec.raw, sink);
       },
     };
   },
